@@ -1,0 +1,16 @@
+//! `mltq`: a cycle-level simulator of bit-serial and sparse DNN accelerators running
+//! multi-level ternary (MLTQ) and multi-level binary (MLB) networks.
+//!
+//! Data flows one way: a `.mltq` file (or a built-in network) → [`model::Network`] →
+//! per layer and scheme, [`sim::LayerRun`] (cycles, work, counters) → [`report`].
+//! See ARCHITECTURE.md for the module map.
+
+pub mod arch;
+pub mod encoding;
+pub mod error;
+pub mod model;
+pub mod output;
+pub mod scheme;
+pub mod tensor;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,1 @@
+//! The `.mltq` header: records parsed with nom (stub, filled in by the reader work).
