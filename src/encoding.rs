@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// How scales are shared: one per level, or one per (output channel, level).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ScaleMode {
@@ -249,5 +251,78 @@ mod tests {
     fn plain_is_popcount() {
         assert_eq!(TermEncoding::Plain.terms(0b1011), 3);
         assert_eq!(TermEncoding::Plain.term_mask(0b1011), 0b1011);
+    }
+}
+
+/// An encoding as asked for on the command line (`gen`, `import`): `ternary:L`,
+/// `binary:L` or `int:B`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum EncSpec {
+    /// Multi-level ternary with L levels.
+    Ternary(u8),
+    /// Multi-level binary with L levels.
+    Binary(u8),
+    /// B-bit integers.
+    Int(u8),
+}
+
+impl std::str::FromStr for EncSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<EncSpec, String> {
+        let help = "expected `ternary:L` or `binary:L` (L in 1..=8) or `int:B` (B in 1..=32), e.g. `ternary:2`";
+        let (kind, n) = s.split_once(':').ok_or_else(|| format!("bad encoding `{s}`: {help}"))?;
+        let n: u8 = n.parse().map_err(|_| format!("bad encoding `{s}`: `{n}` is not a number; {help}"))?;
+        let spec = match kind {
+            "ternary" => EncSpec::Ternary(n),
+            "binary" => EncSpec::Binary(n),
+            "int" => EncSpec::Int(n),
+            _ => return Err(format!("bad encoding `{s}`: unknown kind `{kind}`; {help}")),
+        };
+        let ok = match spec {
+            EncSpec::Ternary(l) | EncSpec::Binary(l) => (1..=8).contains(&l),
+            EncSpec::Int(b) => (1..=32).contains(&b),
+        };
+        if !ok {
+            return Err(format!("bad encoding `{s}`: {help}"));
+        }
+        Ok(spec)
+    }
+}
+
+impl TryFrom<String> for EncSpec {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<EncSpec, String> {
+        s.parse()
+    }
+}
+
+impl From<EncSpec> for String {
+    fn from(e: EncSpec) -> String {
+        e.to_string()
+    }
+}
+
+impl fmt::Display for EncSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncSpec::Ternary(l) => write!(f, "ternary:{l}"),
+            EncSpec::Binary(l) => write!(f, "binary:{l}"),
+            EncSpec::Int(b) => write!(f, "int:{b}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod spec_tests {
+    use super::EncSpec;
+
+    #[test]
+    fn parses_and_prints_enc_specs() {
+        assert_eq!("ternary:3".parse::<EncSpec>(), Ok(EncSpec::Ternary(3)));
+        assert_eq!("int:16".parse::<EncSpec>().unwrap().to_string(), "int:16");
+        assert!("ternary:9".parse::<EncSpec>().is_err());
+        assert!("int".parse::<EncSpec>().unwrap_err().contains("expected"));
     }
 }
