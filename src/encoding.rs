@@ -36,7 +36,12 @@ pub enum Encoding {
     /// Multi-level binary (MLB): digits in {−1, +1}, 1 ≤ levels ≤ 8.
     Binary { levels: u8, scale: ScaleMode },
     /// Plain integers of `bits` bits; `precision` is the profiled serial precision.
-    Int { bits: u8, signed: bool, precision: u8, scale: Option<f32> },
+    Int {
+        bits: u8,
+        signed: bool,
+        precision: u8,
+        scale: Option<f32>,
+    },
 }
 
 impl Encoding {
@@ -80,7 +85,12 @@ impl fmt::Display for Encoding {
             Encoding::Binary { levels, scale } => {
                 write!(f, "binary levels={levels} scale={}", scale.as_str())
             }
-            Encoding::Int { bits, signed, precision, .. } => {
+            Encoding::Int {
+                bits,
+                signed,
+                precision,
+                ..
+            } => {
                 write!(f, "int bits={bits} signed={signed} precision={precision}")
             }
         }
@@ -88,7 +98,9 @@ impl fmt::Display for Encoding {
 }
 
 /// How an integer magnitude is recoded into terms (cycle-model.md, "Term encodings").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TermEncoding {
     /// The set bits of |x|.
@@ -153,7 +165,13 @@ fn naf_mask(m: u32) -> u64 {
 /// bitlength(m)+1 down to 0, window = bits (p, p−1, p−2) of m.
 fn booth_mask(m: u32) -> u64 {
     let m = m as u64;
-    let bit = |q: i64| -> u64 { if q < 0 { 0 } else { (m >> q) & 1 } };
+    let bit = |q: i64| -> u64 {
+        if q < 0 {
+            0
+        } else {
+            (m >> q) & 1
+        }
+    };
     let bitlength = 64 - m.leading_zeros() as i64;
     let mut run = false;
     let mut mask = 0u64;
@@ -226,7 +244,12 @@ mod tests {
             let d = naf_digits(m);
             let v: i64 = d.iter().enumerate().map(|(p, &z)| (z as i64) << p).sum();
             assert_eq!(v, m as i64);
-            let mask: u64 = d.iter().enumerate().filter(|(_, z)| **z != 0).map(|(p, _)| 1 << p).sum();
+            let mask: u64 = d
+                .iter()
+                .enumerate()
+                .filter(|(_, z)| **z != 0)
+                .map(|(p, _)| 1 << p)
+                .sum();
             assert_eq!(TermEncoding::Naf.term_mask(m), mask, "m = {m}");
             assert_eq!(mask & (mask >> 1), 0);
         }
@@ -272,8 +295,12 @@ impl std::str::FromStr for EncSpec {
 
     fn from_str(s: &str) -> std::result::Result<EncSpec, String> {
         let help = "expected `ternary:L` or `binary:L` (L in 1..=8) or `int:B` (B in 1..=32), e.g. `ternary:2`";
-        let (kind, n) = s.split_once(':').ok_or_else(|| format!("bad encoding `{s}`: {help}"))?;
-        let n: u8 = n.parse().map_err(|_| format!("bad encoding `{s}`: `{n}` is not a number; {help}"))?;
+        let (kind, n) = s
+            .split_once(':')
+            .ok_or_else(|| format!("bad encoding `{s}`: {help}"))?;
+        let n: u8 = n
+            .parse()
+            .map_err(|_| format!("bad encoding `{s}`: `{n}` is not a number; {help}"))?;
         let spec = match kind {
             "ternary" => EncSpec::Ternary(n),
             "binary" => EncSpec::Binary(n),

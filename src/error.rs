@@ -20,22 +20,46 @@ pub struct Error(Box<ErrorKind>);
 pub enum ErrorKind {
     /// A `.mltq` header line breaks a rule of the format.
     #[error("{path}:{line}: {msg}")]
-    Header { path: String, line: usize, msg: String },
+    Header {
+        path: String,
+        line: usize,
+        msg: String,
+    },
     /// A `.mltq` payload byte range breaks a rule of the format.
     #[error("{path}: payload bytes {start}..{end}: {msg}")]
-    Payload { path: String, start: u64, end: u64, msg: String },
+    Payload {
+        path: String,
+        start: u64,
+        end: u64,
+        msg: String,
+    },
     /// An arch file is malformed or inconsistent.
     #[error("{path}:{line}:{column}: {msg}")]
-    Arch { path: String, line: usize, column: usize, msg: String },
+    Arch {
+        path: String,
+        line: usize,
+        column: usize,
+        msg: String,
+    },
     /// An arch file (or a scheme in it) cannot run on this model.
     #[error("scheme '{scheme}' cannot run on layer '{layer}': {msg}")]
-    Mismatch { scheme: String, layer: String, msg: String },
+    Mismatch {
+        scheme: String,
+        layer: String,
+        msg: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     /// Bad input of any other kind (flags, values, imported data).
     #[error("{0}")]
     Invalid(String),
@@ -54,28 +78,51 @@ impl Error {
 
     /// An error at a line of a `.mltq` header.
     pub fn header(path: &str, line: usize, msg: impl Into<String>) -> Error {
-        ErrorKind::Header { path: path.to_string(), line, msg: msg.into() }.into()
+        ErrorKind::Header {
+            path: path.to_string(),
+            line,
+            msg: msg.into(),
+        }
+        .into()
     }
 
     /// An error at a byte range of a `.mltq` payload.
     pub fn payload(path: &str, start: u64, end: u64, msg: impl Into<String>) -> Error {
-        ErrorKind::Payload { path: path.to_string(), start, end, msg: msg.into() }.into()
+        ErrorKind::Payload {
+            path: path.to_string(),
+            start,
+            end,
+            msg: msg.into(),
+        }
+        .into()
     }
 
     /// A scheme that cannot apply to a layer of the model.
     pub fn mismatch(scheme: &str, layer: &str, msg: impl Into<String>) -> Error {
-        ErrorKind::Mismatch { scheme: scheme.to_string(), layer: layer.to_string(), msg: msg.into() }
-            .into()
+        ErrorKind::Mismatch {
+            scheme: scheme.to_string(),
+            layer: layer.to_string(),
+            msg: msg.into(),
+        }
+        .into()
     }
 
     /// A file that could not be read.
     pub fn read(path: &Path, source: std::io::Error) -> Error {
-        ErrorKind::Read { path: path.display().to_string(), source }.into()
+        ErrorKind::Read {
+            path: path.display().to_string(),
+            source,
+        }
+        .into()
     }
 
     /// A file that could not be written.
     pub fn write(path: &Path, source: std::io::Error) -> Error {
-        ErrorKind::Write { path: path.display().to_string(), source }.into()
+        ErrorKind::Write {
+            path: path.display().to_string(),
+            source,
+        }
+        .into()
     }
 }
 
@@ -110,7 +157,8 @@ pub fn closest<'a>(found: &str, candidates: impl IntoIterator<Item = &'a str>) -
             best = Some((d, c));
         }
     }
-    best.filter(|&(d, c)| d <= (c.len().max(found.len()) / 2).max(2)).map(|(_, c)| c)
+    best.filter(|&(d, c)| d <= (c.len().max(found.len()) / 2).max(2))
+        .map(|(_, c)| c)
 }
 
 /// " (did you mean `x`?)" or "".
@@ -139,7 +187,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub fn show(path: &Path) -> String {
     path.display().to_string()
 }
-
 
 #[cfg(test)]
 mod tests {

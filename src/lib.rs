@@ -11,6 +11,7 @@ pub mod error;
 pub mod model;
 pub mod output;
 pub mod scheme;
+pub mod sim;
 pub mod tensor;
 
 pub use error::{Error, ErrorKind, Result};

@@ -90,8 +90,16 @@ pub struct Scheme {
 }
 
 /// Preset names, in the spec's order.
-pub const PRESETS: [&str; 8] =
-    ["dadiannao", "stripes", "cnvlutin", "pragmatic", "laconic", "mlb", "mltq-word", "mltq-bit"];
+pub const PRESETS: [&str; 8] = [
+    "dadiannao",
+    "stripes",
+    "cnvlutin",
+    "pragmatic",
+    "laconic",
+    "mlb",
+    "mltq-word",
+    "mltq-bit",
+];
 
 impl Scheme {
     /// A custom scheme with every field at its default.
@@ -124,7 +132,13 @@ impl Scheme {
             "mltq-bit" => (S::Both, K::Term, K::Term, Y::Step),
             _ => return None,
         };
-        Some(Scheme { serial, skip_act, skip_weight, sync, ..Scheme::custom(name) })
+        Some(Scheme {
+            serial,
+            skip_act,
+            skip_weight,
+            sync,
+            ..Scheme::custom(name)
+        })
     }
 
     /// Is this operand fed serially?
@@ -173,16 +187,24 @@ impl Scheme {
             }
             if let Some(p) = self.planes_override(op) {
                 if !(1..=32).contains(&p) {
-                    return Err(Error::invalid(format!("planes_{} must be in 1..=32, got {p}", op.as_str())));
+                    return Err(Error::invalid(format!(
+                        "planes_{} must be in 1..=32, got {p}",
+                        op.as_str()
+                    )));
                 }
             }
         }
         if self.min_cycles > 1 {
-            return Err(Error::invalid(format!("min_cycles must be 0 or 1, got {}", self.min_cycles)));
+            return Err(Error::invalid(format!(
+                "min_cycles must be 0 or 1, got {}",
+                self.min_cycles
+            )));
         }
         if let Some(b) = self.first_stage_bits {
             if b > 32 {
-                return Err(Error::invalid(format!("first_stage_bits must be in 0..=32, got {b}")));
+                return Err(Error::invalid(format!(
+                    "first_stage_bits must be in 0..=32, got {b}"
+                )));
             }
             if self.sync == SyncMode::Window {
                 return Err(Error::invalid(
@@ -244,20 +266,42 @@ mod tests {
 
     #[test]
     fn term_skipping_of_a_parallel_operand_is_refused() {
-        let s = Scheme { skip_act: Skip::Term, ..Scheme::custom("x") };
+        let s = Scheme {
+            skip_act: Skip::Term,
+            ..Scheme::custom("x")
+        };
         assert!(s.validate().unwrap_err().to_string().contains("serial act"));
     }
 
     #[test]
     fn first_stage_rules() {
-        let ok = Scheme { serial: Serial::Act, skip_act: Skip::Term, first_stage_bits: Some(2), ..Scheme::custom("a") };
+        let ok = Scheme {
+            serial: Serial::Act,
+            skip_act: Skip::Term,
+            first_stage_bits: Some(2),
+            ..Scheme::custom("a")
+        };
         ok.validate().unwrap();
-        let both = Scheme { serial: Serial::Both, ..ok.clone() };
+        let both = Scheme {
+            serial: Serial::Both,
+            ..ok.clone()
+        };
         assert!(both.validate().is_err());
-        let window = Scheme { sync: SyncMode::Window, ..ok.clone() };
+        let window = Scheme {
+            sync: SyncMode::Window,
+            ..ok.clone()
+        };
         assert!(window.validate().is_err());
-        let tern = Encoding::Ternary { levels: 2, scale: crate::encoding::ScaleMode::Tensor };
-        let int8 = Encoding::Int { bits: 8, signed: false, precision: 8, scale: None };
+        let tern = Encoding::Ternary {
+            levels: 2,
+            scale: crate::encoding::ScaleMode::Tensor,
+        };
+        let int8 = Encoding::Int {
+            bits: 8,
+            signed: false,
+            precision: 8,
+            scale: None,
+        };
         assert!(ok.check_layer("l", &tern, &int8).is_ok());
         assert!(ok.check_layer("l", &int8, &tern).is_err());
     }

@@ -19,7 +19,10 @@ pub fn plane_words(n: usize) -> usize {
 pub enum Values {
     /// Digit planes: plane p is `words` words starting at `p * words`.
     /// Ternary: `nonzero` and `negative` have L planes each. Binary: `nonzero` is empty.
-    Planes { nonzero: Vec<u64>, negative: Vec<u64> },
+    Planes {
+        nonzero: Vec<u64>,
+        negative: Vec<u64>,
+    },
     /// Plain integers (`enc=int`).
     Int(Vec<i32>),
 }
@@ -57,7 +60,11 @@ impl Tensor {
         }
         check_tail(&nonzero, len, words)?;
         check_tail(&negative, len, words)?;
-        if let Some(w) = nonzero.iter().zip(&negative).position(|(nz, ng)| ng & !nz != 0) {
+        if let Some(w) = nonzero
+            .iter()
+            .zip(&negative)
+            .position(|(nz, ng)| ng & !nz != 0)
+        {
             return Err(Error::invalid(format!(
                 "level {} word {}: a negative bit is set where the nonzero bit is 0",
                 w / words.max(1),
@@ -66,7 +73,13 @@ impl Tensor {
         }
         let enc = Encoding::Ternary { levels, scale };
         check_scales(shape, &enc, scales.len())?;
-        Ok(Tensor { shape: shape.to_vec(), len, enc, values: Values::Planes { nonzero, negative }, scales })
+        Ok(Tensor {
+            shape: shape.to_vec(),
+            len,
+            enc,
+            values: Values::Planes { nonzero, negative },
+            scales,
+        })
     }
 
     /// A binary tensor from its negative planes (`levels` planes).
@@ -94,7 +107,10 @@ impl Tensor {
             shape: shape.to_vec(),
             len,
             enc,
-            values: Values::Planes { nonzero: Vec::new(), negative },
+            values: Values::Planes {
+                nonzero: Vec::new(),
+                negative,
+            },
             scales,
         })
     }
@@ -109,17 +125,27 @@ impl Tensor {
         values: Vec<i32>,
     ) -> Result<Tensor> {
         if !(1..=32).contains(&bits) {
-            return Err(Error::invalid(format!("int bits must be in 1..=32, got {bits}")));
+            return Err(Error::invalid(format!(
+                "int bits must be in 1..=32, got {bits}"
+            )));
         }
         if !(1..=bits).contains(&precision) {
-            return Err(Error::invalid(format!("int precision must be in 1..={bits}, got {precision}")));
+            return Err(Error::invalid(format!(
+                "int precision must be in 1..={bits}, got {precision}"
+            )));
         }
         let len = shape.iter().product::<usize>();
         if values.len() != len {
-            return Err(Error::invalid(format!("int tensor of shape {shape:?} needs {len} values, got {}", values.len())));
+            return Err(Error::invalid(format!(
+                "int tensor of shape {shape:?} needs {len} values, got {}",
+                values.len()
+            )));
         }
         let (lo, hi) = int_range(bits, signed);
-        if let Some(i) = values.iter().position(|&v| (v as i64) < lo || (v as i64) > hi) {
+        if let Some(i) = values
+            .iter()
+            .position(|&v| (v as i64) < lo || (v as i64) > hi)
+        {
             return Err(Error::invalid(format!(
                 "element {i} = {} does not fit in {bits} {} bits ({lo}..={hi})",
                 values[i],
@@ -129,7 +155,12 @@ impl Tensor {
         Ok(Tensor {
             shape: shape.to_vec(),
             len,
-            enc: Encoding::Int { bits, signed, precision, scale },
+            enc: Encoding::Int {
+                bits,
+                signed,
+                precision,
+                scale,
+            },
             values: Values::Int(values),
             scales: Vec::new(),
         })
@@ -149,7 +180,11 @@ impl Tensor {
         let l = levels as usize;
         let len = shape.iter().product::<usize>();
         if digits.len() != len * l {
-            return Err(Error::invalid(format!("expected {} digits, got {}", len * l, digits.len())));
+            return Err(Error::invalid(format!(
+                "expected {} digits, got {}",
+                len * l,
+                digits.len()
+            )));
         }
         let words = plane_words(len);
         let mut nonzero = vec![0u64; l * words];
@@ -158,14 +193,22 @@ impl Tensor {
             for (p, &z) in d.iter().enumerate() {
                 let (w, b) = (p * words + i / 64, i % 64);
                 match z {
-                    0 if binary => return Err(Error::invalid(format!("binary digit of element {i} level {p} is 0"))),
+                    0 if binary => {
+                        return Err(Error::invalid(format!(
+                            "binary digit of element {i} level {p} is 0"
+                        )))
+                    }
                     0 => {}
                     1 => nonzero[w] |= 1 << b,
                     -1 => {
                         nonzero[w] |= 1 << b;
                         negative[w] |= 1 << b;
                     }
-                    _ => return Err(Error::invalid(format!("digit {z} of element {i} level {p} is not in {{-1,0,+1}}"))),
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "digit {z} of element {i} level {p} is not in {{-1,0,+1}}"
+                        )))
+                    }
                 }
             }
         }
@@ -315,11 +358,19 @@ impl Tensor {
     /// per-channel scales (ignored otherwise).
     pub fn dequant(&self, i: usize, channel: usize) -> f32 {
         match self.enc {
-            Encoding::Int { scale, .. } => self.int_value(i).unwrap_or(0) as f32 * scale.unwrap_or(1.0),
+            Encoding::Int { scale, .. } => {
+                self.int_value(i).unwrap_or(0) as f32 * scale.unwrap_or(1.0)
+            }
             Encoding::Ternary { levels, scale } | Encoding::Binary { levels, scale } => {
                 let l = levels as usize;
-                let base = if scale == ScaleMode::Channel { channel * l } else { 0 };
-                (0..l).map(|p| self.scales[base + p] * self.digit(i, p) as f32).sum()
+                let base = if scale == ScaleMode::Channel {
+                    channel * l
+                } else {
+                    0
+                };
+                (0..l)
+                    .map(|p| self.scales[base + p] * self.digit(i, p) as f32)
+                    .sum()
             }
         }
     }
@@ -336,7 +387,9 @@ pub fn int_range(bits: u8, signed: bool) -> (i64, i64) {
 
 fn check_levels(levels: u8) -> Result<()> {
     if !(1..=8).contains(&levels) {
-        return Err(Error::invalid(format!("levels must be in 1..=8, got {levels}")));
+        return Err(Error::invalid(format!(
+            "levels must be in 1..=8, got {levels}"
+        )));
     }
     Ok(())
 }
@@ -348,7 +401,9 @@ fn check_tail(planes: &[u64], len: usize, words: usize) -> Result<()> {
     let keep = (1u64 << (len % 64)) - 1;
     for (p, plane) in planes.chunks_exact(words).enumerate() {
         if plane[words - 1] & !keep != 0 {
-            return Err(Error::invalid(format!("plane {p} has bits set past element {len}")));
+            return Err(Error::invalid(format!(
+                "plane {p} has bits set past element {len}"
+            )));
         }
     }
     Ok(())
@@ -392,7 +447,15 @@ mod tests {
 
     #[test]
     fn negative_without_nonzero_is_refused() {
-        let e = Tensor::ternary(&[2], 1, ScaleMode::Tensor, vec![0b01], vec![0b10], vec![1.0]).unwrap_err();
+        let e = Tensor::ternary(
+            &[2],
+            1,
+            ScaleMode::Tensor,
+            vec![0b01],
+            vec![0b10],
+            vec![1.0],
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("negative bit"), "{e}");
     }
 

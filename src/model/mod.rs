@@ -168,7 +168,9 @@ impl Geometry {
             Geometry::Conv(c) => c.validate(),
             Geometry::Fc { c, f } => {
                 if *c == 0 || *f == 0 {
-                    return Err(Error::invalid(format!("fc in={c} out={f}: both must be at least 1")));
+                    return Err(Error::invalid(format!(
+                        "fc in={c} out={f}: both must be at least 1"
+                    )));
                 }
                 Ok(())
             }
@@ -190,7 +192,11 @@ impl Geometry {
 impl Network {
     /// All sample indices present in any layer, ascending.
     pub fn samples(&self) -> Vec<u32> {
-        let mut s: Vec<u32> = self.layers.iter().flat_map(|l| l.acts.keys().copied()).collect();
+        let mut s: Vec<u32> = self
+            .layers
+            .iter()
+            .flat_map(|l| l.acts.keys().copied())
+            .collect();
         s.sort_unstable();
         s.dedup();
         s

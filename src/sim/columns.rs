@@ -1,0 +1,114 @@
+//! Column timing: how the per-column costs of successive sync units add up
+//! (cycle-model.md, "Sync units and PE cost", last paragraph).
+//!
+//! With `column_registers = R`, a column may start unit u once every column has
+//! finished unit u − 1 − R. R = 0 is the lock-step case: each unit then costs the max
+//! over columns and the layer the sum of units — the same recurrence, since the
+//! ready time of unit u is then the finish of unit u − 1.
+
+use std::collections::VecDeque;
+
+/// Column state across the sync units of one layer (all of its groups).
+#[derive(Clone, Debug)]
+pub struct Columns {
+    free: Vec<u64>,
+    registers: usize,
+    /// Finish times (max over columns) of the last R + 1 units.
+    finished: VecDeque<u64>,
+}
+
+impl Columns {
+    /// `columns` idle columns with `registers` column registers.
+    pub fn new(columns: usize, registers: usize) -> Columns {
+        Columns {
+            free: vec![0; columns],
+            registers,
+            finished: VecDeque::with_capacity(registers + 2),
+        }
+    }
+
+    /// Run one sync unit with per-column costs.
+    #[inline]
+    pub fn unit(&mut self, cost: &[u32]) {
+        let ready = if self.finished.len() > self.registers {
+            self.finished[0]
+        } else {
+            0
+        };
+        let mut finish = 0;
+        for (f, &c) in self.free.iter_mut().zip(cost) {
+            *f = (*f).max(ready) + c as u64;
+            finish = finish.max(*f);
+        }
+        if self.finished.len() > self.registers {
+            self.finished.pop_front();
+        }
+        self.finished.push_back(finish);
+    }
+
+    /// Run `count` identical units.
+    pub fn repeat(&mut self, cost: &[u32], count: usize) {
+        if self.registers == 0 {
+            let m = cost.iter().copied().max().unwrap_or(0) as u64;
+            let ready = self.finished.back().copied().unwrap_or(0);
+            let finish = ready + m * count as u64;
+            for (f, &c) in self.free.iter_mut().zip(cost) {
+                *f = finish - m + c as u64;
+            }
+            self.finished.clear();
+            self.finished.push_back(finish);
+        } else {
+            for _ in 0..count {
+                self.unit(cost);
+            }
+        }
+    }
+
+    /// Layer cycles: the latest column.
+    pub fn cycles(&self) -> u64 {
+        self.free.iter().copied().max().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_step_sums_the_max_of_each_unit() {
+        let mut c = Columns::new(3, 0);
+        c.unit(&[1, 5, 2]);
+        c.unit(&[4, 0, 1]);
+        assert_eq!(c.cycles(), 9);
+    }
+
+    #[test]
+    fn one_register_lets_columns_drift_one_unit() {
+        // Unit 0: [1, 5]; unit 1: [5, 1] may start as soon as each column is free
+        // (ready = finish of unit −1 = 0): col0 = 1 + 5 = 6, col1 = 5 + 1 = 6.
+        // Unit 2: [1, 1], ready = finish of unit 0 = 5: col0 = max(5, 6) + 1 = 7, col1 = 7.
+        let mut c = Columns::new(2, 1);
+        c.unit(&[1, 5]);
+        c.unit(&[5, 1]);
+        assert_eq!(c.cycles(), 6);
+        c.unit(&[1, 1]);
+        assert_eq!(c.cycles(), 7);
+    }
+
+    #[test]
+    fn repeat_equals_units() {
+        for regs in 0..3 {
+            let mut a = Columns::new(3, regs);
+            let mut b = Columns::new(3, regs);
+            a.unit(&[2, 0, 1]);
+            b.unit(&[2, 0, 1]);
+            a.repeat(&[1, 3, 0], 4);
+            for _ in 0..4 {
+                b.unit(&[1, 3, 0]);
+            }
+            a.unit(&[3, 1, 1]);
+            b.unit(&[3, 1, 1]);
+            assert_eq!(a.cycles(), b.cycles(), "registers {regs}");
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The slow, literal reading of the cycle model, used by tests as the independent
+//! reference for the fast engine. Every loop of the spec is a loop here: groups, window
+//! sets, passes, steps, columns, tiles, rows, lanes; every MAC for the potentials. It
+//! shares nothing with the engine but the tensors and the term encodings.
+
+use crate::arch::ArrayShape;
+use crate::encoding::Encoding;
+use crate::model::{Geometry, Layer};
+use crate::scheme::{Operand, Scheme, Skip, SyncMode};
+use crate::sim::LayerRun;
+use crate::tensor::Tensor;
+
+/// terms(x) of element `i` (None: padding or a lane past the channels).
+fn terms(t: &Tensor, i: Option<usize>, scheme: &Scheme, op: Operand) -> u32 {
+    let Some(i) = i else { return 0 };
+    match *t.encoding() {
+        Encoding::Ternary { levels, .. } => {
+            (0..levels as usize).filter(|&p| t.digit(i, p) != 0).count() as u32
+        }
+        Encoding::Binary { levels, .. } => scheme.planes_override(op).unwrap_or(levels as u32),
+        Encoding::Int { .. } => scheme
+            .term_encoding
+            .terms(t.int_value(i).unwrap().unsigned_abs()),
+    }
+}
+
+fn mask(t: &Tensor, i: Option<usize>, scheme: &Scheme) -> Vec<u32> {
+    let Some(i) = i else { return vec![] };
+    let m = scheme
+        .term_encoding
+        .term_mask(t.int_value(i).unwrap().unsigned_abs());
+    (0..64).filter(|b| m >> b & 1 == 1).collect()
+}
+
+fn planes(t: &Tensor, scheme: &Scheme, op: Operand) -> u32 {
+    scheme.planes_override(op).unwrap_or(match *t.encoding() {
+        Encoding::Ternary { levels, .. } | Encoding::Binary { levels, .. } => levels as u32,
+        Encoding::Int { precision, .. } => precision as u32,
+    })
+}
+
+fn width(t: &Tensor, scheme: &Scheme, op: Operand) -> u32 {
+    scheme.planes_override(op).unwrap_or(match *t.encoding() {
+        Encoding::Ternary { levels, .. } | Encoding::Binary { levels, .. } => levels as u32,
+        Encoding::Int { bits, .. } => bits as u32,
+    })
+}
+
+/// The spec's table: (cycle factor, work factor).
+fn factors(t: &Tensor, i: Option<usize>, scheme: &Scheme, op: Operand) -> (u32, u32) {
+    let tm = terms(t, i, scheme, op);
+    let zero = tm == 0;
+    let p = planes(t, scheme, op);
+    let w = width(t, scheme, op);
+    match (scheme.is_serial(op), scheme.skip(op)) {
+        (false, Skip::None) => (1, w),
+        (false, Skip::Word) => {
+            if zero {
+                (0, 0)
+            } else {
+                (1, w)
+            }
+        }
+        (true, Skip::None) => (p, p),
+        (true, Skip::Word) => {
+            if zero {
+                (0, 0)
+            } else {
+                (p, p)
+            }
+        }
+        (true, Skip::Term) => (tm, tm),
+        (false, Skip::Term) => unreachable!("validated"),
+    }
+}
+
+/// Rounds of the two-stage shifter, literally.
+fn rounds(mut lanes: Vec<Vec<u32>>, b: u32) -> u32 {
+    let mut n = 0;
+    loop {
+        let base = lanes.iter().filter_map(|l| l.iter().min().copied()).min();
+        let Some(base) = base else { return n };
+        let top = base as u64 + (1u64 << b.min(40)) - 1;
+        for l in lanes.iter_mut() {
+            if let Some((k, &low)) = l.iter().enumerate().min_by_key(|(_, &v)| v) {
+                if low as u64 <= top {
+                    l.remove(k);
+                }
+            }
+        }
+        n += 1;
+    }
+}
+
+/// One (filter, window) pair at one step: per lane (weight index, act index).
+type Lanes = Vec<(Option<usize>, Option<usize>)>;
+
+/// Cost of a PE for a set of steps (each a list of lanes).
+fn pe_cost(layer: &Layer, acts: &Tensor, scheme: &Scheme, steps: &[Lanes]) -> u32 {
+    let w = &layer.weights;
+    let pair = |(wi, ai): (Option<usize>, Option<usize>)| {
+        factors(w, wi, scheme, Operand::Weight).0 * factors(acts, ai, scheme, Operand::Act).0
+    };
+    let windowed = scheme.sync == SyncMode::Window && matches!(layer.geom, Geometry::Conv(_));
+    let raw = if windowed {
+        let lanes = steps[0].len();
+        (0..lanes)
+            .map(|l| steps.iter().map(|s| pair(s[l])).sum::<u32>())
+            .max()
+            .unwrap_or(0)
+    } else if let (Some(op), Some(b)) = (scheme.first_stage_operand(), scheme.first_stage_bits) {
+        assert_eq!(steps.len(), 1);
+        let pending = steps[0]
+            .iter()
+            .map(|&(wi, ai)| match op {
+                Operand::Act if factors(w, wi, scheme, Operand::Weight).0 != 0 => {
+                    mask(acts, ai, scheme)
+                }
+                Operand::Weight if factors(acts, ai, scheme, Operand::Act).0 != 0 => {
+                    mask(w, wi, scheme)
+                }
+                _ => vec![],
+            })
+            .collect();
+        rounds(pending, b)
+    } else {
+        assert_eq!(steps.len(), 1);
+        steps[0].iter().map(|&p| pair(p)).max().unwrap_or(0)
+    };
+    raw.max(scheme.min_cycles)
+}
+
+/// Column timing, literally: lock-step sums of maxima, or drifting columns.
+struct Timing {
+    registers: usize,
+    total: u64,
+    free: Vec<u64>,
+    finish: Vec<u64>,
+}
+
+impl Timing {
+    fn unit(&mut self, cost: &[u32]) {
+        if self.registers == 0 {
+            self.total += *cost.iter().max().unwrap() as u64;
+            return;
+        }
+        let u = self.finish.len();
+        let ready = if u > self.registers {
+            self.finish[u - 1 - self.registers]
+        } else {
+            0
+        };
+        for c in 0..cost.len() {
+            self.free[c] = self.free[c].max(ready) + cost[c] as u64;
+        }
+        self.finish.push(*self.free.iter().max().unwrap());
+    }
+
+    fn cycles(&self) -> u64 {
+        if self.registers == 0 {
+            self.total
+        } else {
+            *self.free.iter().max().unwrap()
+        }
+    }
+}
+
+/// Simulate one layer under one scheme, slowly and literally.
+pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArrayShape) -> LayerRun {
+    let w = &layer.weights;
+    let (cycles, work) = match layer.geom {
+        Geometry::Conv(cv) => {
+            let (cg, fg) = (cv.c / cv.groups, cv.f / cv.groups);
+            let (oy_n, ox_n) = (cv.oy(), cv.ox());
+            let chunks = cg.div_ceil(a.lanes);
+            let t_n = cv.kh * cv.kw * chunks;
+            let windows = oy_n * ox_n;
+            let sets = windows.div_ceil(a.columns);
+            let fsets = fg.div_ceil(a.rows);
+            let passes = fsets.div_ceil(a.tiles);
+            let mut timing = Timing {
+                registers: a.column_registers,
+                total: 0,
+                free: vec![0; a.columns],
+                finish: vec![],
+            };
+            // (filter, window, step) → lanes
+            let lanes_of = |g: usize, f: usize, n: usize, t: usize| -> Lanes {
+                let kx = t / (cv.kh * chunks);
+                let ky = (t / chunks) % cv.kh;
+                let k = t % chunks;
+                let (oy, ox) = (n % oy_n, n / oy_n);
+                let iy = (oy * cv.sh + ky) as i64 - cv.ph as i64;
+                let ix = (ox * cv.sw + kx) as i64 - cv.pw as i64;
+                (0..a.lanes)
+                    .map(|l| {
+                        let ch = k * a.lanes + l;
+                        if ch >= cg {
+                            return (None, None);
+                        }
+                        let wi = (((g * fg + f) * cg + ch) * cv.kh + ky) * cv.kw + kx;
+                        let inside =
+                            iy >= 0 && ix >= 0 && (iy as usize) < cv.h && (ix as usize) < cv.w;
+                        let ai = inside
+                            .then(|| ((g * cg + ch) * cv.h + iy as usize) * cv.w + ix as usize);
+                        (Some(wi), ai)
+                    })
+                    .collect()
+            };
+            for g in 0..cv.groups {
+                for s in 0..sets {
+                    for p in 0..passes {
+                        let pes = |c: usize| -> Vec<(usize, usize)> {
+                            // (filter, window) of every PE of column c that has both.
+                            let n = s * a.columns + c;
+                            if n >= windows {
+                                return vec![];
+                            }
+                            let mut v = vec![];
+                            for tile in 0..a.tiles {
+                                let set = p * a.tiles + tile;
+                                if set >= fsets {
+                                    continue;
+                                }
+                                for r in 0..a.rows {
+                                    let f = set * a.rows + r;
+                                    if f < fg {
+                                        v.push((f, n));
+                                    }
+                                }
+                            }
+                            v
+                        };
+                        if scheme.sync == SyncMode::Window {
+                            let cost: Vec<u32> = (0..a.columns)
+                                .map(|c| {
+                                    pes(c)
+                                        .into_iter()
+                                        .map(|(f, n)| {
+                                            let steps: Vec<Lanes> =
+                                                (0..t_n).map(|t| lanes_of(g, f, n, t)).collect();
+                                            pe_cost(layer, acts, scheme, &steps)
+                                        })
+                                        .max()
+                                        .unwrap_or(0)
+                                })
+                                .collect();
+                            timing.unit(&cost);
+                        } else {
+                            for t in 0..t_n {
+                                let cost: Vec<u32> = (0..a.columns)
+                                    .map(|c| {
+                                        pes(c)
+                                            .into_iter()
+                                            .map(|(f, n)| {
+                                                pe_cost(
+                                                    layer,
+                                                    acts,
+                                                    scheme,
+                                                    &[lanes_of(g, f, n, t)],
+                                                )
+                                            })
+                                            .max()
+                                            .unwrap_or(0)
+                                    })
+                                    .collect();
+                                timing.unit(&cost);
+                            }
+                        }
+                    }
+                }
+            }
+            // Work: every (filter, window, channel, ky, kx).
+            let mut work = 0u64;
+            for g in 0..cv.groups {
+                for f in 0..fg {
+                    for n in 0..windows {
+                        for t in 0..t_n {
+                            for (wi, ai) in lanes_of(g, f, n, t) {
+                                if wi.is_some() {
+                                    work += (factors(w, wi, scheme, Operand::Weight).1
+                                        * factors(acts, ai, scheme, Operand::Act).1)
+                                        as u64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (timing.cycles(), work)
+        }
+        Geometry::Fc { c, f } => {
+            let t_n = c.div_ceil(a.lanes);
+            let fsets = f.div_ceil(a.rows);
+            let passes = fsets.div_ceil(a.tiles);
+            let mut free = vec![0u64; a.columns];
+            let mut issue = 0u64;
+            let mut i = 0;
+            for p in 0..passes {
+                for t in 0..t_n {
+                    let mut cost = 0;
+                    for tile in 0..a.tiles {
+                        let set = p * a.tiles + tile;
+                        for r in 0..a.rows {
+                            let fi = set * a.rows + r;
+                            if set >= fsets || fi >= f {
+                                continue;
+                            }
+                            let lanes: Lanes = (0..a.lanes)
+                                .map(|l| {
+                                    let ch = t * a.lanes + l;
+                                    if ch < c {
+                                        (Some(fi * c + ch), Some(ch))
+                                    } else {
+                                        (None, None)
+                                    }
+                                })
+                                .collect();
+                            let fc_scheme = Scheme {
+                                sync: SyncMode::Step,
+                                ..scheme.clone()
+                            };
+                            cost = cost.max(pe_cost(layer, acts, &fc_scheme, &[lanes]));
+                        }
+                    }
+                    let col = i % a.columns;
+                    let start = issue.max(free[col]);
+                    free[col] = start + cost as u64;
+                    issue = start + 1;
+                    i += 1;
+                }
+            }
+            let mut work = 0u64;
+            for fi in 0..f {
+                for ch in 0..c {
+                    work += (factors(w, Some(fi * c + ch), scheme, Operand::Weight).1
+                        * factors(acts, Some(ch), scheme, Operand::Act).1)
+                        as u64;
+                }
+            }
+            (free.into_iter().max().unwrap(), work)
+        }
+    };
+    let _ = Operand::Act;
+    LayerRun {
+        macs: layer.geom.macs(),
+        cycles,
+        work,
+        busy_lane_cycles: 0,
+        lane_cycles: cycles * a.total_lanes(),
+    }
+}
