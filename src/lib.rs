@@ -10,6 +10,8 @@ pub mod encoding;
 pub mod error;
 pub mod model;
 pub mod output;
+pub mod report;
+pub mod run;
 pub mod scheme;
 pub mod sim;
 pub mod tensor;

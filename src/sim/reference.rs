@@ -168,7 +168,7 @@ impl Timing {
 /// Simulate one layer under one scheme, slowly and literally.
 pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArrayShape) -> LayerRun {
     let w = &layer.weights;
-    let (cycles, work) = match layer.geom {
+    let (cycles, work, busy) = match layer.geom {
         Geometry::Conv(cv) => {
             let (cg, fg) = (cv.c / cv.groups, cv.f / cv.groups);
             let (oy_n, ox_n) = (cv.oy(), cv.ox());
@@ -271,23 +271,24 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArraySh
                 }
             }
             // Work: every (filter, window, channel, ky, kx).
-            let mut work = 0u64;
+            let (mut work, mut busy) = (0u64, 0u64);
             for g in 0..cv.groups {
                 for f in 0..fg {
                     for n in 0..windows {
                         for t in 0..t_n {
                             for (wi, ai) in lanes_of(g, f, n, t) {
                                 if wi.is_some() {
-                                    work += (factors(w, wi, scheme, Operand::Weight).1
-                                        * factors(acts, ai, scheme, Operand::Act).1)
-                                        as u64;
+                                    let (wc, ww) = factors(w, wi, scheme, Operand::Weight);
+                                    let (ac, aw) = factors(acts, ai, scheme, Operand::Act);
+                                    work += (ww * aw) as u64;
+                                    busy += (wc * ac) as u64;
                                 }
                             }
                         }
                     }
                 }
             }
-            (timing.cycles(), work)
+            (timing.cycles(), work, busy)
         }
         Geometry::Fc { c, f } => {
             let t_n = c.div_ceil(a.lanes);
@@ -330,23 +331,23 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArraySh
                     i += 1;
                 }
             }
-            let mut work = 0u64;
+            let (mut work, mut busy) = (0u64, 0u64);
             for fi in 0..f {
                 for ch in 0..c {
-                    work += (factors(w, Some(fi * c + ch), scheme, Operand::Weight).1
-                        * factors(acts, Some(ch), scheme, Operand::Act).1)
-                        as u64;
+                    let (wc, ww) = factors(w, Some(fi * c + ch), scheme, Operand::Weight);
+                    let (ac, aw) = factors(acts, Some(ch), scheme, Operand::Act);
+                    work += (ww * aw) as u64;
+                    busy += (wc * ac) as u64;
                 }
             }
-            (free.into_iter().max().unwrap(), work)
+            (free.into_iter().max().unwrap(), work, busy)
         }
     };
-    let _ = Operand::Act;
     LayerRun {
         macs: layer.geom.macs(),
         cycles,
         work,
-        busy_lane_cycles: 0,
+        busy_lane_cycles: busy,
         lane_cycles: cycles * a.total_lanes(),
     }
 }

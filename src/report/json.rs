@@ -1,0 +1,120 @@
+//! The JSON exporter: the same rows as the CSV plus the run's metadata (tool version,
+//! arch, model path and hash, sample or synthetic-activation seed, schema version).
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::Row;
+use crate::arch::Arch;
+use crate::run::{ActSource, Run};
+
+/// Version of the JSON layout; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where the model came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelMeta {
+    /// The path given, or `builtin:NAME`.
+    pub path: String,
+    /// SHA-256 of the model's `.mltq` bytes (for built-ins: of the file `mltq gen` writes).
+    pub sha256: String,
+    /// `network source=…`, if any.
+    pub source: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    schema_version: u32,
+    tool: Tool,
+    network: &'a str,
+    arch: &'a Arch,
+    arch_path: &'a str,
+    model: &'a ModelMeta,
+    /// One entry per simulated sample, in the order of `layers` and `totals`.
+    activations: Vec<&'a ActSource>,
+    baseline: &'a str,
+    layers: Vec<JsonRow<'a>>,
+    totals: Vec<JsonRow<'a>>,
+}
+
+/// A row with non-finite ratios as null (JSON has no infinity).
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    sample: u32,
+    layer: &'a str,
+    scheme: &'a str,
+    macs: u64,
+    cycles: u64,
+    speedup: Option<f64>,
+    work: u64,
+    potential_speedup: Option<f64>,
+    utilization: f64,
+    busy_lane_cycles: u64,
+    lane_cycles: u64,
+    time_us: f64,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// Write the report of one or more runs (samples) of one network and arch as JSON.
+/// `rows[i]` are the rows of `runs[i]`.
+pub fn write(
+    w: &mut dyn Write,
+    runs: &[Run],
+    rows: &[Vec<Row>],
+    arch: &Arch,
+    arch_path: &str,
+    model: &ModelMeta,
+) -> std::io::Result<()> {
+    let run = &runs[0];
+    let ns = run.schemes.len();
+    let doc = Doc {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "mltq",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        network: &run.network,
+        arch,
+        arch_path,
+        model,
+        activations: runs.iter().map(|r| &r.acts).collect(),
+        baseline: &run.schemes[run.baseline],
+        layers: rows
+            .iter()
+            .flat_map(|r| r[..r.len() - ns].iter().map(json_row))
+            .collect(),
+        totals: rows
+            .iter()
+            .flat_map(|r| r[r.len() - ns..].iter().map(json_row))
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}
+
+fn json_row(r: &Row) -> JsonRow<'_> {
+    JsonRow {
+        sample: r.sample,
+        layer: &r.layer,
+        scheme: &r.scheme,
+        macs: r.macs,
+        cycles: r.cycles,
+        speedup: finite(r.speedup),
+        work: r.work,
+        potential_speedup: finite(r.potential_speedup),
+        utilization: r.utilization,
+        busy_lane_cycles: r.busy_lane_cycles,
+        lane_cycles: r.lane_cycles,
+        time_us: r.time_us,
+    }
+}

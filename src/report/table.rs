@@ -1,0 +1,172 @@
+//! The readable stdout report: a per-layer matrix (cycles, speedup and potential
+//! speedup of each scheme), then a network summary per scheme.
+
+use std::fmt::Write as _;
+
+use super::Row;
+use crate::run::{ActSource, Run};
+
+fn x(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.2}x")
+    } else {
+        "inf".to_string()
+    }
+}
+
+/// Render rows of text as aligned columns: the first `left` columns left-aligned.
+pub fn align(grid: &[Vec<String>], left: usize) -> String {
+    let cols = grid.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| {
+            grid.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in grid {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if c < left {
+                let _ = write!(line, "{cell:<w$}", w = width[c]);
+            } else {
+                let _ = write!(line, "{cell:>w$}", w = width[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The whole stdout report of one run; `quiet` leaves out the per-layer matrix.
+pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
+    let ns = run.schemes.len();
+    let mut out = String::new();
+    let acts = match &run.acts {
+        ActSource::Sample { sample } => format!("sample {sample}"),
+        ActSource::Synthetic {
+            encoding,
+            density,
+            seed,
+            ..
+        } => {
+            format!("SYNTHETIC activations ({encoding}, density {density}, seed {seed})")
+        }
+    };
+    let _ = writeln!(
+        out,
+        "{} on {} — {}; baseline {}; speedup = baseline cycles / cycles, potential = baseline work / work\n",
+        run.network, run.arch, acts, run.schemes[run.baseline]
+    );
+    let mut grid: Vec<Vec<String>> = Vec::new();
+    let mut h1 = vec!["".to_string(), "".to_string()];
+    let mut h2 = vec!["layer".to_string(), "macs".to_string()];
+    for s in &run.schemes {
+        h1.extend([s.clone(), String::new(), String::new()]);
+        h2.extend([
+            "cycles".to_string(),
+            "speedup".to_string(),
+            "potential".to_string(),
+        ]);
+    }
+    grid.push(h1);
+    grid.push(h2);
+    for chunk in rows.chunks(ns) {
+        let mut line = vec![chunk[0].layer.clone(), chunk[0].macs.to_string()];
+        for r in chunk {
+            line.extend([r.cycles.to_string(), x(r.speedup), x(r.potential_speedup)]);
+        }
+        grid.push(line);
+    }
+    if !quiet {
+        out.push_str(&align(&grid, 1));
+        out.push('\n');
+    }
+    let totals = &rows[rows.len() - ns..];
+    let mut sum: Vec<Vec<String>> = vec![[
+        "scheme",
+        "cycles",
+        "speedup",
+        "potential",
+        "achieved/potential",
+        "utilization",
+        "time (ms)",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()];
+    for r in totals {
+        let share = if r.potential_speedup.is_finite()
+            && r.potential_speedup > 0.0
+            && r.speedup.is_finite()
+        {
+            format!("{:.1}%", 100.0 * r.speedup / r.potential_speedup)
+        } else {
+            "-".to_string()
+        };
+        sum.push(vec![
+            r.scheme.clone(),
+            r.cycles.to_string(),
+            x(r.speedup),
+            x(r.potential_speedup),
+            share,
+            format!("{:.1}%", 100.0 * r.utilization),
+            format!("{:.3}", r.time_us / 1e3),
+        ]);
+    }
+    let _ = writeln!(
+        out,
+        "network total ({} layers, {} MACs):",
+        run.layers.len(),
+        totals[0].macs
+    );
+    out.push_str(&align(&sum, 1));
+    out
+}
+
+/// Summary over several samples: per scheme, the speedup of the summed cycles and work
+/// (ratios of sums), and the range of the per-sample total speedups.
+pub fn across_samples(runs: &[Run], rows: &[Vec<Row>]) -> String {
+    let run = &runs[0];
+    let ns = run.schemes.len();
+    let totals: Vec<&[Row]> = rows.iter().map(|r| &r[r.len() - ns..]).collect();
+    let mut grid = vec![[
+        "scheme",
+        "cycles (all samples)",
+        "speedup",
+        "min",
+        "max",
+        "potential",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect::<Vec<_>>()];
+    let sum = |s: usize, f: fn(&Row) -> u64| totals.iter().map(|t| f(&t[s])).sum::<u64>();
+    for (s, name) in run.schemes.iter().enumerate() {
+        let sp: Vec<f64> = totals.iter().map(|t| t[s].speedup).collect();
+        let min = sp.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = sp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        grid.push(vec![
+            name.clone(),
+            sum(s, |r| r.cycles).to_string(),
+            x(super::ratio(
+                sum(run.baseline, |r| r.cycles),
+                sum(s, |r| r.cycles),
+            )),
+            x(min),
+            x(max),
+            x(super::ratio(
+                sum(run.baseline, |r| r.work),
+                sum(s, |r| r.work),
+            )),
+        ]);
+    }
+    format!("summary over {} samples:\n{}", runs.len(), align(&grid, 1))
+}
