@@ -187,12 +187,8 @@ pub fn value(s: &str) -> String {
 /// The encoding fields of a tensor record.
 fn enc_fields(enc: &Encoding) -> String {
     match *enc {
-        Encoding::Ternary { levels, scale } => {
-            format!("enc=ternary levels={levels} scale={}", scale.as_str())
-        }
-        Encoding::Binary { levels, scale } => {
-            format!("enc=binary levels={levels} scale={}", scale.as_str())
-        }
+        // `Display` spells ternary and binary exactly as the header does.
+        Encoding::Ternary { .. } | Encoding::Binary { .. } => format!("enc={enc}"),
         Encoding::Int {
             bits,
             signed,
