@@ -8,9 +8,12 @@
 pub mod arch;
 pub mod encoding;
 pub mod error;
+pub mod gen;
+pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod scheme;
 pub mod tensor;
+pub mod zoo;
 
 pub use error::{Error, ErrorKind, Result};
