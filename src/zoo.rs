@@ -149,26 +149,30 @@ fn bottleneck(b: &mut Builder, name: &str, planes: usize, stride: usize) {
     }
 }
 
+/// A residual block appended to a builder: (builder, name, planes, stride).
+type Block = fn(&mut Builder, &str, usize, usize);
+
+/// The residual stages `layer1`, `layer2`, … of (planes, blocks) each, in which the first
+/// block of every stage but the first halves the map; then global pool and fc.
+fn resnet(mut b: Builder, stages: &[(usize, usize)], block: Block, classes: usize) -> Builder {
+    for (stage, &(planes, blocks)) in stages.iter().enumerate() {
+        for i in 0..blocks {
+            let stride = if stage > 0 && i == 0 { 2 } else { 1 };
+            block(&mut b, &format!("layer{}.{i}", stage + 1), planes, stride);
+        }
+    }
+    b.global_pool();
+    b.fc("fc".into(), classes);
+    b
+}
+
 /// ResNet-20 for CIFAR-10 (He et al. 2016, §4.2) with option-B projection shortcuts:
 /// a 3×3 conv to 16 channels, three stages of three basic blocks at 16/32/64 channels
 /// (32×32, 16×16, 8×8), global average pool, fc 64→10. Named like torchvision's ResNets.
 fn resnet20() -> Builder {
     let mut b = Builder::new(3, 32, 32);
     b.conv("conv1".into(), 16, 3, 1, 1, 1);
-    for (stage, planes) in [16, 32, 64].into_iter().enumerate() {
-        for block in 0..3 {
-            let stride = if stage > 0 && block == 0 { 2 } else { 1 };
-            basic_block(
-                &mut b,
-                &format!("layer{}.{block}", stage + 1),
-                planes,
-                stride,
-            );
-        }
-    }
-    b.global_pool();
-    b.fc("fc".into(), 10);
-    b
+    resnet(b, &[(16, 3), (32, 3), (64, 3)], basic_block, 10)
 }
 
 /// The ImageNet ResNet stem: 7×7/2 conv to 64 channels, 3×3/2 max pool (224 → 56).
@@ -181,43 +185,22 @@ fn resnet_stem() -> Builder {
 
 /// torchvision `resnet18`: basic blocks [2, 2, 2, 2].
 fn resnet18() -> Builder {
-    let mut b = resnet_stem();
-    for (stage, planes) in [64, 128, 256, 512].into_iter().enumerate() {
-        for block in 0..2 {
-            let stride = if stage > 0 && block == 0 { 2 } else { 1 };
-            basic_block(
-                &mut b,
-                &format!("layer{}.{block}", stage + 1),
-                planes,
-                stride,
-            );
-        }
-    }
-    b.global_pool();
-    b.fc("fc".into(), 1000);
-    b
+    resnet(
+        resnet_stem(),
+        &[(64, 2), (128, 2), (256, 2), (512, 2)],
+        basic_block,
+        1000,
+    )
 }
 
 /// torchvision `resnet50`: bottlenecks [3, 4, 6, 3].
 fn resnet50() -> Builder {
-    let mut b = resnet_stem();
-    for (stage, (planes, blocks)) in [(64, 3), (128, 4), (256, 6), (512, 3)]
-        .into_iter()
-        .enumerate()
-    {
-        for block in 0..blocks {
-            let stride = if stage > 0 && block == 0 { 2 } else { 1 };
-            bottleneck(
-                &mut b,
-                &format!("layer{}.{block}", stage + 1),
-                planes,
-                stride,
-            );
-        }
-    }
-    b.global_pool();
-    b.fc("fc".into(), 1000);
-    b
+    resnet(
+        resnet_stem(),
+        &[(64, 3), (128, 4), (256, 6), (512, 3)],
+        bottleneck,
+        1000,
+    )
 }
 
 /// torchvision `vgg16` (configuration D, no batch norm): 13 3×3 convs with 2×2 max pools
