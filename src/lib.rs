@@ -8,6 +8,8 @@
 pub mod arch;
 pub mod encoding;
 pub mod error;
+pub mod gen;
+pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod report;
@@ -15,5 +17,6 @@ pub mod run;
 pub mod scheme;
 pub mod sim;
 pub mod tensor;
+pub mod zoo;
 
 pub use error::{Error, ErrorKind, Result};
