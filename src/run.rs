@@ -1,13 +1,13 @@
-//! Simulating a whole network on an arch: every (layer, scheme) pair, in parallel
-//! across pairs (rayon), gathered in file order so output never depends on the thread
-//! count. All checks that tie the arch to the model run before any layer is simulated.
+//! Simulating a whole network on an arch: every layer under every scheme, in parallel
+//! across layers (rayon; a layer's schemes share its prepared operands), gathered in
+//! file order so output never depends on the thread count. All checks that tie the arch to the model run before any layer is simulated.
 
 use rayon::prelude::*;
 
 use crate::arch::Arch;
 use crate::error::{Error, Result};
 use crate::model::{Geometry, Network};
-use crate::sim::{simulate_layer, LayerRun};
+use crate::sim::{simulate_schemes, LayerRun};
 
 /// Where a run's activations came from.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -99,27 +99,18 @@ pub fn simulate(
 ) -> Result<Run> {
     let sample = acts.sample();
     check(net, arch, sample)?;
-    let pairs: Vec<(usize, usize)> = (0..net.layers.len())
-        .flat_map(|l| (0..arch.schemes.len()).map(move |s| (l, s)))
-        .collect();
-    let results: Vec<Result<LayerRun>> = pairs
+    // One task per layer: its schemes share the layer's terms and layouts.
+    let runs: Vec<Vec<LayerRun>> = net
+        .layers
         .par_iter()
-        .map(|&(l, s)| {
-            let layer = &net.layers[l];
-            let r = simulate_layer(layer, &layer.acts[&sample], &arch.schemes[s], &arch.array);
-            progress();
+        .map(|layer| {
+            let r = simulate_schemes(layer, &layer.acts[&sample], &arch.schemes, &arch.array);
+            for _ in &arch.schemes {
+                progress();
+            }
             r
         })
-        .collect();
-    let mut runs: Vec<Vec<LayerRun>> = Vec::with_capacity(net.layers.len());
-    let mut it = results.into_iter();
-    for _ in &net.layers {
-        runs.push(
-            it.by_ref()
-                .take(arch.schemes.len())
-                .collect::<Result<Vec<_>>>()?,
-        );
-    }
+        .collect::<Result<Vec<_>>>()?;
     Ok(Run {
         network: net.name.clone(),
         arch: arch.name.clone(),

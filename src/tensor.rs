@@ -306,17 +306,20 @@ impl Tensor {
         match (&self.values, self.enc) {
             (Values::Planes { nonzero, .. }, Encoding::Ternary { levels, .. }) => {
                 let words = plane_words(n);
-                let mut t = vec![0u8; n];
+                // Eight elements at a time: a byte of a plane spread to one 0/1 byte per
+                // element, added as a u64 (at most 8 levels: no byte carries).
+                let mut t = vec![0u8; words * 64];
                 for p in 0..levels as usize {
-                    for (w, &word) in nonzero[p * words..(p + 1) * words].iter().enumerate() {
-                        let mut bits = word;
-                        while bits != 0 {
-                            let b = bits.trailing_zeros() as usize;
-                            t[w * 64 + b] += 1;
-                            bits &= bits - 1;
+                    let plane = &nonzero[p * words..(p + 1) * words];
+                    for (dst, &word) in t.chunks_exact_mut(64).zip(plane) {
+                        for (j, d) in dst.chunks_exact_mut(8).enumerate() {
+                            let d: &mut [u8; 8] = d.try_into().expect("8 bytes");
+                            let add = SPREAD[(word >> (8 * j)) as u8 as usize];
+                            *d = u64::from_le_bytes(*d).wrapping_add(add).to_le_bytes();
                         }
                     }
                 }
+                t.truncate(n);
                 t
             }
             (Values::Planes { .. }, Encoding::Binary { levels, .. }) => {
@@ -376,6 +379,21 @@ impl Tensor {
     }
 }
 
+/// Byte b of `SPREAD[x]` is bit b of x.
+static SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut x = 0;
+    while x < 256 {
+        let mut b = 0;
+        while b < 8 {
+            t[x] |= ((x as u64 >> b) & 1) << (8 * b);
+            b += 1;
+        }
+        x += 1;
+    }
+    t
+};
+
 /// The inclusive value range of a `bits`-wide integer.
 pub fn int_range(bits: u8, signed: bool) -> (i64, i64) {
     if signed {
@@ -395,7 +413,7 @@ fn check_levels(levels: u8) -> Result<()> {
 }
 
 fn check_tail(planes: &[u64], len: usize, words: usize) -> Result<()> {
-    if len % 64 == 0 || words == 0 {
+    if len.is_multiple_of(64) || words == 0 {
         return Ok(());
     }
     let keep = (1u64 << (len % 64)) - 1;
@@ -443,6 +461,23 @@ mod tests {
         assert_eq!(t.dequant(1, 0), -1.5);
         assert!((t.word_density() - 2.0 / 3.0).abs() < 1e-12);
         assert!((t.digit_density() - 0.5).abs() < 1e-12);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ternary_terms_count_the_nonzero_digits(
+            n in 0usize..300, levels in 1u8..=8, seed in proptest::prelude::any::<u64>(),
+        ) {
+            let digits: Vec<i8> = (0..n * levels as usize)
+                .map(|i| [0i8, 1, -1][(seed.rotate_left(i as u32 % 64) as usize ^ i) % 3])
+                .collect();
+            let t = Tensor::from_digits(&[n], false, levels, ScaleMode::Tensor, &digits,
+                vec![1.0; levels as usize]).unwrap();
+            let direct: Vec<u8> = (0..n)
+                .map(|i| (0..levels as usize).filter(|&p| t.digit(i, p) != 0).count() as u8)
+                .collect();
+            proptest::prop_assert_eq!(t.all_terms(TermEncoding::Plain, None), direct);
+        }
     }
 
     #[test]

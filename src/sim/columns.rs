@@ -5,6 +5,11 @@
 //! finished unit u − 1 − R. R = 0 is the lock-step case: each unit then costs the max
 //! over columns and the layer the sum of units — the same recurrence, since the
 //! ready time of unit u is then the finish of unit u − 1.
+//!
+//! With R = 0 every column is free at or before the last finish, so each unit finishes
+//! at the previous finish plus its max cost and the layer's cycles are the sum of those
+//! maxima: `Columns` then keeps only that sum, and the loop nests may add whole runs of
+//! units at once ([`Columns::add_lockstep`]).
 
 use std::collections::VecDeque;
 
@@ -13,8 +18,10 @@ use std::collections::VecDeque;
 pub struct Columns {
     free: Vec<u64>,
     registers: usize,
-    /// Finish times (max over columns) of the last R + 1 units.
+    /// Finish times (max over columns) of the last R + 1 units (R > 0).
     finished: VecDeque<u64>,
+    /// R = 0: the sum of the units' maxima.
+    total: u64,
 }
 
 impl Columns {
@@ -24,12 +31,31 @@ impl Columns {
             free: vec![0; columns],
             registers,
             finished: VecDeque::with_capacity(registers + 2),
+            total: 0,
         }
+    }
+
+    /// True with `column_registers = 0`: units cost the max over columns, and the
+    /// layer their sum.
+    #[inline]
+    pub fn lockstep(&self) -> bool {
+        self.registers == 0
+    }
+
+    /// With R = 0 only: add units whose maxima over columns sum to `cycles`.
+    #[inline]
+    pub fn add_lockstep(&mut self, cycles: u64) {
+        debug_assert!(self.lockstep());
+        self.total += cycles;
     }
 
     /// Run one sync unit with per-column costs.
     #[inline]
     pub fn unit(&mut self, cost: &[u32]) {
+        if self.registers == 0 {
+            self.total += cost.iter().copied().max().unwrap_or(0) as u64;
+            return;
+        }
         let ready = if self.finished.len() > self.registers {
             self.finished[0]
         } else {
@@ -49,14 +75,7 @@ impl Columns {
     /// Run `count` identical units.
     pub fn repeat(&mut self, cost: &[u32], count: usize) {
         if self.registers == 0 {
-            let m = cost.iter().copied().max().unwrap_or(0) as u64;
-            let ready = self.finished.back().copied().unwrap_or(0);
-            let finish = ready + m * count as u64;
-            for (f, &c) in self.free.iter_mut().zip(cost) {
-                *f = finish - m + c as u64;
-            }
-            self.finished.clear();
-            self.finished.push_back(finish);
+            self.total += cost.iter().copied().max().unwrap_or(0) as u64 * count as u64;
         } else {
             for _ in 0..count {
                 self.unit(cost);
@@ -66,7 +85,11 @@ impl Columns {
 
     /// Layer cycles: the latest column.
     pub fn cycles(&self) -> u64 {
-        self.free.iter().copied().max().unwrap_or(0)
+        if self.registers == 0 {
+            self.total
+        } else {
+            self.free.iter().copied().max().unwrap_or(0)
+        }
     }
 }
 
@@ -93,6 +116,51 @@ mod tests {
         assert_eq!(c.cycles(), 6);
         c.unit(&[1, 1]);
         assert_eq!(c.cycles(), 7);
+    }
+
+    /// The recurrence of the spec, literally, for any R.
+    fn literal(columns: usize, regs: usize, units: &[Vec<u32>]) -> u64 {
+        let mut free = vec![0u64; columns];
+        let mut finish: Vec<u64> = vec![];
+        for cost in units {
+            let u = finish.len();
+            let ready = if u > regs { finish[u - 1 - regs] } else { 0 };
+            for (f, &c) in free.iter_mut().zip(cost) {
+                *f = (*f).max(ready) + c as u64;
+            }
+            finish.push(*free.iter().max().unwrap());
+        }
+        free.into_iter().max().unwrap_or(0)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_equal_the_recurrence(
+            columns in 1usize..5,
+            regs in 0usize..4,
+            units in proptest::collection::vec(proptest::collection::vec(0u32..6, 4), 0..12),
+            split in 0usize..12,
+        ) {
+            let units: Vec<Vec<u32>> = units.into_iter().map(|u| u[..columns].to_vec()).collect();
+            let mut c = Columns::new(columns, regs);
+            let split = split.min(units.len());
+            for u in &units[..split] {
+                c.unit(u);
+            }
+            if c.lockstep() {
+                // The rest as one lump, as the loop nests add them.
+                let rest: u64 = units[split..]
+                    .iter()
+                    .map(|u| *u.iter().max().unwrap() as u64)
+                    .sum();
+                c.add_lockstep(rest);
+            } else {
+                for u in &units[split..] {
+                    c.unit(u);
+                }
+            }
+            proptest::prop_assert_eq!(c.cycles(), literal(columns, regs, &units));
+        }
     }
 
     #[test]

@@ -1,50 +1,81 @@
 //! The conv loop nest (cycle-model.md, "The loop nest (conv)"): groups one after the
 //! other, then window sets, passes and steps, each sync unit's per-column costs fed to
 //! the column timing.
+//!
+//! A layer runs all of its schemes group by group: a [`Group`] holds what its schemes
+//! share (the operands' terms laid out as bricks, per-brick maxima, per-pass weight
+//! maxima, …), each built on first use and only once for the schemes with the same term
+//! key. The families (`step`, `window`, `first_stage`) turn them into per-scheme costs;
+//! the drivers here feed those costs to the column timing, unit by unit, or — with
+//! `column_registers = 0`, where only the sum of the units' maxima counts — in whole runs.
+
+use std::cell::OnceCell;
 
 use super::columns::Columns;
-use super::operand::{act_layout, weight_layout, Bricks, Rule};
-use super::{first_stage, step, window, Family, Operands};
+use super::operand::{act_layout, weight_layout, Bricks};
+use super::{first_stage, step, window, Family, Operands, SchemeOps};
 use crate::arch::ArrayShape;
 use crate::model::Conv;
+use crate::tensor::Values;
 
-/// Cycles of a conv layer.
-pub fn cycles(
-    conv: &Conv,
-    ops: &Operands,
-    family: Family,
-    array: &ArrayShape,
-    min_cycles: u32,
-) -> u64 {
+/// Cycles of a conv layer, per scheme of `ops`.
+pub fn cycles(conv: &Conv, ops: &Operands, array: &ArrayShape) -> Vec<u64> {
     let b = Bricks::conv(conv, array.lanes);
     let fg = conv.fg();
-    let mut cols = Columns::new(array.columns, array.column_registers);
+    let mut cols: Vec<Columns> = ops
+        .schemes
+        .iter()
+        .map(|_| Columns::new(array.columns, array.column_registers))
+        .collect();
     for g in 0..conv.groups {
         let grp = Group::new(&b, g, g * fg, fg, ops, array);
-        match family {
-            Family::Step => grp.run_step(&mut cols, min_cycles),
-            Family::Window => grp.run_window(&mut cols, min_cycles),
-            Family::FirstStage { serial, bits } => {
-                grp.run_first_stage(&mut cols, min_cycles, serial, bits)
-            }
+        for (s, c) in ops.schemes.iter().zip(cols.iter_mut()) {
+            grp.run(s, c);
         }
     }
-    cols.cycles()
+    cols.iter().map(Columns::cycles).collect()
 }
 
-/// One group's operands laid out as bricks, with the array it runs on.
+/// A column without a window in a window set.
+pub(super) const IDLE: usize = usize::MAX;
+/// A window reading the padding.
+pub(super) const PAD: usize = usize::MAX - 1;
+
+/// What a step-synchronous PE costs at one (window, step, pass), in one of three shapes.
+pub(super) enum StepCost<'c> {
+    /// Depends only on the activation brick: `brick[pos·chunks + k]`, `pad` for the
+    /// padding brick (every pass alike).
+    Act { brick: Vec<u32>, pad: u32 },
+    /// Depends only on (pass, step): `[p·T + t]`, for every column with a window.
+    Weight(Vec<u32>),
+    /// Anything else: f(offset of the activation brick in the channel-last layout, or
+    /// None in the padding; t; p).
+    General(Box<dyn Fn(Option<usize>, usize, usize) -> u32 + 'c>),
+}
+
+/// One group's operands, with the array it runs on and what its schemes share.
 pub(super) struct Group<'a> {
     pub b: Bricks,
     pub fg: usize,
-    pub ops: &'a Operands,
+    pub ops: &'a Operands<'a>,
     pub array: &'a ArrayShape,
-    /// Activation cycle factors, channel-last, brick-padded.
-    pub a_cf: Vec<u8>,
-    /// Weight cycle factors `[f][t][lane]`.
-    pub w_cf: Vec<u8>,
     /// Group index and first filter.
     pub g: usize,
     pub f0: usize,
+    /// Per act term key: terms channel-last, brick-padded (lanes past Cg: 0).
+    act_terms: Vec<OnceCell<Vec<u8>>>,
+    /// Per act term key: max term of each brick, `[pos·chunks + k]`.
+    brick_max: Vec<OnceCell<Vec<u8>>>,
+    /// Per weight term key: terms `[f][t][lane]` (lanes past Cg: 0).
+    weight_terms: Vec<OnceCell<Vec<u8>>>,
+    /// Per weight term key: per pass, max term over its filters `[p][t][lane]`.
+    pass_max: Vec<OnceCell<Vec<u8>>>,
+    /// Per weight term key: the steps where each (filter, lane) has a nonzero term.
+    nonzero_steps: Vec<OnceCell<window::NonzeroSteps>>,
+    /// Per term encoding: term positions of int activations, channel-last.
+    act_masks: [OnceCell<Vec<u64>>; 3],
+    /// Per term encoding: term positions of int weights, `[f][t][lane]`.
+    weight_masks: [OnceCell<Vec<u64>>; 3],
 }
 
 impl<'a> Group<'a> {
@@ -53,251 +84,253 @@ impl<'a> Group<'a> {
         g: usize,
         f0: usize,
         fg: usize,
-        ops: &'a Operands,
+        ops: &'a Operands<'a>,
         array: &'a ArrayShape,
     ) -> Group<'a> {
-        let (ra, rw) = (ops.act_rule, ops.weight_rule);
-        let a_lut = lut(&ra);
-        let w_lut = lut(&rw);
-        let a_cf = act_layout(b, g, a_lut[0], |i| a_lut[ops.act_terms[i] as usize]);
-        let w_cf = weight_layout(b, f0, fg, w_lut[0], |i| w_lut[ops.weight_terms[i] as usize]);
+        let (na, nw) = (ops.act_terms.len(), ops.weight_terms.len());
         Group {
             b: *b,
             fg,
             ops,
             array,
-            a_cf,
-            w_cf,
             g,
             f0,
+            act_terms: (0..na).map(|_| OnceCell::new()).collect(),
+            brick_max: (0..na).map(|_| OnceCell::new()).collect(),
+            weight_terms: (0..nw).map(|_| OnceCell::new()).collect(),
+            pass_max: (0..nw).map(|_| OnceCell::new()).collect(),
+            nonzero_steps: (0..nw).map(|_| OnceCell::new()).collect(),
+            act_masks: Default::default(),
+            weight_masks: Default::default(),
         }
     }
 
-    fn window_sets(&self) -> usize {
+    pub fn window_sets(&self) -> usize {
         self.b.windows().div_ceil(self.array.columns)
     }
 
-    fn per_pass(&self) -> usize {
-        self.array.tiles * self.array.rows
-    }
-
-    fn passes(&self) -> usize {
+    pub fn passes(&self) -> usize {
         self.fg.div_ceil(self.array.rows).div_ceil(self.array.tiles)
     }
 
     /// Filters (within the group) of pass p.
-    fn pass_filters(&self, p: usize) -> (usize, usize) {
-        let tr = self.per_pass();
+    pub fn pass_filters(&self, p: usize) -> (usize, usize) {
+        let tr = self.array.tiles * self.array.rows;
         (p * tr, ((p + 1) * tr).min(self.fg))
     }
 
     /// Window held by column c in window set s, if any.
-    fn window_of(&self, s: usize, c: usize) -> Option<usize> {
+    pub fn window_of(&self, s: usize, c: usize) -> Option<usize> {
         let n = s * self.array.columns + c;
         (n < self.b.windows()).then_some(n)
     }
 
-    fn pad_brick(&self) -> Vec<u8> {
-        vec![self.a_cf_pad(); self.b.lanes]
-    }
-
-    fn a_cf_pad(&self) -> u8 {
-        self.ops.act_rule.cycle(0) as u8
-    }
-
-    fn run_step(&self, cols: &mut Columns, min_cycles: u32) {
-        let (steps, lanes) = (self.b.steps, self.b.lanes);
-        let wmax: Vec<Vec<u8>> = (0..self.passes())
-            .map(|p| {
-                let (f0, f1) = self.pass_filters(p);
-                step::pass_max(&self.w_cf, steps, lanes, f0, f1)
-            })
-            .collect();
-        let pad = self.pad_brick();
-        let mut cost = vec![0u32; self.array.columns];
-        for s in 0..self.window_sets() {
-            for wm in &wmax {
-                for t in 0..steps {
-                    let w = &wm[t * lanes..(t + 1) * lanes];
-                    for (c, slot) in cost.iter_mut().enumerate() {
-                        *slot = match self.window_of(s, c) {
-                            None => 0,
-                            Some(n) => {
-                                let a = match self.b.act_offset(n, t) {
-                                    Some(off) => &self.a_cf[off..off + lanes],
-                                    None => &pad[..],
-                                };
-                                step::brick_cost(a, w).max(min_cycles)
-                            }
-                        };
-                    }
-                    cols.unit(&cost);
+    /// Per kernel offset kyx = kx·KH + ky and column c, at `[kyx·columns + c]`: the input
+    /// position (iy·W + ix) the column's window reads in set s, PAD or IDLE.
+    pub fn set_slots(&self, s: usize, out: &mut Vec<usize>) {
+        let (cn, kh, kw) = (self.array.columns, self.b.kh, self.b.kw);
+        out.clear();
+        out.resize(kh * kw * cn, IDLE);
+        for c in 0..cn {
+            let Some(n) = self.window_of(s, c) else {
+                continue;
+            };
+            for kx in 0..kw {
+                for ky in 0..kh {
+                    out[(kx * kh + ky) * cn + c] = self.b.pos(n, ky, kx).unwrap_or(PAD);
                 }
             }
         }
     }
 
-    fn run_window(&self, cols: &mut Columns, min_cycles: u32) {
-        let (steps, lanes) = (self.b.steps, self.b.lanes);
-        let (ra, rw) = (self.ops.act_rule, self.ops.weight_rule);
-        let passes = self.passes();
-        let columns = self.array.columns;
-        let a_pad = self.a_cf_pad();
-        let act_at = |n: usize| move |t: usize| self.b.act_offset(n, t);
-        let mut cost = vec![0u32; columns];
-        if let Some(kw) = rw.constant_cycle() {
-            // Constant weights: a column's cost is the same for every filter.
-            for s in 0..self.window_sets() {
-                let per_col: Vec<u32> = (0..columns)
-                    .map(|c| match self.window_of(s, c) {
-                        None => 0,
-                        Some(n) => {
-                            let sums =
-                                window::lane_sums(steps, lanes, act_at(n), &self.a_cf, a_pad);
-                            (kw * sums.into_iter().max().unwrap_or(0)).max(min_cycles)
-                        }
-                    })
-                    .collect();
-                cols.repeat(&per_col, passes);
-            }
-        } else if let Some(ka) = ra.constant_cycle() {
-            // Constant activations: a pass costs the same on every column with a window.
-            let per_pass: Vec<u32> = (0..passes)
-                .map(|p| {
-                    let (f0, f1) = self.pass_filters(p);
-                    let m = (f0..f1)
-                        .map(|f| {
-                            let off = f * steps * lanes;
-                            window::lane_sums(
-                                steps,
-                                lanes,
-                                |t| Some(off + t * lanes),
-                                &self.w_cf,
-                                0,
-                            )
-                            .into_iter()
-                            .max()
-                            .unwrap_or(0)
-                        })
-                        .max()
-                        .unwrap_or(0);
-                    (ka * m).max(min_cycles)
-                })
-                .collect();
-            for s in 0..self.window_sets() {
-                for &pc in &per_pass {
-                    for (c, slot) in cost.iter_mut().enumerate() {
-                        *slot = if self.window_of(s, c).is_some() {
-                            pc
-                        } else {
-                            0
-                        };
-                    }
-                    cols.unit(&cost);
-                }
-            }
-        } else if let (Some(kw), Some(ka)) = (rw.zero_or(), ra.zero_or()) {
-            // Word skipping on both sides: AND of per-lane step masks.
-            let words = steps.div_ceil(64);
-            let w_masks: Vec<Vec<u64>> = (0..self.fg)
-                .map(|f| {
-                    let off = f * steps * lanes;
-                    window::step_masks(steps, lanes, |t| Some(off + t * lanes), &self.w_cf, 0)
-                })
-                .collect();
-            for s in 0..self.window_sets() {
-                let a_masks: Vec<Option<Vec<u64>>> = (0..columns)
-                    .map(|c| {
-                        self.window_of(s, c)
-                            .map(|n| window::step_masks(steps, lanes, act_at(n), &self.a_cf, a_pad))
-                    })
-                    .collect();
-                for p in 0..passes {
-                    let (f0, f1) = self.pass_filters(p);
-                    for (c, slot) in cost.iter_mut().enumerate() {
-                        *slot = match &a_masks[c] {
-                            None => 0,
-                            Some(am) => {
-                                let m = (f0..f1)
-                                    .map(|f| window::max_and_count(am, &w_masks[f], words))
-                                    .max();
-                                (kw * ka * m.unwrap_or(0)).max(min_cycles)
-                            }
-                        };
-                    }
-                    cols.unit(&cost);
-                }
-            }
-        } else {
-            // General: direct sums over steps.
-            let pad = self.pad_brick();
-            for s in 0..self.window_sets() {
-                for p in 0..passes {
-                    let (f0, f1) = self.pass_filters(p);
-                    for (c, slot) in cost.iter_mut().enumerate() {
-                        *slot = match self.window_of(s, c) {
-                            None => 0,
-                            Some(n) => {
-                                let mut best = 0;
-                                for f in f0..f1 {
-                                    let mut sums = vec![0u32; lanes];
-                                    for t in 0..steps {
-                                        let a = match self.b.act_offset(n, t) {
-                                            Some(off) => &self.a_cf[off..off + lanes],
-                                            None => &pad[..],
-                                        };
-                                        let w = &self.w_cf
-                                            [(f * steps + t) * lanes..(f * steps + t + 1) * lanes];
-                                        for l in 0..lanes {
-                                            sums[l] += a[l] as u32 * w[l] as u32;
-                                        }
-                                    }
-                                    best = best.max(sums.into_iter().max().unwrap_or(0));
-                                }
-                                best.max(min_cycles)
-                            }
-                        };
-                    }
-                    cols.unit(&cost);
-                }
-            }
-        }
+    /// Index in the weight tensor of filter f (of the group) at step t, lane l; None for
+    /// lanes past Cg.
+    pub fn weight_index(&self, f: usize, t: usize, l: usize) -> Option<usize> {
+        let (ky, kx, k) = self.b.step(t);
+        let c = k * self.b.lanes + l;
+        (c < self.b.cg).then(|| (((self.f0 + f) * self.b.cg + c) * self.b.kh + ky) * self.b.kw + kx)
     }
 
-    fn run_first_stage(
-        &self,
-        cols: &mut Columns,
-        min_cycles: u32,
-        serial: crate::scheme::Operand,
-        bits: u32,
-    ) {
-        let (steps, lanes) = (self.b.steps, self.b.lanes);
-        let fs = first_stage::Stage::new(self, serial, bits);
-        let mut cost = vec![0u32; self.array.columns];
-        for s in 0..self.window_sets() {
+    /// Offset of chunk k of position `pos` in the channel-last layout.
+    #[inline]
+    pub fn brick_offset(&self, pos: usize, k: usize) -> usize {
+        pos * self.b.padded_channels() + k * self.b.lanes
+    }
+
+    /// Activation terms of act key `a`, channel-last and brick-padded.
+    pub fn act_terms(&self, a: usize) -> &[u8] {
+        self.act_terms[a].get_or_init(|| {
+            let t = &self.ops.act_terms[a].1;
+            act_layout(&self.b, self.g, 0, |i| t[i])
+        })
+    }
+
+    /// Max term of each activation brick of act key `a`, `[pos·chunks + k]`.
+    pub fn brick_max(&self, a: usize) -> &[u8] {
+        self.brick_max[a].get_or_init(|| {
+            let l = self.b.lanes;
+            self.act_terms(a)
+                .chunks_exact(l)
+                .map(|brick| brick.iter().copied().max().unwrap_or(0))
+                .collect()
+        })
+    }
+
+    /// Weight terms of weight key `w`, `[f][t][lane]`.
+    pub fn weight_terms(&self, w: usize) -> &[u8] {
+        self.weight_terms[w].get_or_init(|| {
+            let t = &self.ops.weight_terms[w].1;
+            weight_layout(&self.b, self.f0, self.fg, 0, |i| t[i])
+        })
+    }
+
+    /// Per pass, the max weight term over its filters, `[p][t][lane]`. Read straight
+    /// from the tensor: no `[f][t][lane]` copy of the weights is needed.
+    pub fn pass_max(&self, w: usize) -> &[u8] {
+        self.pass_max[w].get_or_init(|| {
+            let terms = &self.ops.weight_terms[w].1;
+            let (tn, ln) = (self.b.steps, self.b.lanes);
+            let mut out = vec![0u8; self.passes() * tn * ln];
             for p in 0..self.passes() {
                 let (f0, f1) = self.pass_filters(p);
+                step::pass_max_into(
+                    &self.b,
+                    terms,
+                    self.f0 + f0,
+                    self.f0 + f1,
+                    &mut out[p * tn * ln..(p + 1) * tn * ln],
+                );
+            }
+            out
+        })
+    }
+
+    /// The nonzero steps of every (filter, lane) of weight key `w`.
+    pub fn nonzero_steps(&self, w: usize) -> &window::NonzeroSteps {
+        self.nonzero_steps[w].get_or_init(|| window::NonzeroSteps::new(self, w))
+    }
+
+    /// Term positions of the (int) activations under `te`, channel-last.
+    pub fn act_masks(&self, te: crate::encoding::TermEncoding) -> &[u64] {
+        self.act_masks[te as usize].get_or_init(|| {
+            let Values::Int(v) = self.ops.acts.values() else {
+                unreachable!("first-stage operands are int (Scheme::check_layer)")
+            };
+            act_layout(&self.b, self.g, 0u64, |i| te.term_mask(v[i].unsigned_abs()))
+        })
+    }
+
+    /// Term positions of the (int) weights under `te`, `[f][t][lane]`.
+    pub fn weight_masks(&self, te: crate::encoding::TermEncoding) -> &[u64] {
+        self.weight_masks[te as usize].get_or_init(|| {
+            let Values::Int(v) = self.ops.weights.values() else {
+                unreachable!("first-stage operands are int (Scheme::check_layer)")
+            };
+            weight_layout(&self.b, self.f0, self.fg, 0u64, |i| {
+                te.term_mask(v[i].unsigned_abs())
+            })
+        })
+    }
+
+    /// Run one scheme's units of this group.
+    fn run(&self, s: &SchemeOps, cols: &mut Columns) {
+        match s.family {
+            Family::Step => self.drive_step(cols, s.min_cycles, &step::cost(self, s)),
+            Family::FirstStage { serial, bits } => self.drive_step(
+                cols,
+                s.min_cycles,
+                &first_stage::cost(self, s, serial, bits),
+            ),
+            Family::Window => window::run(self, s, cols),
+        }
+    }
+
+    /// Feed the step-synchronous units (window set, pass, step) to the columns.
+    fn drive_step(&self, cols: &mut Columns, min_cycles: u32, cost: &StepCost) {
+        let (steps, chunks, cn) = (self.b.steps, self.b.chunks, self.array.columns);
+        let (sets, passes) = (self.window_sets(), self.passes());
+        let mut slots = Vec::new();
+        if cols.lockstep() {
+            // Only Σ over units of max over columns counts.
+            let mut total = 0u64;
+            match cost {
+                StepCost::Act { brick, pad } => {
+                    // Every pass costs the same.
+                    for s in 0..sets {
+                        self.set_slots(s, &mut slots);
+                        for sl in slots.chunks_exact(cn) {
+                            for k in 0..chunks {
+                                let mut m = 0;
+                                for &pos in sl {
+                                    m = m.max(match pos {
+                                        IDLE => 0,
+                                        PAD => *pad,
+                                        _ => brick[pos * chunks + k],
+                                    });
+                                }
+                                // Every set has a window in column 0.
+                                total += m.max(min_cycles) as u64;
+                            }
+                        }
+                    }
+                    total *= passes as u64;
+                }
+                StepCost::Weight(c) => {
+                    // Every set costs the same.
+                    let per_set: u64 = c.iter().map(|&x| x.max(min_cycles) as u64).sum();
+                    total = per_set * sets as u64;
+                }
+                StepCost::General(f) => {
+                    for s in 0..sets {
+                        self.set_slots(s, &mut slots);
+                        for p in 0..passes {
+                            for t in 0..steps {
+                                let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
+                                let mut m = 0;
+                                for &pos in sl {
+                                    m = m.max(match pos {
+                                        IDLE => 0,
+                                        PAD => f(None, t, p),
+                                        _ => f(Some(self.brick_offset(pos, k)), t, p),
+                                    });
+                                }
+                                total += m.max(min_cycles) as u64;
+                            }
+                        }
+                    }
+                }
+            }
+            cols.add_lockstep(total);
+            return;
+        }
+        let mut cost_v = vec![0u32; cn];
+        for s in 0..sets {
+            self.set_slots(s, &mut slots);
+            for p in 0..passes {
                 for t in 0..steps {
-                    for (c, slot) in cost.iter_mut().enumerate() {
-                        *slot = match self.window_of(s, c) {
-                            None => 0,
-                            Some(n) => fs
-                                .pe_max(self.b.act_offset(n, t), t, f0, f1, lanes)
-                                .max(min_cycles),
+                    let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
+                    for (slot, &pos) in cost_v.iter_mut().zip(sl) {
+                        *slot = match pos {
+                            IDLE => 0,
+                            _ => {
+                                let raw = match cost {
+                                    StepCost::Act { brick, pad } => match pos {
+                                        PAD => *pad,
+                                        _ => brick[pos * chunks + k],
+                                    },
+                                    StepCost::Weight(c) => c[p * steps + t],
+                                    StepCost::General(f) => match pos {
+                                        PAD => f(None, t, p),
+                                        _ => f(Some(self.brick_offset(pos, k)), t, p),
+                                    },
+                                };
+                                raw.max(min_cycles)
+                            }
                         };
                     }
-                    cols.unit(&cost);
+                    cols.unit(&cost_v);
                 }
             }
         }
     }
-}
-
-/// Cycle factor of every possible term count.
-pub(super) fn lut(r: &Rule) -> [u8; 256] {
-    let mut t = [0u8; 256];
-    for (i, v) in t.iter_mut().enumerate() {
-        *v = r.cycle(i as u8).min(255) as u8;
-    }
-    t
 }

@@ -27,6 +27,112 @@ pub fn rounds(pending: &mut [u64], bits: u32) -> u32 {
     }
 }
 
+use super::conv::{Group, StepCost};
+use super::operand::lut;
+use super::SchemeOps;
+use crate::scheme::Operand;
+use crate::tensor::Values;
+
+/// The cost of a first-stage scheme on a group: the max over the filters of a pass of
+/// the PE rounds.
+///
+/// When the other operand's factor is a nonzero constant, every lane is active for
+/// every filter, so the rounds depend on the serial operand alone: on the activation
+/// brick (computed once per input position and chunk) or on the pass's weights at a
+/// step (once per (pass, step)). Otherwise, the rounds of each filter, directly.
+pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps, serial: Operand, bits: u32) -> StepCost<'c> {
+    let (steps, lanes) = (grp.b.steps, grp.b.lanes);
+    let te = s.term_encoding;
+    match serial {
+        Operand::Act => {
+            let masks = grp.act_masks(te);
+            if s.weight_rule.constant_cycle().is_some_and(|k| k > 0) {
+                let mut pending = vec![0u64; lanes];
+                let brick = masks
+                    .chunks_exact(lanes)
+                    .map(|b| {
+                        pending.copy_from_slice(b);
+                        rounds(&mut pending, bits)
+                    })
+                    .collect();
+                // The padding has nothing pending.
+                return StepCost::Act { brick, pad: 0 };
+            }
+            let lw = lut(&s.weight_rule);
+            let w = grp.weight_terms(s.w);
+            let pending = std::cell::RefCell::new(vec![0u64; lanes]);
+            StepCost::General(Box::new(move |off, t, p| {
+                let Some(off) = off else { return 0 };
+                let brick = &masks[off..off + lanes];
+                let (f0, f1) = grp.pass_filters(p);
+                let mut pending = pending.borrow_mut();
+                let mut best = 0;
+                for f in f0..f1 {
+                    let wt = &w[(f * steps + t) * lanes..][..lanes];
+                    for l in 0..lanes {
+                        pending[l] = if lw[wt[l] as usize] != 0 { brick[l] } else { 0 };
+                    }
+                    best = best.max(rounds(&mut pending, bits));
+                }
+                best
+            }))
+        }
+        Operand::Weight => {
+            let Values::Int(v) = grp.ops.weights.values() else {
+                unreachable!("first-stage operands are int (Scheme::check_layer)")
+            };
+            if s.act_rule.constant_cycle().is_some_and(|k| k > 0) {
+                // Each weight is read once: its mask is computed on the spot.
+                let mut pending = vec![0u64; lanes];
+                let mut cost = vec![0u32; grp.passes() * steps];
+                for p in 0..grp.passes() {
+                    let (f0, f1) = grp.pass_filters(p);
+                    for t in 0..steps {
+                        let mut best = 0;
+                        for f in f0..f1 {
+                            for (l, m) in pending.iter_mut().enumerate() {
+                                *m = grp
+                                    .weight_index(f, t, l)
+                                    .map_or(0, |i| te.term_mask(v[i].unsigned_abs()));
+                            }
+                            best = best.max(rounds(&mut pending, bits));
+                        }
+                        cost[p * steps + t] = best;
+                    }
+                }
+                return StepCost::Weight(cost);
+            }
+            // One window (FC): each weight is read once, no layout is worth building.
+            let masks = (grp.b.windows() > 1).then(|| grp.weight_masks(te));
+            let mask = move |f: usize, t: usize, l: usize| match masks {
+                Some(m) => m[(f * steps + t) * lanes + l],
+                None => grp
+                    .weight_index(f, t, l)
+                    .map_or(0, |i| te.term_mask(v[i].unsigned_abs())),
+            };
+            let la = lut(&s.act_rule);
+            let a = grp.act_terms(s.a);
+            let pending = std::cell::RefCell::new(vec![0u64; lanes]);
+            StepCost::General(Box::new(move |off, t, p| {
+                let (f0, f1) = grp.pass_filters(p);
+                let mut pending = pending.borrow_mut();
+                let mut best = 0;
+                for f in f0..f1 {
+                    for l in 0..lanes {
+                        let a = match off {
+                            Some(o) => la[a[o + l] as usize],
+                            None => la[0],
+                        };
+                        pending[l] = if a != 0 { mask(f, t, l) } else { 0 };
+                    }
+                    best = best.max(rounds(&mut pending, bits));
+                }
+                best
+            }))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::rounds;
@@ -49,103 +155,5 @@ mod tests {
         // Lane 0 {0, 1}, lane 1 {3}: B = 2: base 0: lane 0 retires 0, lane 1 retires 3;
         // base 1: lane 0 retires 1.
         assert_eq!(rounds(&mut [0b11, 0b1000], 2), 2);
-    }
-}
-
-use super::conv::Group;
-use super::operand::{act_layout, weight_layout};
-use crate::scheme::Operand;
-
-/// The serial operand's term masks laid out as bricks, for one group.
-pub(super) struct Stage<'g, 'a> {
-    grp: &'g Group<'a>,
-    serial: Operand,
-    bits: u32,
-    /// Masks of the serial operand: act layout (serial = act) or `[f][t][lane]`.
-    masks: Vec<u64>,
-    /// The parallel operand never has a zero cycle factor: every lane is active.
-    all_active: bool,
-}
-
-impl<'g, 'a> Stage<'g, 'a> {
-    pub fn new(grp: &'g Group<'a>, serial: Operand, bits: u32) -> Stage<'g, 'a> {
-        let ops = grp.ops;
-        let (masks, other) = match serial {
-            Operand::Act => {
-                let m = ops
-                    .act_masks
-                    .as_deref()
-                    .expect("int act masks (checked by Scheme::check_layer)");
-                (act_layout(&grp.b, grp.g, 0u64, |i| m[i]), ops.weight_rule)
-            }
-            Operand::Weight => {
-                let m = ops
-                    .weight_masks
-                    .as_deref()
-                    .expect("int weight masks (checked by Scheme::check_layer)");
-                (
-                    weight_layout(&grp.b, grp.f0, grp.fg, 0u64, |i| m[i]),
-                    ops.act_rule,
-                )
-            }
-        };
-        let all_active = other.constant_cycle().is_some_and(|k| k > 0);
-        Stage {
-            grp,
-            serial,
-            bits,
-            masks,
-            all_active,
-        }
-    }
-
-    /// Max over the filters `f0..f1` of the PE rounds at step t for the window whose
-    /// brick sits at `act_off` (None: padding).
-    pub fn pe_max(
-        &self,
-        act_off: Option<usize>,
-        t: usize,
-        f0: usize,
-        f1: usize,
-        lanes: usize,
-    ) -> u32 {
-        let g = self.grp;
-        let steps = g.b.steps;
-        let mut pending = vec![0u64; lanes];
-        match self.serial {
-            Operand::Act => {
-                let Some(off) = act_off else { return 0 };
-                let brick = &self.masks[off..off + lanes];
-                if self.all_active {
-                    pending.copy_from_slice(brick);
-                    return rounds(&mut pending, self.bits);
-                }
-                let mut best = 0;
-                for f in f0..f1 {
-                    let w = &g.w_cf[(f * steps + t) * lanes..(f * steps + t + 1) * lanes];
-                    for l in 0..lanes {
-                        pending[l] = if w[l] != 0 { brick[l] } else { 0 };
-                    }
-                    best = best.max(rounds(&mut pending, self.bits));
-                }
-                best
-            }
-            Operand::Weight => {
-                let a_pad = g.ops.act_rule.cycle(0) as u8;
-                let mut best = 0;
-                for f in f0..f1 {
-                    let w = &self.masks[(f * steps + t) * lanes..(f * steps + t + 1) * lanes];
-                    for l in 0..lanes {
-                        let a = match act_off {
-                            Some(off) => g.a_cf[off + l],
-                            None => a_pad,
-                        };
-                        pending[l] = if a != 0 { w[l] } else { 0 };
-                    }
-                    best = best.max(rounds(&mut pending, self.bits));
-                }
-                best
-            }
-        }
     }
 }

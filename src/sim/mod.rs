@@ -17,11 +17,12 @@ pub mod step;
 pub mod window;
 
 use crate::arch::ArrayShape;
+use crate::encoding::TermEncoding;
 use crate::error::Result;
 use crate::model::{Geometry, Layer};
 use crate::scheme::{Operand, Scheme, SyncMode};
 use crate::tensor::Tensor;
-use operand::Rule;
+use operand::{Rule, TermKey};
 
 /// What one scheme did on one layer.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -71,37 +72,74 @@ impl Family {
     }
 }
 
-/// Both operands of a layer as one scheme sees them.
-pub struct Operands {
-    /// terms(x) of every weight.
-    pub weight_terms: Vec<u8>,
-    /// terms(x) of every activation.
-    pub act_terms: Vec<u8>,
-    /// Term positions of int weights (first-stage schemes only).
-    pub weight_masks: Option<Vec<u64>>,
-    /// Term positions of int activations (first-stage schemes only).
-    pub act_masks: Option<Vec<u64>>,
+/// One scheme's view of a layer's [`Operands`].
+#[derive(Clone, Copy, Debug)]
+pub struct SchemeOps {
+    /// Index of the weight terms in `Operands::weight_terms`.
+    pub w: usize,
+    /// Index of the activation terms in `Operands::act_terms`.
+    pub a: usize,
     /// How the weights are treated.
     pub weight_rule: Rule,
     /// How the activations are treated.
     pub act_rule: Rule,
+    /// The PE family.
+    pub family: Family,
+    /// The scheme's term encoding (term positions of first-stage operands).
+    pub term_encoding: TermEncoding,
+    /// The least a PE with work spends per sync unit.
+    pub min_cycles: u32,
 }
 
-impl Operands {
-    /// Prepare a layer's operands for a scheme.
-    pub fn new(weights: &Tensor, acts: &Tensor, scheme: &Scheme) -> Operands {
-        let fs = scheme.first_stage_operand();
+/// The operands of one layer as a set of schemes sees them: `terms(x)` of each tensor,
+/// computed once per distinct [`TermKey`] and shared by every scheme with that key, and
+/// per scheme which of them it reads and how.
+pub struct Operands<'t> {
+    /// The layer's weights.
+    pub weights: &'t Tensor,
+    /// The activations simulated.
+    pub acts: &'t Tensor,
+    /// terms(x) of every weight, per distinct key.
+    pub weight_terms: Vec<(TermKey, Vec<u8>)>,
+    /// terms(x) of every activation, per distinct key.
+    pub act_terms: Vec<(TermKey, Vec<u8>)>,
+    /// One entry per scheme, in order.
+    pub schemes: Vec<SchemeOps>,
+}
+
+impl<'t> Operands<'t> {
+    /// Prepare a layer's operands for `schemes`.
+    pub fn new(weights: &'t Tensor, acts: &'t Tensor, schemes: &[Scheme]) -> Operands<'t> {
+        let mut weight_terms: Vec<(TermKey, Vec<u8>)> = Vec::new();
+        let mut act_terms: Vec<(TermKey, Vec<u8>)> = Vec::new();
+        let index = |list: &mut Vec<(TermKey, Vec<u8>)>, t: &Tensor, key: TermKey| {
+            list.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
+                list.push((key, key.terms(t)));
+                list.len() - 1
+            })
+        };
+        let schemes = schemes
+            .iter()
+            .map(|s| SchemeOps {
+                w: index(
+                    &mut weight_terms,
+                    weights,
+                    TermKey::of(weights, s, Operand::Weight),
+                ),
+                a: index(&mut act_terms, acts, TermKey::of(acts, s, Operand::Act)),
+                weight_rule: Rule::new(s, Operand::Weight, weights.encoding()),
+                act_rule: Rule::new(s, Operand::Act, acts.encoding()),
+                family: Family::of(s),
+                term_encoding: s.term_encoding,
+                min_cycles: s.min_cycles,
+            })
+            .collect();
         Operands {
-            weight_terms: operand::terms(weights, scheme, Operand::Weight),
-            act_terms: operand::terms(acts, scheme, Operand::Act),
-            weight_masks: (fs == Some(Operand::Weight))
-                .then(|| weights.term_masks(scheme.term_encoding))
-                .flatten(),
-            act_masks: (fs == Some(Operand::Act))
-                .then(|| acts.term_masks(scheme.term_encoding))
-                .flatten(),
-            weight_rule: Rule::new(scheme, Operand::Weight, weights.encoding()),
-            act_rule: Rule::new(scheme, Operand::Act, acts.encoding()),
+            weights,
+            acts,
+            weight_terms,
+            act_terms,
+            schemes,
         }
     }
 }
@@ -113,24 +151,37 @@ pub fn simulate_layer(
     scheme: &Scheme,
     array: &ArrayShape,
 ) -> Result<LayerRun> {
-    scheme.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
-    let ops = Operands::new(&layer.weights, acts, scheme);
-    let family = Family::of(scheme);
-    let (cycles, (work, busy)) = match layer.geom {
-        Geometry::Conv(c) => (
-            conv::cycles(&c, &ops, family, array, scheme.min_cycles),
-            potential::sums(Some(&c), None, &ops),
-        ),
-        Geometry::Fc { c, f } => (
-            fc::cycles(c, f, &ops, family, array, scheme.min_cycles),
-            potential::sums(None, Some((c, f)), &ops),
-        ),
+    let mut runs = simulate_schemes(layer, acts, std::slice::from_ref(scheme), array)?;
+    Ok(runs.pop().expect("one run per scheme"))
+}
+
+/// Simulate one layer under every scheme of `schemes` (results in the same order). The
+/// schemes share the layer's terms, brick layouts and potential statistics, so this is
+/// cheaper than one [`simulate_layer`] per scheme. Single-threaded and deterministic.
+pub fn simulate_schemes(
+    layer: &Layer,
+    acts: &Tensor,
+    schemes: &[Scheme],
+    array: &ArrayShape,
+) -> Result<Vec<LayerRun>> {
+    for s in schemes {
+        s.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
+    }
+    let ops = Operands::new(&layer.weights, acts, schemes);
+    let cycles = match layer.geom {
+        Geometry::Conv(c) => conv::cycles(&c, &ops, array),
+        Geometry::Fc { c, f } => fc::cycles(c, f, &ops, array),
     };
-    Ok(LayerRun {
-        macs: layer.geom.macs(),
-        cycles,
-        work,
-        busy_lane_cycles: busy,
-        lane_cycles: cycles * array.total_lanes(),
-    })
+    let sums = potential::sums(&layer.geom, &ops);
+    Ok(cycles
+        .into_iter()
+        .zip(sums)
+        .map(|(cycles, (work, busy))| LayerRun {
+            macs: layer.geom.macs(),
+            cycles,
+            work,
+            busy_lane_cycles: busy,
+            lane_cycles: cycles * array.total_lanes(),
+        })
+        .collect())
 }

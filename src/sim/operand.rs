@@ -5,7 +5,7 @@
 //! (`[iy][ix][chunk·lanes + lane]`), so the brick a step feeds to a column is one
 //! contiguous slice. Weights are laid out `[filter][step][lane]`.
 
-use crate::encoding::Encoding;
+use crate::encoding::{Encoding, TermEncoding};
 use crate::model::Conv;
 use crate::scheme::{Operand, Scheme, Skip};
 use crate::tensor::Tensor;
@@ -61,6 +61,18 @@ impl Rule {
         }
     }
 
+    /// The work factor as α + β·[terms > 0] + γ·terms: every rule of the table is one of
+    /// these three shapes, so a sum of work factors over any set of values only needs the
+    /// set's size, its nonzero count and its term sum (potentials share those per layer).
+    pub fn work_linear(&self) -> Linear {
+        Linear::of(self.serial, self.skip, self.width, self.planes)
+    }
+
+    /// The cycle factor in the same linear form (uncapped).
+    pub fn cycle_linear(&self) -> Linear {
+        Linear::of(self.serial, self.skip, 1, self.planes)
+    }
+
     /// True when the cycle factor does not depend on the value.
     pub fn constant_cycle(&self) -> Option<u32> {
         match self.skip {
@@ -78,10 +90,88 @@ impl Rule {
     }
 }
 
+/// A factor written as α + β·[terms > 0] + γ·terms (see [`Rule::work_linear`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Linear {
+    pub alpha: u64,
+    pub beta: u64,
+    pub gamma: u64,
+}
+
+impl Linear {
+    /// `parallel` is what a parallel operand spends (width for work, 1 for cycles).
+    fn of(serial: bool, skip: Skip, parallel: u32, planes: u32) -> Linear {
+        let (alpha, beta, gamma) = match (serial, skip) {
+            (false, Skip::None) => (parallel, 0, 0),
+            (false, _) => (0, parallel, 0),
+            (true, Skip::None) => (planes, 0, 0),
+            (true, Skip::Word) => (0, planes, 0),
+            (true, Skip::Term) => (0, 0, 1),
+        };
+        Linear {
+            alpha: alpha as u64,
+            beta: beta as u64,
+            gamma: gamma as u64,
+        }
+    }
+
+    /// Σ of the factor over `count` values of which `nonzero` are nonzero, with term
+    /// sum `terms`.
+    #[inline]
+    pub fn sum(&self, count: u64, nonzero: u64, terms: u64) -> u64 {
+        self.alpha * count + self.beta * nonzero + self.gamma * terms
+    }
+}
+
+/// Cycle factor of every possible term count, capped at 255 (no rule reaches it: planes
+/// and terms are at most 32). Every rule's factor is nondecreasing in the term count, so
+/// the max of the factors of a set of values is the factor of their max term count.
+pub fn lut(r: &Rule) -> [u8; 256] {
+    let mut t = [0u8; 256];
+    for (i, v) in t.iter_mut().enumerate() {
+        *v = r.cycle(i as u8).min(255) as u8;
+    }
+    t
+}
+
+/// How a scheme reads the terms of one tensor. Schemes with equal keys see equal
+/// `terms(x)`, so a layer computes them once per key, not once per scheme: ternary terms
+/// never depend on the scheme, binary ones only on the planes override, int ones only on
+/// the term encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TermKey {
+    Ternary,
+    /// Terms of every element (the planes override, or the levels).
+    Binary(u32),
+    Int(TermEncoding),
+}
+
+impl TermKey {
+    /// The key of operand `op` of `scheme` on tensor `t`.
+    pub fn of(t: &Tensor, scheme: &Scheme, op: Operand) -> TermKey {
+        match *t.encoding() {
+            Encoding::Ternary { .. } => TermKey::Ternary,
+            Encoding::Binary { levels, .. } => {
+                TermKey::Binary(scheme.planes_override(op).unwrap_or(levels as u32))
+            }
+            Encoding::Int { .. } => TermKey::Int(scheme.term_encoding),
+        }
+    }
+
+    /// `terms(x)` of every element of `t` (a tensor this key was made for).
+    pub fn terms(self, t: &Tensor) -> Vec<u8> {
+        match self {
+            TermKey::Ternary => t.all_terms(TermEncoding::Plain, None),
+            TermKey::Binary(n) => t.all_terms(TermEncoding::Plain, Some(n)),
+            TermKey::Int(te) => t.all_terms(te, None),
+        }
+    }
+}
+
 /// `terms(x)` of every element of a tensor under a scheme (binary operands take the
 /// planes override as their digit count).
 pub fn terms(t: &Tensor, scheme: &Scheme, op: Operand) -> Vec<u8> {
-    t.all_terms(scheme.term_encoding, scheme.planes_override(op))
+    TermKey::of(t, scheme, op).terms(t)
 }
 
 /// Geometry of the bricks of one group (FC layers are a 1×1 conv on a 1×1 input).
@@ -186,6 +276,24 @@ impl Bricks {
         (iy < self.h && ix < self.w).then_some((iy, ix))
     }
 
+    /// Index iy·W + ix of the input position read by window n at (ky, kx), None in the
+    /// padding.
+    #[inline]
+    pub fn pos(&self, n: usize, ky: usize, kx: usize) -> Option<usize> {
+        self.input_pos(n, ky, kx).map(|(iy, ix)| iy * self.w + ix)
+    }
+
+    /// The input rows read at kernel row ky, over all windows: (first row, count); rows
+    /// are `sh` apart. Count 0 when every window reads padding there.
+    pub fn rows_read(&self, ky: usize) -> (usize, usize) {
+        read_range(self.h, self.oy, self.sh, self.ph, ky)
+    }
+
+    /// The input columns read at kernel column kx: (first column, count), `sw` apart.
+    pub fn cols_read(&self, kx: usize) -> (usize, usize) {
+        read_range(self.w, self.ox, self.sw, self.pw, kx)
+    }
+
     /// Offset of the brick that window n reads at step t in a channel-last layout, or
     /// None when it lies in the padding.
     #[inline]
@@ -194,6 +302,21 @@ impl Bricks {
         let (iy, ix) = self.input_pos(n, ky, kx)?;
         Some((iy * self.w + ix) * self.padded_channels() + k * self.lanes)
     }
+}
+
+/// Of the positions o·s + k − p (o < out) those in [0, len): (first, count).
+fn read_range(len: usize, out: usize, s: usize, p: usize, k: usize) -> (usize, usize) {
+    // o·s + k ≥ p  ⇔  o ≥ ⌈(p − k)/s⌉.
+    let lo = p.saturating_sub(k).div_ceil(s);
+    // o·s + k − p ≤ len − 1  ⇔  o ≤ ⌊(len − 1 + p − k)/s⌋ (none when len − 1 + p < k).
+    let Some(top) = (len + p).checked_sub(k + 1) else {
+        return (0, 0);
+    };
+    let hi = (top / s).min(out.saturating_sub(1));
+    if out == 0 || lo > hi {
+        return (0, 0);
+    }
+    (lo * s + k - p, hi - lo + 1)
 }
 
 /// Per-value factors of group `g`'s activations, channel-last and brick-padded: lanes
@@ -212,7 +335,8 @@ pub fn act_layout<T: Copy>(b: &Bricks, g: usize, pad: T, value: impl Fn(usize) -
 }
 
 /// Per-value factors of the weights of filters `f0..f0+fg`, laid out `[f][t][lane]`;
-/// lanes past Cg hold `pad`. Weights are F·Cg·KH·KW in C order (FC: F·C).
+/// lanes past Cg hold `pad`. Weights are F·Cg·KH·KW in C order (FC: F·C), read in that
+/// order.
 pub fn weight_layout<T: Copy>(
     b: &Bricks,
     f0: usize,
@@ -221,15 +345,17 @@ pub fn weight_layout<T: Copy>(
     value: impl Fn(usize) -> T,
 ) -> Vec<T> {
     let (t_n, l_n) = (b.steps, b.lanes);
+    let kk = b.kh * b.kw;
     let mut out = vec![pad; fg * t_n * l_n];
     for f in 0..fg {
-        for t in 0..t_n {
-            let (ky, kx, k) = b.step(t);
-            for l in 0..l_n {
-                let c = k * l_n + l;
-                if c < b.cg {
-                    let idx = (((f0 + f) * b.cg + c) * b.kh + ky) * b.kw + kx;
-                    out[(f * t_n + t) * l_n + l] = value(idx);
+        let dst = &mut out[f * t_n * l_n..(f + 1) * t_n * l_n];
+        for c in 0..b.cg {
+            let (k, l) = (c / l_n, c % l_n);
+            let src = ((f0 + f) * b.cg + c) * kk;
+            for ky in 0..b.kh {
+                for kx in 0..b.kw {
+                    let t = (kx * b.kh + ky) * b.chunks + k;
+                    dst[t * l_n + l] = value(src + ky * b.kw + kx);
                 }
             }
         }

@@ -2,85 +2,271 @@
 //! of work factor(weight) · work factor(act); busy lane-cycles, the same sum over cycle
 //! factors, measure how much of the array's time does the scheme's own work.
 //!
-//! Both sums factor per (channel, ky, kx): Σ_f Σ_n w·a = (Σ_f w)·(Σ_n a), so the cost
-//! is one pass over the weights plus one over the im2col positions, not one per MAC.
+//! Three reductions make this a pass over each tensor rather than over the MACs:
+//! - Both sums factor per (channel, ky, kx): Σ_f Σ_n w·a = (Σ_f w)·(Σ_n a).
+//! - Every factor is α + β·[terms > 0] + γ·terms ([`Linear`]), so a sum of factors only
+//!   needs the count, the nonzero count and the term sum of the values summed. Those
+//!   statistics ([`Stats`]) depend on the tensor's terms, not on the scheme: a layer
+//!   computes them once per term key and each scheme combines them in O(C·KH·KW).
+//! - The windows reading a channel at (ky, kx) read each input position at most once,
+//!   and the positions read form a grid: rows `first, first + SH, …` (the same for every
+//!   kx) times columns likewise. Σ_n a(pos(n, ky, kx)) is a sum over that grid, taken
+//!   with strided prefix sums (rows, then columns) instead of one term per window; the
+//!   windows that fall in the padding add α each.
 
-use super::operand::{Bricks, Rule};
+use super::operand::{Bricks, Linear};
 use super::Operands;
-use crate::model::Conv;
+use crate::model::{Conv, Geometry};
 
-/// (work, busy lane-cycles) of a layer.
-pub fn sums(conv: Option<&Conv>, fc: Option<(usize, usize)>, ops: &Operands) -> (u64, u64) {
-    let (ra, rw) = (ops.act_rule, ops.weight_rule);
-    let (aw, ac) = (table(&ra, Rule::work), table(&ra, Rule::cycle));
-    let (ww, wc) = (table(&rw, Rule::work), table(&rw, Rule::cycle));
-    let mut work = 0u64;
-    let mut busy = 0u64;
-    if let Some((c, f)) = fc {
-        for ch in 0..c {
-            let (mut sw, mut sc) = (0u64, 0u64);
-            for fi in 0..f {
-                let t = ops.weight_terms[fi * c + ch] as usize;
-                sw += ww[t];
-                sc += wc[t];
+/// Per (channel, kernel offset) — index `ch·KH·KW + ky·KW + kx`, with `ch` the layer's
+/// channel (group-major) — the count of values summed, their nonzero count and their
+/// term sum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Values summed at every index (filters of the group, or windows).
+    pub count: u64,
+    pub nonzero: Vec<u64>,
+    pub terms: Vec<u64>,
+}
+
+/// (work, busy lane-cycles) of a layer, per scheme of `ops`.
+pub fn sums(geom: &Geometry, ops: &Operands) -> Vec<(u64, u64)> {
+    let w_stats: Vec<Stats> = ops
+        .weight_terms
+        .iter()
+        .map(|(_, t)| weight_stats(geom, t))
+        .collect();
+    let a_stats: Vec<Stats> = ops
+        .act_terms
+        .iter()
+        .map(|(_, t)| act_stats(geom, t))
+        .collect();
+    ops.schemes
+        .iter()
+        .map(|s| {
+            let (w, a) = (&w_stats[s.w], &a_stats[s.a]);
+            (
+                combine(w, a, s.weight_rule.work_linear(), s.act_rule.work_linear()),
+                combine(
+                    w,
+                    a,
+                    s.weight_rule.cycle_linear(),
+                    s.act_rule.cycle_linear(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Σ over indices of (Σ weight factors)·(Σ act factors).
+pub fn combine(w: &Stats, a: &Stats, lw: Linear, la: Linear) -> u64 {
+    (0..w.nonzero.len())
+        .map(|i| {
+            lw.sum(w.count, w.nonzero[i], w.terms[i]) * la.sum(a.count, a.nonzero[i], a.terms[i])
+        })
+        .sum()
+}
+
+/// Statistics of the weights over the filters of each group (FC: over all filters).
+pub fn weight_stats(geom: &Geometry, terms: &[u8]) -> Stats {
+    let (groups, fg, row) = match *geom {
+        Geometry::Conv(c) => (c.groups, c.fg(), c.cg() * c.kh * c.kw),
+        Geometry::Fc { c, f } => (1, f, c),
+    };
+    let mut nonzero = vec![0u64; groups * row];
+    let mut sum = vec![0u64; groups * row];
+    // u32 partial sums (at most 2^16 filters of 255 terms each per flush), vectorizable.
+    let mut nz32 = vec![0u32; row];
+    let mut st32 = vec![0u32; row];
+    for g in 0..groups {
+        for start in (0..fg).step_by(1 << 16) {
+            nz32.fill(0);
+            st32.fill(0);
+            for f in start..(start + (1 << 16)).min(fg) {
+                let r = &terms[(g * fg + f) * row..(g * fg + f + 1) * row];
+                for ((n, s), &t) in nz32.iter_mut().zip(st32.iter_mut()).zip(r) {
+                    *n += (t > 0) as u32;
+                    *s += t as u32;
+                }
             }
-            let t = ops.act_terms[ch] as usize;
-            work += sw * aw[t];
-            busy += sc * ac[t];
+            let at = g * row;
+            for i in 0..row {
+                nonzero[at + i] += nz32[i] as u64;
+                sum[at + i] += st32[i] as u64;
+            }
         }
-        return (work, busy);
     }
-    let conv = conv.expect("conv or fc geometry");
-    let b = Bricks::conv(conv, 1);
-    let (cg, fg, k) = (conv.cg(), conv.fg(), conv.kh * conv.kw);
-    let hw = conv.h * conv.w;
-    for g in 0..conv.groups {
-        // Σ over windows of the act factors at each (channel, ky, kx); padding counted.
-        let mut a_work = vec![0u64; cg * k];
-        let mut a_cyc = vec![0u64; cg * k];
-        for ky in 0..conv.kh {
-            for kx in 0..conv.kw {
-                let kk = ky * conv.kw + kx;
-                let mut pads = 0u64;
-                for n in 0..b.windows() {
-                    match b.input_pos(n, ky, kx) {
-                        None => pads += 1,
-                        Some((iy, ix)) => {
-                            for ch in 0..cg {
-                                let t =
-                                    ops.act_terms[(g * cg + ch) * hw + iy * conv.w + ix] as usize;
-                                a_work[ch * k + kk] += aw[t];
-                                a_cyc[ch * k + kk] += ac[t];
-                            }
+    Stats {
+        count: fg as u64,
+        nonzero,
+        terms: sum,
+    }
+}
+
+/// Statistics of the activations over the windows reading each (channel, ky, kx)
+/// (FC: each channel, read once).
+pub fn act_stats(geom: &Geometry, terms: &[u8]) -> Stats {
+    match *geom {
+        Geometry::Fc { .. } => Stats {
+            count: 1,
+            nonzero: terms.iter().map(|&t| (t > 0) as u64).collect(),
+            terms: terms.iter().map(|&t| t as u64).collect(),
+        },
+        Geometry::Conv(c) => conv_act_stats(&c, terms),
+    }
+}
+
+fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
+    let b = Bricks::conv(c, 1);
+    let (h, w, kh, kw) = (c.h, c.w, c.kh, c.kw);
+    let k = kh * kw;
+    let rows: Vec<(usize, usize)> = (0..kh).map(|ky| b.rows_read(ky)).collect();
+    let cols: Vec<(usize, usize)> = (0..kw).map(|kx| b.cols_read(kx)).collect();
+    let mut nonzero = vec![0u64; c.c * k];
+    let mut sum = vec![0u64; c.c * k];
+    // q: strided prefix of one row; r[kx][iy]: the row's sum over the columns read at kx.
+    let mut q = vec![(0u64, 0u64); w + c.sw];
+    let mut r = vec![(0u64, 0u64); kw * h];
+    let mut qc = vec![(0u64, 0u64); h + c.sh];
+    for ch in 0..c.c {
+        let plane = &terms[ch * h * w..(ch + 1) * h * w];
+        for iy in 0..h {
+            let row = &plane[iy * w..(iy + 1) * w];
+            strided_prefix(
+                row.iter().map(|&t| ((t > 0) as u64, t as u64)),
+                c.sw,
+                &mut q,
+            );
+            for (kx, &(first, n)) in cols.iter().enumerate() {
+                r[kx * h + iy] = range(&q, first, n, c.sw);
+            }
+        }
+        for kx in 0..kw {
+            strided_prefix(r[kx * h..(kx + 1) * h].iter().copied(), c.sh, &mut qc);
+            for (ky, &(first, n)) in rows.iter().enumerate() {
+                let (nz, st) = range(&qc, first, n, c.sh);
+                nonzero[ch * k + ky * kw + kx] = nz;
+                sum[ch * k + ky * kw + kx] = st;
+            }
+        }
+    }
+    Stats {
+        count: b.windows() as u64,
+        nonzero,
+        terms: sum,
+    }
+}
+
+/// q[j + s] = q[j] + v[j], q[0..s] = 0: a prefix sum along each residue class mod s.
+#[inline]
+fn strided_prefix(v: impl Iterator<Item = (u64, u64)>, s: usize, q: &mut [(u64, u64)]) {
+    q[..s].fill((0, 0));
+    for (j, (a, b)) in v.enumerate() {
+        q[j + s] = (q[j].0 + a, q[j].1 + b);
+    }
+}
+
+/// Σ v[first + i·s] for i < n, from a strided prefix q.
+#[inline]
+fn range(q: &[(u64, u64)], first: usize, n: usize, s: usize) -> (u64, u64) {
+    if n == 0 {
+        return (0, 0);
+    }
+    let (hi, lo) = (q[first + n * s], q[first]);
+    (hi.0 - lo.0, hi.1 - lo.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The direct sums: one term per (window, channel, ky, kx), padding included.
+    fn act_stats_direct(c: &Conv, terms: &[u8]) -> Stats {
+        let b = Bricks::conv(c, 1);
+        let k = c.kh * c.kw;
+        let mut nonzero = vec![0u64; c.c * k];
+        let mut sum = vec![0u64; c.c * k];
+        for ch in 0..c.c {
+            for ky in 0..c.kh {
+                for kx in 0..c.kw {
+                    for n in 0..b.windows() {
+                        if let Some((iy, ix)) = b.input_pos(n, ky, kx) {
+                            let t = terms[(ch * c.h + iy) * c.w + ix];
+                            nonzero[ch * k + ky * c.kw + kx] += (t > 0) as u64;
+                            sum[ch * k + ky * c.kw + kx] += t as u64;
                         }
                     }
                 }
-                for ch in 0..cg {
-                    a_work[ch * k + kk] += pads * aw[0];
-                    a_cyc[ch * k + kk] += pads * ac[0];
-                }
             }
         }
-        // Σ over the group's filters of the weight factors at each (channel, ky, kx).
-        let mut w_work = vec![0u64; cg * k];
-        let mut w_cyc = vec![0u64; cg * k];
-        for f in g * fg..(g + 1) * fg {
-            let row = &ops.weight_terms[f * cg * k..(f + 1) * cg * k];
-            for (i, &t) in row.iter().enumerate() {
-                w_work[i] += ww[t as usize];
-                w_cyc[i] += wc[t as usize];
-            }
+        Stats {
+            count: b.windows() as u64,
+            nonzero,
+            terms: sum,
         }
-        work += w_work.iter().zip(&a_work).map(|(x, y)| x * y).sum::<u64>();
-        busy += w_cyc.iter().zip(&a_cyc).map(|(x, y)| x * y).sum::<u64>();
     }
-    (work, busy)
-}
 
-fn table(r: &Rule, f: fn(&Rule, u8) -> u32) -> [u64; 256] {
-    let mut t = [0u64; 256];
-    for (i, v) in t.iter_mut().enumerate() {
-        *v = f(r, i as u8) as u64;
+    fn conv() -> impl Strategy<Value = Conv> {
+        // Strides above the kernel, padding above kernel − 1, groups.
+        (
+            1usize..=3,
+            1usize..=9,
+            1usize..=9,
+            1usize..=4,
+            1usize..=4,
+            1usize..=4,
+            1usize..=3,
+            0usize..=4,
+            0usize..=3,
+            1usize..=2,
+        )
+            .prop_filter_map(
+                "valid geometry",
+                |(cg, h, w, kh, kw, sh, sw, ph, pw, groups)| {
+                    let c = Conv {
+                        c: cg * groups,
+                        h,
+                        w,
+                        f: groups,
+                        kh,
+                        kw,
+                        sh,
+                        sw,
+                        ph,
+                        pw,
+                        groups,
+                    };
+                    (h + 2 * ph >= kh && w + 2 * pw >= kw).then_some(c)
+                },
+            )
     }
-    t
+
+    proptest! {
+        #[test]
+        fn counting_equals_the_im2col_sum(c in conv(), seed in any::<u64>()) {
+            let n = c.c * c.h * c.w;
+            let terms: Vec<u8> = (0..n)
+                .map(|i| ((seed >> (i % 61)) as u8 ^ i as u8) % 4)
+                .collect();
+            prop_assert_eq!(conv_act_stats(&c, &terms), act_stats_direct(&c, &terms));
+        }
+
+        #[test]
+        fn linear_forms_equal_the_factor_tables(
+            serial in any::<bool>(), skip in 0usize..3, planes in 1u32..=8, width in 1u32..=8,
+            t in 0u8..=40,
+        ) {
+            use crate::scheme::Skip;
+            let r = super::super::operand::Rule {
+                serial,
+                skip: [Skip::None, Skip::Word, Skip::Term][skip],
+                planes,
+                width,
+            };
+            let nz = (t > 0) as u64;
+            prop_assert_eq!(r.work_linear().sum(1, nz, t as u64), r.work(t) as u64);
+            prop_assert_eq!(r.cycle_linear().sum(1, nz, t as u64), r.cycle(t) as u64);
+        }
+    }
 }

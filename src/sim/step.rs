@@ -6,6 +6,83 @@
 //! lanes of a PE, max_{f,l} w[f][l]·a[l], equals max_l a[l]·(max_f w[f][l]): the
 //! weights of a pass collapse into one brick per step, computed once per pass, and a
 //! column's cost is one pass over its activation brick — never once per filter.
+//!
+//! Every cycle factor is nondecreasing in the term count, so a max of factors is the
+//! factor of the max term: the pass maxima are taken once per layer on terms and shared
+//! by every scheme. When one operand's factor is a constant K, the cost no longer
+//! couples the two operands:
+//! - constant weights: K · (factor of the brick's max act term), a function of the
+//!   activation brick alone — computed once per (input position, chunk), shared by the
+//!   KH·KW windows and all passes that read it;
+//! - constant activations: K · (factor of the max weight term of the pass at step t),
+//!   the same for every window.
+
+use super::conv::{Group, StepCost};
+use super::operand::{lut, Bricks};
+use super::SchemeOps;
+
+/// The cost of a step-synchronous scheme on a group.
+pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
+    let (la, lw) = (lut(&s.act_rule), lut(&s.weight_rule));
+    let (steps, lanes) = (grp.b.steps, grp.b.lanes);
+    if s.weight_rule.constant_cycle().is_some() {
+        let kw = lw[0] as u32;
+        return StepCost::Act {
+            brick: grp
+                .brick_max(s.a)
+                .iter()
+                .map(|&m| kw * la[m as usize] as u32)
+                .collect(),
+            pad: kw * la[0] as u32,
+        };
+    }
+    if s.act_rule.constant_cycle().is_some() {
+        let ka = la[0] as u32;
+        return StepCost::Weight(
+            grp.pass_max(s.w)
+                .chunks_exact(lanes)
+                .map(|w| ka * lw[w.iter().copied().max().unwrap_or(0) as usize] as u32)
+                .collect(),
+        );
+    }
+    let a_cf: Vec<u8> = grp.act_terms(s.a).iter().map(|&t| la[t as usize]).collect();
+    let w_cf: Vec<u8> = grp.pass_max(s.w).iter().map(|&t| lw[t as usize]).collect();
+    let pad = vec![la[0]; lanes];
+    StepCost::General(Box::new(move |off, t, p| {
+        let a = match off {
+            Some(o) => &a_cf[o..o + lanes],
+            None => &pad[..],
+        };
+        brick_cost(a, &w_cf[(p * steps + t) * lanes..][..lanes])
+    }))
+}
+
+/// Per step and lane, the max over the filters `f0..f1` (of the whole layer) of their
+/// terms, into `out` laid out `[t][lane]`, read from the tensor in its own order.
+pub fn pass_max_into(b: &Bricks, terms: &[u8], f0: usize, f1: usize, out: &mut [u8]) {
+    let (ln, kk) = (b.lanes, b.kh * b.kw);
+    let row = b.cg * kk;
+    for f in f0..f1 {
+        let r = &terms[f * row..(f + 1) * row];
+        if kk == 1 {
+            // 1×1 kernels and FC layers: [t][lane] is the channel order.
+            for (m, &x) in out.iter_mut().zip(r) {
+                *m = (*m).max(x);
+            }
+            continue;
+        }
+        for c in 0..b.cg {
+            let (k, l) = (c / ln, c % ln);
+            for ky in 0..b.kh {
+                for kx in 0..b.kw {
+                    let t = (kx * b.kh + ky) * b.chunks + k;
+                    let m = &mut out[t * ln + l];
+                    *m = (*m).max(r[c * kk + ky * b.kw + kx]);
+                }
+            }
+        }
+    }
+}
 
 /// Per step and lane, the max weight cycle factor over the filters `f0..f1` of a pass.
 /// `w` is laid out `[filter][step][lane]`.
@@ -23,9 +100,51 @@ pub fn pass_max(w: &[u8], steps: usize, lanes: usize, f0: usize, f1: usize) -> V
 /// max over lanes of a[l]·w[l].
 #[inline]
 pub fn brick_cost(a: &[u8], w: &[u8]) -> u32 {
+    if let (Ok(a), Ok(w)) = (<&[u8; 16]>::try_from(a), <&[u8; 16]>::try_from(w)) {
+        // 16 lanes (the usual brick): a shape the compiler vectorizes.
+        let mut m = 0u16;
+        for l in 0..16 {
+            m = m.max(a[l] as u16 * w[l] as u16);
+        }
+        return m as u32;
+    }
     a.iter()
         .zip(w)
         .map(|(&x, &y)| x as u32 * y as u32)
         .max()
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Conv;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pass_max_from_the_tensor_equals_the_layout_max(
+            cg in 1usize..=20, kh in 1usize..=3, kw in 1usize..=3, lanes in 1usize..=9,
+            f in 1usize..=6, split in 0usize..=6, seed in any::<u64>(),
+        ) {
+            let c = Conv { c: cg, h: kh, w: kw, f, kh, kw, sh: 1, sw: 1, ph: 0, pw: 0, groups: 1 };
+            let b = Bricks::conv(&c, lanes);
+            let n = f * cg * kh * kw;
+            let terms: Vec<u8> = (0..n).map(|i| ((seed >> (i % 59)) as u8 ^ (i * 7) as u8) % 9).collect();
+            let layout = super::super::operand::weight_layout(&b, 0, f, 0u8, |i| terms[i]);
+            let (f0, f1) = (split.min(f), f);
+            let mut out = vec![0u8; b.steps * lanes];
+            pass_max_into(&b, &terms, f0, f1, &mut out);
+            prop_assert_eq!(out, pass_max(&layout, b.steps, lanes, f0, f1));
+        }
+
+        #[test]
+        fn sixteen_lane_brick_cost_equals_the_generic_max(
+            a in proptest::collection::vec(any::<u8>(), 16),
+            w in proptest::collection::vec(any::<u8>(), 16),
+        ) {
+            let direct = a.iter().zip(&w).map(|(&x, &y)| x as u32 * y as u32).max().unwrap();
+            prop_assert_eq!(brick_cost(&a, &w), direct);
+        }
+    }
 }

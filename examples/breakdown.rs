@@ -1,0 +1,67 @@
+//! Where the time of `mltq simulate --arch arch/pe16.toml --model resnet50` goes: each
+//! phase timed alone, the simulation on one thread layer by layer, then each scheme of
+//! the arch alone.
+//!
+//! `cargo run --release --no-default-features --example breakdown [network] [arch]`
+//!
+//! For instruction counts of the simulation alone (every layer, every scheme, on the
+//! main thread):
+//! `valgrind --tool=callgrind --toggle-collect=breakdown::simulate_serial
+//!  target/release/examples/breakdown`
+
+use std::path::Path;
+use std::time::Instant;
+
+use mltq::arch::Arch;
+use mltq::gen::{self, GenSpec};
+use mltq::model::{self, Network};
+use mltq::run::{self, ActSource};
+use mltq::sim::{simulate_layer, simulate_schemes};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let name = args.get(1).map(String::as_str).unwrap_or("resnet50");
+    let arch = args.get(2).map(String::as_str).unwrap_or("arch/pe16.toml");
+    let arch = Arch::load(Path::new(arch)).unwrap();
+    let t = Instant::now();
+    let net = gen::generate(name, &GenSpec::default()).unwrap();
+    eprintln!("generate              {:>8.1} ms", ms(t));
+    let t = Instant::now();
+    let bytes = model::to_bytes(&net);
+    eprintln!(
+        "to_bytes              {:>8.1} ms ({} MB)",
+        ms(t),
+        bytes.len() / 1_000_000
+    );
+    let t = Instant::now();
+    let parsed = model::parse_bytes(&bytes, name).unwrap();
+    eprintln!("parse_bytes           {:>8.1} ms", ms(t));
+    drop(parsed);
+    let t = Instant::now();
+    run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap();
+    eprintln!("simulate (rayon)      {:>8.1} ms", ms(t));
+    let t = Instant::now();
+    simulate_serial(&net, &arch);
+    eprintln!("simulate (one thread) {:>8.1} ms", ms(t));
+    if std::env::var_os("MLTQ_PER_SCHEME").is_some() {
+        for s in &arch.schemes {
+            let t = Instant::now();
+            for l in &net.layers {
+                simulate_layer(l, &l.acts[&0], s, &arch.array).unwrap();
+            }
+            eprintln!("  {:<18}  {:>8.1} ms (alone)", s.name, ms(t));
+        }
+    }
+}
+
+/// Every layer under every scheme, on this thread.
+#[inline(never)]
+fn simulate_serial(net: &Network, arch: &Arch) {
+    for l in &net.layers {
+        std::hint::black_box(simulate_schemes(l, &l.acts[&0], &arch.schemes, &arch.array).unwrap());
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
