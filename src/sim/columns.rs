@@ -13,6 +13,38 @@
 
 use std::collections::VecDeque;
 
+/// Where the loop nests send their sync units: [`Columns`], or a recorder in tests.
+pub trait Units {
+    /// True when only the sum over units of the max over columns counts; the loop
+    /// nests may then call `add_lockstep` instead of `unit`.
+    fn lockstep(&self) -> bool;
+    /// Units whose maxima over columns sum to `cycles` (lockstep only).
+    fn add_lockstep(&mut self, cycles: u64);
+    /// One sync unit with per-column costs.
+    fn unit(&mut self, cost: &[u32]);
+    /// `count` identical units.
+    fn repeat(&mut self, cost: &[u32], count: usize) {
+        for _ in 0..count {
+            self.unit(cost);
+        }
+    }
+}
+
+impl Units for Columns {
+    fn lockstep(&self) -> bool {
+        Columns::lockstep(self)
+    }
+    fn add_lockstep(&mut self, cycles: u64) {
+        Columns::add_lockstep(self, cycles)
+    }
+    fn unit(&mut self, cost: &[u32]) {
+        Columns::unit(self, cost)
+    }
+    fn repeat(&mut self, cost: &[u32], count: usize) {
+        Columns::repeat(self, cost, count)
+    }
+}
+
 /// Column state across the sync units of one layer (all of its groups).
 #[derive(Clone, Debug)]
 pub struct Columns {

@@ -11,7 +11,7 @@
 
 use std::cell::OnceCell;
 
-use super::columns::Columns;
+use super::columns::{Columns, Units};
 use super::operand::{act_layout, weight_layout, Bricks};
 use super::{first_stage, step, window, Family, Operands, SchemeOps};
 use crate::arch::ArrayShape;
@@ -51,6 +51,26 @@ pub(super) enum StepCost<'c> {
     /// Anything else: f(offset of the activation brick in the channel-last layout, or
     /// None in the padding; t; p).
     General(Box<dyn Fn(Option<usize>, usize, usize) -> u32 + 'c>),
+}
+
+impl StepCost<'_> {
+    /// The PE cost (before `min_cycles`) at step t of pass p for a window reading input
+    /// position `pos` (or PAD).
+    #[inline]
+    pub fn raw(&self, grp: &Group, pos: usize, t: usize, p: usize) -> u32 {
+        let k = t % grp.b.chunks;
+        match self {
+            StepCost::Act { brick, pad } => match pos {
+                PAD => *pad,
+                _ => brick[pos * grp.b.chunks + k],
+            },
+            StepCost::Weight(c) => c[p * grp.b.steps + t],
+            StepCost::General(f) => match pos {
+                PAD => f(None, t, p),
+                _ => f(Some(grp.brick_offset(pos, k)), t, p),
+            },
+        }
+    }
 }
 
 /// One group's operands, with the array it runs on and what its schemes share.
@@ -233,7 +253,7 @@ impl<'a> Group<'a> {
     }
 
     /// Run one scheme's units of this group.
-    fn run(&self, s: &SchemeOps, cols: &mut Columns) {
+    pub fn run(&self, s: &SchemeOps, cols: &mut impl Units) {
         match s.family {
             Family::Step => self.drive_step(cols, s.min_cycles, &step::cost(self, s)),
             Family::FirstStage { serial, bits } => self.drive_step(
@@ -246,7 +266,7 @@ impl<'a> Group<'a> {
     }
 
     /// Feed the step-synchronous units (window set, pass, step) to the columns.
-    fn drive_step(&self, cols: &mut Columns, min_cycles: u32, cost: &StepCost) {
+    pub fn drive_step(&self, cols: &mut impl Units, min_cycles: u32, cost: &StepCost) {
         let (steps, chunks, cn) = (self.b.steps, self.b.chunks, self.array.columns);
         let (sets, passes) = (self.window_sets(), self.passes());
         let mut slots = Vec::new();
@@ -308,24 +328,11 @@ impl<'a> Group<'a> {
             self.set_slots(s, &mut slots);
             for p in 0..passes {
                 for t in 0..steps {
-                    let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
+                    let sl = &slots[(t / chunks) * cn..][..cn];
                     for (slot, &pos) in cost_v.iter_mut().zip(sl) {
                         *slot = match pos {
                             IDLE => 0,
-                            _ => {
-                                let raw = match cost {
-                                    StepCost::Act { brick, pad } => match pos {
-                                        PAD => *pad,
-                                        _ => brick[pos * chunks + k],
-                                    },
-                                    StepCost::Weight(c) => c[p * steps + t],
-                                    StepCost::General(f) => match pos {
-                                        PAD => f(None, t, p),
-                                        _ => f(Some(self.brick_offset(pos, k)), t, p),
-                                    },
-                                };
-                                raw.max(min_cycles)
-                            }
+                            _ => cost.raw(self, pos, t, p).max(min_cycles),
                         };
                     }
                     cols.unit(&cost_v);

@@ -35,12 +35,7 @@ fn issue(grp: &Group, cost: &StepCost, min_cycles: u32) -> u64 {
     for p in 0..grp.passes() {
         for t in 0..steps {
             // The one window reads position 0, chunk t; never padding.
-            let raw = match cost {
-                StepCost::Act { brick, .. } => brick[t],
-                StepCost::Weight(c) => c[p * steps + t],
-                StepCost::General(f) => f(Some(grp.brick_offset(0, t)), t, p),
-            };
-            let cost = raw.max(min_cycles) as u64;
+            let cost = cost.raw(grp, 0, t, p).max(min_cycles) as u64;
             let col = i % columns;
             let start = issue.max(free[col]);
             free[col] = start + cost;

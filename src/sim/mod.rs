@@ -8,6 +8,8 @@
 
 pub mod columns;
 pub mod conv;
+#[cfg(test)]
+mod fast_paths;
 pub mod fc;
 pub mod first_stage;
 pub mod operand;

@@ -16,13 +16,13 @@
 //!   MACs × weight density / 16 in all;
 //! - otherwise, the direct sum over steps.
 
-use super::columns::Columns;
+use super::columns::Units;
 use super::conv::{Group, IDLE, PAD};
 use super::operand::lut;
 use super::SchemeOps;
 
 /// Run one window-synchronous scheme's units (window set, pass) of a group.
-pub(super) fn run(grp: &Group, s: &SchemeOps, cols: &mut Columns) {
+pub(super) fn run(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
     let (ra, rw) = (s.act_rule, s.weight_rule);
     if let Some(kw) = rw.constant_cycle() {
         constant_weights(grp, s, cols, kw);
@@ -90,7 +90,7 @@ pub(super) fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, ou
     }
 }
 
-fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut Columns, kw: u32) {
+fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
     let la = lut(&s.act_rule);
     let a_cf: Vec<u8> = grp.act_terms(s.a).iter().map(|&t| la[t as usize]).collect();
     let integ = lane_integral(grp, &a_cf);
@@ -113,7 +113,7 @@ fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut Columns, kw: u32) {
     }
 }
 
-fn constant_acts(grp: &Group, s: &SchemeOps, cols: &mut Columns, ka: u32) {
+fn constant_acts(grp: &Group, s: &SchemeOps, cols: &mut impl Units, ka: u32) {
     let lw = lut(&s.weight_rule);
     let b = &grp.b;
     let (ln, kk) = (b.lanes, b.kh * b.kw);
@@ -235,7 +235,7 @@ impl NonzeroSteps {
 const BLOCK: usize = 16;
 
 #[inline(never)]
-fn word_both(grp: &Group, s: &SchemeOps, cols: &mut Columns, k: u32) {
+fn word_both(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     let b = &grp.b;
     let (steps, ln, chunks, cn) = (b.steps, b.lanes, b.chunks, grp.array.columns);
     let nz = grp.nonzero_steps(s.w);
@@ -347,7 +347,7 @@ fn count_max32(col: &[[u8; BLOCK]], list: &[u32], best: &mut [u32]) {
     }
 }
 
-fn general(grp: &Group, s: &SchemeOps, cols: &mut Columns) {
+fn general(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
     let b = &grp.b;
     let (steps, ln, chunks, cn) = (b.steps, b.lanes, b.chunks, grp.array.columns);
     let (la, lw) = (lut(&s.act_rule), lut(&s.weight_rule));

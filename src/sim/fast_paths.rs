@@ -1,0 +1,320 @@
+//! The engine's fast paths against the direct loops they replace, sync unit by sync
+//! unit. For generated conv layers, arrays and schemes, every unit's per-column costs
+//! from the engine's paths (per-brick step costs, pass maxima on terms, first-stage
+//! round caches, integral-image lane sums, byte counters over nonzero steps, constant
+//! operands factored out) equal the direct computation: per column, the max over the
+//! pass's filters of the PE cost summed or maxed over every step and lane, from plain
+//! factor layouts. And the lockstep shortcuts (R = 0) equal the sum of the units'
+//! maxima. Geometries include strides above the kernel, padding above kernel − 1,
+//! groups, one-window layers, tiny and wide arrays (more than 16 columns), 16 lanes and
+//! more than 127 steps (the wide counters of the word-skipping path).
+
+use proptest::prelude::*;
+
+use super::columns::Units;
+use super::conv::Group;
+use super::first_stage::rounds;
+use super::operand::{act_layout, lut, weight_layout, Bricks, TermKey};
+use super::{Family, Operands};
+use crate::arch::ArrayShape;
+use crate::encoding::{ScaleMode, TermEncoding};
+use crate::model::Conv;
+use crate::scheme::{Operand, Scheme, Serial, Skip, SyncMode, PRESETS};
+use crate::tensor::{Tensor, Values};
+
+/// Records every unit.
+struct Recorder(Vec<Vec<u32>>);
+
+impl Units for Recorder {
+    fn lockstep(&self) -> bool {
+        false
+    }
+    fn add_lockstep(&mut self, _: u64) {
+        unreachable!("not lockstep")
+    }
+    fn unit(&mut self, cost: &[u32]) {
+        self.0.push(cost.to_vec());
+    }
+}
+
+/// Takes the lockstep shortcuts; sums the maxima of any unit it still gets.
+struct Lockstep(u64);
+
+impl Units for Lockstep {
+    fn lockstep(&self) -> bool {
+        true
+    }
+    fn add_lockstep(&mut self, cycles: u64) {
+        self.0 += cycles;
+    }
+    fn unit(&mut self, cost: &[u32]) {
+        self.0 += cost.iter().copied().max().unwrap_or(0) as u64;
+    }
+}
+
+/// The units of one group, directly: every filter of the pass, every step, every lane.
+fn direct_units(
+    b: &Bricks,
+    g: usize,
+    fg: usize,
+    w: &Tensor,
+    a: &Tensor,
+    s: &Scheme,
+    arr: &ArrayShape,
+) -> Vec<Vec<u32>> {
+    let f0 = g * fg;
+    let wr = super::operand::Rule::new(s, Operand::Weight, w.encoding());
+    let ar = super::operand::Rule::new(s, Operand::Act, a.encoding());
+    let (lw, la) = (lut(&wr), lut(&ar));
+    let wt = TermKey::of(w, s, Operand::Weight).terms(w);
+    let at = TermKey::of(a, s, Operand::Act).terms(a);
+    let a_cf = act_layout(b, g, la[0], |i| la[at[i] as usize]);
+    let w_cf = weight_layout(b, f0, fg, lw[0], |i| lw[wt[i] as usize]);
+    let mask = |t: &Tensor, i: usize| match t.values() {
+        Values::Int(v) => s.term_encoding.term_mask(v[i].unsigned_abs()),
+        _ => 0,
+    };
+    let a_mask = act_layout(b, g, 0u64, |i| mask(a, i));
+    let w_mask = weight_layout(b, f0, fg, 0u64, |i| mask(w, i));
+    let (steps, ln) = (b.steps, b.lanes);
+    let pad = vec![la[0]; ln];
+    let brick = |n: usize, t: usize| -> (&[u8], Option<usize>) {
+        match b.act_offset(n, t) {
+            Some(o) => (&a_cf[o..o + ln], Some(o)),
+            None => (&pad[..], None),
+        }
+    };
+    let wb = |f: usize, t: usize| &w_cf[(f * steps + t) * ln..][..ln];
+    let per_pass = arr.tiles * arr.rows;
+    let passes = fg.div_ceil(arr.rows).div_ceil(arr.tiles);
+    let sets = b.windows().div_ceil(arr.columns);
+    let window = |set: usize, c: usize| {
+        let n = set * arr.columns + c;
+        (n < b.windows()).then_some(n)
+    };
+    let mut units = vec![];
+    for set in 0..sets {
+        for p in 0..passes {
+            let filters = p * per_pass..((p + 1) * per_pass).min(fg);
+            let pe = |n: usize, t: usize, f: usize| -> u32 {
+                let (a, off) = brick(n, t);
+                match Family::of(s) {
+                    Family::FirstStage { serial, bits } => {
+                        let mut pending: Vec<u64> = (0..ln)
+                            .map(|l| match serial {
+                                Operand::Act => match off {
+                                    Some(o) if wb(f, t)[l] != 0 => a_mask[o + l],
+                                    _ => 0,
+                                },
+                                Operand::Weight if a[l] != 0 => w_mask[(f * steps + t) * ln + l],
+                                Operand::Weight => 0,
+                            })
+                            .collect();
+                        rounds(&mut pending, bits)
+                    }
+                    _ => (0..ln)
+                        .map(|l| a[l] as u32 * wb(f, t)[l] as u32)
+                        .max()
+                        .unwrap_or(0),
+                }
+            };
+            if Family::of(s) == Family::Window {
+                units.push(
+                    (0..arr.columns)
+                        .map(|c| match window(set, c) {
+                            None => 0,
+                            Some(n) => filters
+                                .clone()
+                                .map(|f| {
+                                    (0..ln)
+                                        .map(|l| {
+                                            (0..steps)
+                                                .map(|t| {
+                                                    brick(n, t).0[l] as u32 * wb(f, t)[l] as u32
+                                                })
+                                                .sum::<u32>()
+                                        })
+                                        .max()
+                                        .unwrap_or(0)
+                                })
+                                .max()
+                                .unwrap_or(0)
+                                .max(s.min_cycles),
+                        })
+                        .collect(),
+                );
+                continue;
+            }
+            for t in 0..steps {
+                units.push(
+                    (0..arr.columns)
+                        .map(|c| match window(set, c) {
+                            None => 0,
+                            Some(n) => filters
+                                .clone()
+                                .map(|f| pe(n, t, f))
+                                .max()
+                                .unwrap_or(0)
+                                .max(s.min_cycles),
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    units
+}
+
+/// A tensor of `shape`: 0 ternary, 1 binary, 2 int (with `bits`), about `density`
+/// nonzero words, from `seed`.
+fn tensor(shape: &[usize], kind: u8, levels: u8, bits: u8, density: f64, seed: u64) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let keep = move |r: u64| (r % 1000) as f64 / 1000.0 < density;
+    match kind {
+        0 | 1 => {
+            let binary = kind == 1;
+            let d: Vec<i8> = (0..n * levels as usize)
+                .map(|_| {
+                    let r = next();
+                    match (binary, keep(r)) {
+                        (true, _) => [1, -1][(r >> 20) as usize % 2],
+                        (false, true) => [1, -1][(r >> 20) as usize % 2],
+                        (false, false) => 0,
+                    }
+                })
+                .collect();
+            let scales = vec![1.0; levels as usize];
+            Tensor::from_digits(shape, binary, levels, ScaleMode::Tensor, &d, scales).unwrap()
+        }
+        _ => {
+            let v: Vec<i32> = (0..n)
+                .map(|_| {
+                    let r = next();
+                    if keep(r) {
+                        ((r >> 20) % (1 << bits)) as i32
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            Tensor::int(shape, bits, false, bits, None, v).unwrap()
+        }
+    }
+}
+
+fn conv() -> impl Strategy<Value = Conv> {
+    (
+        (1usize..=30, 1usize..=3, 1usize..=5),
+        (1usize..=9, 1usize..=9, 1usize..=4, 1usize..=4),
+        (1usize..=4, 1usize..=4, 0usize..=4, 0usize..=4),
+    )
+        .prop_filter_map(
+            "valid geometry",
+            |((cg, groups, fg), (h, w, kh, kw), (sh, sw, ph, pw))| {
+                let c = Conv {
+                    c: cg * groups,
+                    h,
+                    w,
+                    f: fg * groups,
+                    kh,
+                    kw,
+                    sh,
+                    sw,
+                    ph,
+                    pw,
+                    groups,
+                };
+                c.validate().is_ok().then_some(c)
+            },
+        )
+}
+
+fn array() -> impl Strategy<Value = ArrayShape> {
+    (1usize..=3, 1usize..=4, 1usize..=20, 1usize..=17).prop_map(|(tiles, rows, columns, lanes)| {
+        ArrayShape {
+            tiles,
+            rows,
+            columns,
+            lanes,
+            column_registers: 0,
+        }
+    })
+}
+
+fn scheme() -> impl Strategy<Value = Scheme> {
+    let preset = (0..PRESETS.len()).prop_map(|i| Scheme::preset(PRESETS[i]).unwrap());
+    let custom = (
+        (0u8..4, 0u8..3, 0u8..3, any::<bool>()),
+        (0u32..=1, 0u8..3, prop::option::of(0u32..=3)),
+        (prop::option::of(1u32..=5), prop::option::of(1u32..=5)),
+    )
+        .prop_map(
+            |((serial, sa, sw, window), (min_cycles, te, fsb), (pa, pw))| {
+                let skip = |k| [Skip::None, Skip::Word, Skip::Term][k as usize];
+                Scheme {
+                    serial: [Serial::None, Serial::Act, Serial::Weight, Serial::Both]
+                        [serial as usize],
+                    skip_act: skip(sa),
+                    skip_weight: skip(sw),
+                    sync: if window {
+                        SyncMode::Window
+                    } else {
+                        SyncMode::Step
+                    },
+                    min_cycles,
+                    term_encoding: [TermEncoding::Plain, TermEncoding::Booth, TermEncoding::Naf]
+                        [te as usize],
+                    first_stage_bits: fsb,
+                    planes_act: pa,
+                    planes_weight: pw,
+                    ..Scheme::custom("custom")
+                }
+            },
+        );
+    prop_oneof![preset, custom]
+}
+
+proptest! {
+    // Cheap cases (well under a second for all): many, so that rare scheme corners
+    // (first stage with min_cycles = 0 on padding, …) are drawn.
+    #![proptest_config(ProptestConfig {
+        cases: 3000,
+        max_global_rejects: 100_000,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_unit_equals_the_direct_loops(
+        c in conv(), arr in array(), s in scheme(),
+        (wk, ak, levels, bits) in (0u8..3, 0u8..3, 1u8..=3, 2u8..=8),
+        (wd, ad, seed) in (0.0f64..=1.0, 0.0f64..=1.0, any::<u64>()),
+    ) {
+        prop_assume!(s.validate().is_ok());
+        let geom = crate::model::Geometry::Conv(c);
+        let w = tensor(&geom.weight_shape(), wk, levels, bits, wd, seed);
+        let a = tensor(&geom.act_shape(), ak, levels, bits, ad, seed ^ 0x9e37);
+        prop_assume!(s.check_layer("l", w.encoding(), a.encoding()).is_ok());
+        let ops = Operands::new(&w, &a, std::slice::from_ref(&s));
+        let b = Bricks::conv(&c, arr.lanes);
+        let fg = c.fg();
+        let (mut fast, mut direct, mut lockstep) = (vec![], vec![], Lockstep(0));
+        for g in 0..c.groups {
+            let grp = Group::new(&b, g, g * fg, fg, &ops, &arr);
+            let mut rec = Recorder(vec![]);
+            grp.run(&ops.schemes[0], &mut rec);
+            fast.extend(rec.0);
+            grp.run(&ops.schemes[0], &mut lockstep);
+            direct.extend(direct_units(&b, g, fg, &w, &a, &s, &arr));
+        }
+        let sum: u64 = direct.iter().map(|u| *u.iter().max().unwrap() as u64).sum();
+        prop_assert_eq!(fast, direct);
+        prop_assert_eq!(lockstep.0, sum);
+    }
+}
