@@ -48,6 +48,14 @@ pub enum ErrorKind {
         layer: String,
         msg: String,
     },
+    /// A sweep file is malformed or inconsistent.
+    #[error("{path}:{line}:{column}: {msg}")]
+    Sweep {
+        path: String,
+        line: usize,
+        column: usize,
+        msg: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -102,6 +110,17 @@ impl Error {
         ErrorKind::Mismatch {
             scheme: scheme.to_string(),
             layer: layer.to_string(),
+            msg: msg.into(),
+        }
+        .into()
+    }
+
+    /// An error at a line and column of a sweep file.
+    pub fn sweep(path: &str, line: usize, column: usize, msg: impl Into<String>) -> Error {
+        ErrorKind::Sweep {
+            path: path.to_string(),
+            line,
+            column,
             msg: msg.into(),
         }
         .into()

@@ -14,6 +14,7 @@ pub mod report;
 pub mod run;
 pub mod scheme;
 pub mod sim;
+pub mod sweep;
 pub mod tensor;
 
 pub use error::{Error, ErrorKind, Result};
