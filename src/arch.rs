@@ -1,10 +1,23 @@
 //! Architecture files (`arch/*.toml`, docs/arch-files.md): `RawArch` as parsed by serde,
 //! validated once into an [`Arch`] the engine trusts.
+//!
+//! Parsing happens in two steps. serde (with `deny_unknown_fields`) turns the TOML into
+//! a [`RawArch`] and catches syntax errors, unknown keys and wrong types; then
+//! `RawArch::validate` checks ranges and the links between keys (`baseline` among
+//! `schemes`, every listed scheme defined, custom schemes valid). Every error is an
+//! [`ErrorKind::Arch`] at the 1-based line:column of the offending key or value, and says
+//! what was found, what is allowed and, for names, the closest valid one.
 
+use std::ops::Range;
 use std::path::Path;
 
-use crate::error::Result;
-use crate::scheme::Scheme;
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::encoding::TermEncoding;
+use crate::error::{closest, did_you_mean, Error, ErrorKind, Result};
+use crate::scheme::{Scheme, Serial, Skip, SyncMode, PRESETS};
 
 /// The PE array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -43,6 +56,13 @@ pub struct Arch {
     pub baseline: usize,
 }
 
+/// The largest accepted array size (`tiles`, `rows`, `columns`, `lanes`) and
+/// `column_registers`: 2^20. Larger values are typos, and would only exhaust memory.
+pub const MAX_ARRAY_SIZE: usize = 1 << 20;
+
+/// The largest accepted number of multipliers, tiles · rows · columns · lanes: 2^32.
+pub const MAX_TOTAL_LANES: u64 = 1 << 32;
+
 impl Arch {
     /// Read and validate an arch file.
     pub fn load(path: &Path) -> Result<Arch> {
@@ -51,13 +71,789 @@ impl Arch {
     }
 
     /// Parse and validate arch TOML; `path` is only used in messages.
+    ///
+    /// ```
+    /// use mltq::arch::Arch;
+    ///
+    /// let arch = Arch::parse(
+    ///     "name = \"tiny\"\nbaseline = \"mlb\"\nschemes = [\"mlb\", \"mltq-bit\"]\n\
+    ///      [array]\ntiles = 1\nrows = 2\ncolumns = 2\nlanes = 4\n",
+    ///     "tiny.toml",
+    /// )
+    /// .unwrap();
+    /// assert_eq!(arch.baseline_scheme().name, "mlb");
+    /// assert_eq!(arch.array.column_registers, 0);
+    ///
+    /// let err = Arch::parse("name = \"x\"\nbaseline = \"mlb\"\nschemes = [\"mlb\"]\n\
+    ///     [array]\ntiles = 1\nrows = 1\ncolums = 1\nlanes = 1\n", "x.toml").unwrap_err();
+    /// assert!(err.to_string().starts_with("x.toml:7:1: unknown key `colums` in [array] (did you mean `columns`?)"));
+    /// ```
     pub fn parse(text: &str, path: &str) -> Result<Arch> {
-        let _ = (text, path);
-        todo!("arch parsing")
+        let cx = Cx { text, path };
+        let raw: RawArch = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
+        raw.validate(&cx)
     }
 
     /// The baseline scheme.
     pub fn baseline_scheme(&self) -> &Scheme {
         &self.schemes[self.baseline]
+    }
+
+    /// A scheme of this architecture by name.
+    pub fn scheme(&self, name: &str) -> Option<&Scheme> {
+        self.schemes.iter().find(|s| s.name == name)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// As parsed
+// ---------------------------------------------------------------------------------------
+
+/// An arch file as parsed: TOML syntax, key names and value types are checked, nothing
+/// else. Spans locate values for the semantic errors of [`RawArch::validate`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArch {
+    /// `name` (required): names the architecture in reports.
+    name: Spanned<String>,
+    /// `clock_ghz` (default 1.0): only converts cycles to time.
+    clock_ghz: Option<Spanned<f64>>,
+    /// `baseline` (required): the scheme every speedup is relative to.
+    baseline: Spanned<String>,
+    /// `schemes` (required): presets or custom names, in report order.
+    schemes: Spanned<Vec<Spanned<String>>>,
+    /// `[array]` (required).
+    array: Spanned<RawArray>,
+    /// `[[scheme]]` tables (zero or more).
+    #[serde(default)]
+    scheme: Vec<Spanned<RawScheme>>,
+}
+
+/// The `[array]` table as parsed. Integers are read as `i64` so that a negative value
+/// gets a range message rather than a type message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArray {
+    /// `tiles` (required, >= 1).
+    tiles: Spanned<i64>,
+    /// `rows` (required, >= 1).
+    rows: Spanned<i64>,
+    /// `columns` (required, >= 1).
+    columns: Spanned<i64>,
+    /// `lanes` (required, >= 1).
+    lanes: Spanned<i64>,
+    /// `column_registers` (default 0, >= 0).
+    column_registers: Option<Spanned<i64>>,
+}
+
+/// One `[[scheme]]` table as parsed. Enumerations are read as strings so that an unknown
+/// spelling gets a suggestion (see [`pick`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScheme {
+    /// `name` (required; unique, not a preset name).
+    name: Spanned<String>,
+    /// `serial` (default `none`).
+    serial: Option<Spanned<String>>,
+    /// `skip_act` (default `none`).
+    skip_act: Option<Spanned<String>>,
+    /// `skip_weight` (default `none`).
+    skip_weight: Option<Spanned<String>>,
+    /// `sync` (default `step`).
+    sync: Option<Spanned<String>>,
+    /// `min_cycles` (default 1; 0 or 1).
+    min_cycles: Option<Spanned<i64>>,
+    /// `term_encoding` (default `plain`).
+    term_encoding: Option<Spanned<String>>,
+    /// `first_stage_bits` (optional, 0..=32).
+    first_stage_bits: Option<Spanned<i64>>,
+    /// `planes_act` (optional, 1..=32).
+    planes_act: Option<Spanned<i64>>,
+    /// `planes_weight` (optional, 1..=32).
+    planes_weight: Option<Spanned<i64>>,
+}
+
+/// Top-level keys, for hints about keys written in the wrong table.
+const TOP_KEYS: [&str; 6] = [
+    "name",
+    "clock_ghz",
+    "baseline",
+    "schemes",
+    "array",
+    "scheme",
+];
+/// `[array]` keys.
+const ARRAY_KEYS: [&str; 5] = ["tiles", "rows", "columns", "lanes", "column_registers"];
+/// `[[scheme]]` keys.
+const SCHEME_KEYS: [&str; 10] = [
+    "name",
+    "serial",
+    "skip_act",
+    "skip_weight",
+    "sync",
+    "min_cycles",
+    "term_encoding",
+    "first_stage_bits",
+    "planes_act",
+    "planes_weight",
+];
+
+/// Spellings of the enumerations (the same as their serde names, checked by a test).
+const SERIALS: [(&str, Serial); 4] = [
+    ("none", Serial::None),
+    ("act", Serial::Act),
+    ("weight", Serial::Weight),
+    ("both", Serial::Both),
+];
+const SKIPS: [(&str, Skip); 3] = [
+    ("none", Skip::None),
+    ("word", Skip::Word),
+    ("term", Skip::Term),
+];
+const SYNCS: [(&str, SyncMode); 2] = [("step", SyncMode::Step), ("window", SyncMode::Window)];
+const TERM_ENCODINGS: [(&str, TermEncoding); 3] = [
+    ("plain", TermEncoding::Plain),
+    ("booth", TermEncoding::Booth),
+    ("naf", TermEncoding::Naf),
+];
+
+// ---------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------
+
+impl RawArch {
+    /// Every check that needs no model, in file order where it matters.
+    fn validate(self, cx: &Cx) -> Result<Arch> {
+        let name = self.name.get_ref();
+        if name.trim().is_empty() {
+            return Err(cx.at(
+                self.name.span(),
+                "`name` is empty; give the architecture a name for reports",
+            ));
+        }
+
+        let clock_ghz = match &self.clock_ghz {
+            None => 1.0,
+            Some(c) => {
+                let v = *c.get_ref();
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(cx.at(
+                        c.span(),
+                        format!("`clock_ghz` must be a finite number > 0 (GHz), found {v}"),
+                    ));
+                }
+                v
+            }
+        };
+
+        let array = self.array.get_ref().validate(cx, self.array.span())?;
+
+        // Custom schemes: every [[scheme]] table is checked, listed or not.
+        let mut custom: Vec<(Scheme, Range<usize>)> = Vec::new();
+        for table in &self.scheme {
+            let scheme = table.get_ref().validate(cx, table.span())?;
+            let name_span = table.get_ref().name.span();
+            if let Some((_, first)) = custom.iter().find(|(s, _)| s.name == scheme.name) {
+                let (line, column) = cx.line_col(first.start);
+                return Err(cx.at(
+                    name_span,
+                    format!(
+                        "custom scheme `{}` is defined twice (first at line {line}, column {column}); \
+                         give each [[scheme]] its own name",
+                        scheme.name
+                    ),
+                ));
+            }
+            custom.push((scheme, name_span));
+        }
+        let known: Vec<&str> = PRESETS
+            .iter()
+            .copied()
+            .chain(custom.iter().map(|(s, _)| s.name.as_str()))
+            .collect();
+
+        // The list of schemes.
+        let listed = self.schemes.get_ref();
+        if listed.is_empty() {
+            return Err(cx.at(
+                self.schemes.span(),
+                "`schemes` is empty; list at least the baseline, e.g. schemes = [\"mlb\", \"mltq-bit\"]",
+            ));
+        }
+        let mut schemes: Vec<Scheme> = Vec::with_capacity(listed.len());
+        for (i, entry) in listed.iter().enumerate() {
+            let n = entry.get_ref().as_str();
+            if let Some(first) = listed[..i].iter().find(|e| e.get_ref() == n) {
+                let (line, column) = cx.line_col(first.span().start);
+                return Err(cx.at(
+                    entry.span(),
+                    format!(
+                        "scheme `{n}` is listed twice in `schemes` (first at line {line}, column {column}); \
+                         list each scheme once"
+                    ),
+                ));
+            }
+            let scheme = match custom.iter().find(|(s, _)| s.name == n) {
+                Some((s, _)) => s.clone(),
+                None => Scheme::preset(n).ok_or_else(|| {
+                    cx.at(
+                        entry.span(),
+                        format!(
+                            "unknown scheme `{n}` in `schemes`{}; a scheme is a preset ({}) or the name \
+                             of a [[scheme]] table in this file",
+                            did_you_mean(n, known.iter().copied()),
+                            PRESETS.join(", ")
+                        ),
+                    )
+                })?,
+            };
+            schemes.push(scheme);
+        }
+
+        let b = self.baseline.get_ref().as_str();
+        let baseline = schemes.iter().position(|s| s.name == b).ok_or_else(|| {
+            let names: Vec<&str> = schemes.iter().map(|s| s.name.as_str()).collect();
+            let hint = match closest(b, names.iter().copied()) {
+                Some(c) => format!(" (did you mean `{c}`?)"),
+                None if known.contains(&b) => format!(
+                    "; add `{b}` to `schemes`: the baseline must be one of the schemes compared"
+                ),
+                None => format!(
+                    "; `{b}` is not a scheme either{}: name a preset or a [[scheme]] table, and \
+                     list it in `schemes`",
+                    did_you_mean(b, known.iter().copied())
+                ),
+            };
+            cx.at(
+                self.baseline.span(),
+                format!(
+                    "`baseline` = \"{b}\" is not one of `schemes` ({}){hint}",
+                    names.join(", ")
+                ),
+            )
+        })?;
+
+        Ok(Arch {
+            name: name.to_string(),
+            clock_ghz,
+            array,
+            schemes,
+            baseline,
+        })
+    }
+}
+
+impl RawArray {
+    fn validate(&self, cx: &Cx, table: Range<usize>) -> Result<ArrayShape> {
+        let size = |key: &str, v: &Spanned<i64>, min: i64| -> Result<usize> {
+            let x = *v.get_ref();
+            if x < min {
+                let what = if min == 0 {
+                    "an integer >= 0"
+                } else {
+                    "an integer >= 1"
+                };
+                return Err(cx.at(
+                    v.span(),
+                    format!("`{key}` in [array] must be {what}, found {x}"),
+                ));
+            }
+            if x > MAX_ARRAY_SIZE as i64 {
+                return Err(cx.at(
+                    v.span(),
+                    format!(
+                        "`{key}` in [array] = {x} is too large: at most {MAX_ARRAY_SIZE} (2^20) is supported"
+                    ),
+                ));
+            }
+            Ok(x as usize)
+        };
+        let shape = ArrayShape {
+            tiles: size("tiles", &self.tiles, 1)?,
+            rows: size("rows", &self.rows, 1)?,
+            columns: size("columns", &self.columns, 1)?,
+            lanes: size("lanes", &self.lanes, 1)?,
+            column_registers: match &self.column_registers {
+                Some(r) => size("column_registers", r, 0)?,
+                None => 0,
+            },
+        };
+        let total = [shape.tiles, shape.rows, shape.columns, shape.lanes]
+            .iter()
+            .try_fold(1u64, |acc, &x| acc.checked_mul(x as u64))
+            .filter(|&t| t <= MAX_TOTAL_LANES);
+        if total.is_none() {
+            return Err(cx.at(
+                table,
+                format!(
+                    "the array has tiles × rows × columns × lanes = {} × {} × {} × {} multipliers; \
+                     at most {MAX_TOTAL_LANES} (2^32) are supported",
+                    shape.tiles, shape.rows, shape.columns, shape.lanes
+                ),
+            ));
+        }
+        Ok(shape)
+    }
+}
+
+impl RawScheme {
+    fn validate(&self, cx: &Cx, table: Range<usize>) -> Result<Scheme> {
+        let name = self.name.get_ref().as_str();
+        if name.trim().is_empty() {
+            return Err(cx.at(
+                self.name.span(),
+                "[[scheme]] `name` is empty; give the scheme a name",
+            ));
+        }
+        if PRESETS.contains(&name) {
+            return Err(cx.at(
+                self.name.span(),
+                format!(
+                    "[[scheme]] name `{name}` is a preset; a custom scheme may not shadow a preset: \
+                     list the preset in `schemes` as it is, or rename this scheme (e.g. `{name}-custom`)"
+                ),
+            ));
+        }
+        let label = format!("[[scheme]] `{name}`");
+        let int = |key: &str, v: &Option<Spanned<i64>>, range: Range<i64>, allowed: &str| {
+            v.as_ref()
+                .map(|v| {
+                    let x = *v.get_ref();
+                    if range.contains(&x) {
+                        Ok(x as u32)
+                    } else {
+                        Err(cx.at(
+                            v.span(),
+                            format!("`{key}` in {label} must be {allowed}, found {x}"),
+                        ))
+                    }
+                })
+                .transpose()
+        };
+        let mut s = Scheme::custom(name);
+        if let Some(v) = &self.serial {
+            s.serial = pick(cx, "serial", &label, v, &SERIALS)?;
+        }
+        if let Some(v) = &self.skip_act {
+            s.skip_act = pick(cx, "skip_act", &label, v, &SKIPS)?;
+        }
+        if let Some(v) = &self.skip_weight {
+            s.skip_weight = pick(cx, "skip_weight", &label, v, &SKIPS)?;
+        }
+        if let Some(v) = &self.sync {
+            s.sync = pick(cx, "sync", &label, v, &SYNCS)?;
+        }
+        if let Some(v) = &self.term_encoding {
+            s.term_encoding = pick(cx, "term_encoding", &label, v, &TERM_ENCODINGS)?;
+        }
+        if let Some(m) = int("min_cycles", &self.min_cycles, 0..2, "0 or 1")? {
+            s.min_cycles = m;
+        }
+        s.first_stage_bits = int(
+            "first_stage_bits",
+            &self.first_stage_bits,
+            0..33,
+            "an integer in 0..=32",
+        )?;
+        s.planes_act = int(
+            "planes_act",
+            &self.planes_act,
+            1..33,
+            "an integer in 1..=32",
+        )?;
+        s.planes_weight = int(
+            "planes_weight",
+            &self.planes_weight,
+            1..33,
+            "an integer in 1..=32",
+        )?;
+
+        s.validate().map_err(|e| {
+            let msg = match e.kind() {
+                ErrorKind::Invalid(m) => m.clone(),
+                _ => e.to_string(),
+            };
+            // Point at the key the message is about, if this table sets it.
+            let key: String = msg
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            let span = self.value_span(&key).unwrap_or(table);
+            cx.at(span, format!("{label}: {msg}"))
+        })?;
+        Ok(s)
+    }
+
+    /// The span of a key's value in this table, if it is set.
+    fn value_span(&self, key: &str) -> Option<Range<usize>> {
+        let s = |v: &Option<Spanned<String>>| v.as_ref().map(Spanned::span);
+        let i = |v: &Option<Spanned<i64>>| v.as_ref().map(Spanned::span);
+        match key {
+            "name" => Some(self.name.span()),
+            "serial" => s(&self.serial),
+            "skip_act" => s(&self.skip_act),
+            "skip_weight" => s(&self.skip_weight),
+            "sync" => s(&self.sync),
+            "term_encoding" => s(&self.term_encoding),
+            "min_cycles" => i(&self.min_cycles),
+            "first_stage_bits" => i(&self.first_stage_bits),
+            "planes_act" => i(&self.planes_act),
+            "planes_weight" => i(&self.planes_weight),
+            _ => None,
+        }
+    }
+}
+
+/// One of a fixed set of spellings, or an error suggesting the closest.
+fn pick<T: Copy>(
+    cx: &Cx,
+    key: &str,
+    label: &str,
+    v: &Spanned<String>,
+    options: &[(&str, T)],
+) -> Result<T> {
+    let found = v.get_ref().as_str();
+    match options.iter().find(|(n, _)| *n == found) {
+        Some(&(_, t)) => Ok(t),
+        None => {
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            Err(cx.at(
+                v.span(),
+                format!(
+                    "`{key}` in {label} = \"{found}\" is not allowed{}; allowed: {}",
+                    did_you_mean(found, names.iter().copied()),
+                    quoted(&names)
+                ),
+            ))
+        }
+    }
+}
+
+/// `"a", "b", "c"`.
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// ---------------------------------------------------------------------------------------
+// Locations and serde/toml errors
+// ---------------------------------------------------------------------------------------
+
+/// The file being parsed: turns byte spans into `path:line:column` errors.
+struct Cx<'a> {
+    text: &'a str,
+    path: &'a str,
+}
+
+impl Cx<'_> {
+    /// 1-based line and column (in characters) of a byte offset.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = before.matches('\n').count() + 1;
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+
+    /// An arch error at the start of `span`.
+    fn at(&self, span: Range<usize>, msg: impl Into<String>) -> Error {
+        let (line, column) = self.line_col(span.start);
+        ErrorKind::Arch {
+            path: self.path.to_string(),
+            line,
+            column,
+            msg: msg.into(),
+        }
+        .into()
+    }
+
+    /// A syntax, unknown-key or type error from toml/serde, rewritten to name the key,
+    /// what was found, what is allowed, and the closest valid key.
+    fn toml_error(&self, e: &toml::de::Error) -> Error {
+        let span = e.span().unwrap_or(0..0);
+        let raw = e.message().trim();
+        let Ok(doc) = DeTable::parse(self.text) else {
+            // A syntax error: toml's own message is precise enough.
+            let mut msg = format!("invalid TOML: {}", raw.replace('\n', "; "));
+            if raw.starts_with("duplicate key") {
+                if let Some(key) = self
+                    .text
+                    .get(span.clone())
+                    .filter(|k| !k.is_empty() && k.len() <= 80)
+                {
+                    msg.push_str(&format!(
+                        " `{}`; each key may appear once per table",
+                        key.trim()
+                    ));
+                }
+            }
+            return self.at(span, msg);
+        };
+        let found = locate(doc.get_ref(), &span);
+        let msg = if let Some(rest) = raw.strip_prefix("unknown field ") {
+            let (key, allowed) = split_expected(rest);
+            let table = found
+                .as_ref()
+                .map_or(&[][..], |f| &f.path[..f.path.len().saturating_sub(1)]);
+            let mut msg = format!(
+                "unknown key `{key}` {}{}; allowed keys: {}",
+                table_name(table),
+                did_you_mean(&key, allowed.iter().map(String::as_str)),
+                allowed
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            msg.push_str(&misplaced_hint(&key, table));
+            msg
+        } else if let Some(rest) = raw.strip_prefix("missing field ") {
+            let (key, _) = split_expected(rest);
+            let path = found.map(|f| f.path).unwrap_or_default();
+            let what = match (path.as_slice(), key.as_str()) {
+                ([], "array") => "; add an [array] table with tiles, rows, columns and lanes",
+                ([], "name") => "; it names the architecture in reports",
+                ([], "baseline") => "; it is the scheme every speedup is relative to",
+                ([], "schemes") => {
+                    "; list the schemes to compare, e.g. schemes = [\"mlb\", \"mltq-bit\"]"
+                }
+                ([Seg::Key(t), _], "name") if t == "scheme" => {
+                    "; `schemes` refers to a custom scheme by its name"
+                }
+                _ => "",
+            };
+            format!("missing required key `{key}` {}{what}", table_name(&path))
+        } else if let Some(rest) = raw
+            .strip_prefix("invalid type: ")
+            .or_else(|| raw.strip_prefix("invalid value: "))
+        {
+            let (serde_found, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, "?"));
+            let (path, found) = match found {
+                Some(f) => (f.path, f.found.unwrap_or_else(|| serde_found.to_string())),
+                None => (Vec::new(), serde_found.to_string()),
+            };
+            let expected = match expected {
+                "i64" | "i32" | "u32" | "u64" | "usize" => "an integer",
+                "f64" | "f32" => "a number",
+                "a sequence" => "an array",
+                e if e.starts_with("struct ") => "a table",
+                e => e,
+            };
+            if expected == "an integer" && found.starts_with("an integer") {
+                let digits = found
+                    .trim_start_matches("an integer (")
+                    .trim_end_matches(')');
+                format!("{}: integer {digits} is out of range", key_name(&path))
+            } else {
+                format!(
+                    "{}: expected {expected}, found {found}{}",
+                    key_name(&path),
+                    type_hint(&path, &found)
+                )
+            }
+        } else {
+            let path = found.map(|f| f.path).unwrap_or_default();
+            if path.is_empty() {
+                raw.to_string()
+            } else {
+                format!("{}: {raw}", key_name(&path))
+            }
+        };
+        self.at(span, msg)
+    }
+}
+
+/// "`x`, expected one of `a`, `b`" → ("x", ["a", "b"]); also "`x`" → ("x", []).
+fn split_expected(s: &str) -> (String, Vec<String>) {
+    let mut ticks = s.split('`').skip(1).step_by(2).map(str::to_string);
+    let key = ticks.next().unwrap_or_default();
+    (key, ticks.collect())
+}
+
+/// One step of a path into the document.
+#[derive(Clone, Debug)]
+enum Seg {
+    /// A key of a table.
+    Key(String),
+    /// An element of an array, with the `name` it holds if it is a table.
+    Index(usize, Option<String>),
+}
+
+/// Where a serde error points: the path of the key or value, and, for a value, what it
+/// holds in words.
+struct Found {
+    path: Vec<Seg>,
+    found: Option<String>,
+}
+
+/// The deepest key or value of `doc` whose span holds `span`.
+fn locate(doc: &DeTable, span: &Range<usize>) -> Option<Found> {
+    fn within(span: &Range<usize>, outer: &Range<usize>) -> bool {
+        // An empty span (toml's "missing field" at the top level) is about no key.
+        span.start < span.end && outer.start <= span.start && span.end <= outer.end
+    }
+    fn in_table(t: &DeTable, span: &Range<usize>) -> Option<Found> {
+        for (k, v) in t.iter() {
+            if within(span, &k.span()) {
+                return Some(Found {
+                    path: vec![Seg::Key(k.get_ref().to_string())],
+                    found: None,
+                });
+            }
+            if let Some(mut f) = in_value(v, span) {
+                f.path.insert(0, Seg::Key(k.get_ref().to_string()));
+                return Some(f);
+            }
+        }
+        None
+    }
+    fn in_value(v: &Spanned<DeValue>, span: &Range<usize>) -> Option<Found> {
+        let inner = match v.get_ref() {
+            DeValue::Table(t) => in_table(t, span),
+            DeValue::Array(a) => a.iter().enumerate().find_map(|(i, item)| {
+                let mut f = in_value(item, span)?;
+                let name = match item.get_ref() {
+                    DeValue::Table(t) => t.get("name").and_then(|n| match n.get_ref() {
+                        DeValue::String(s) => Some(s.to_string()),
+                        _ => None,
+                    }),
+                    _ => None,
+                };
+                f.path.insert(0, Seg::Index(i, name));
+                Some(f)
+            }),
+            _ => None,
+        };
+        inner.or_else(|| {
+            within(span, &v.span()).then(|| Found {
+                path: Vec::new(),
+                found: Some(describe(v.get_ref())),
+            })
+        })
+    }
+    in_table(doc, span)
+}
+
+/// A value in words: `a string ("4")`, `an integer (4)`, `a table`.
+fn describe(v: &DeValue) -> String {
+    match v {
+        DeValue::String(s) => format!("a string ({s:?})"),
+        DeValue::Integer(i) => format!("an integer ({})", i.as_str()),
+        DeValue::Float(f) => format!("a float ({})", f.as_str()),
+        DeValue::Boolean(b) => format!("a boolean ({b})"),
+        DeValue::Datetime(d) => format!("a date-time ({d})"),
+        DeValue::Array(_) => "an array".to_string(),
+        DeValue::Table(_) => "a table".to_string(),
+    }
+}
+
+/// A key in words: "`name`", "`lanes` in [array]", "`sync` in [[scheme]] `x`", "entry 2
+/// of `schemes`".
+fn key_name(path: &[Seg]) -> String {
+    match path {
+        [] => "the file".to_string(),
+        [Seg::Key(k)] => format!("`{k}`"),
+        [Seg::Key(k), Seg::Index(i, _)] if k != "scheme" => format!("entry {} of `{k}`", i + 1),
+        [table @ .., Seg::Key(k)] => format!("`{k}` {}", table_name(table)),
+        _ => table_name(path).trim_start_matches("in ").to_string(),
+    }
+}
+
+/// A table in words: "at the top level", "in [array]", "in [[scheme]] `x`".
+fn table_name(path: &[Seg]) -> String {
+    match path {
+        [] => "at the top level".to_string(),
+        [Seg::Key(t)] => format!("in [{t}]"),
+        [Seg::Key(t), Seg::Index(_, Some(n))] => format!("in [[{t}]] `{n}`"),
+        [Seg::Key(t), Seg::Index(i, None)] => format!("in [[{t}]] number {}", i + 1),
+        _ => {
+            let dotted: Vec<String> = path
+                .iter()
+                .map(|s| match s {
+                    Seg::Key(k) => k.clone(),
+                    Seg::Index(i, _) => format!("[{i}]"),
+                })
+                .collect();
+            format!("in `{}`", dotted.join("."))
+        }
+    }
+}
+
+/// A hint for a key written in the wrong table.
+fn misplaced_hint(key: &str, table: &[Seg]) -> String {
+    let at_top = table.is_empty();
+    if at_top && ARRAY_KEYS.contains(&key) {
+        format!("; `{key}` belongs in the [array] table")
+    } else if at_top && SCHEME_KEYS.contains(&key) {
+        format!("; `{key}` belongs in a [[scheme]] table")
+    } else if !at_top && TOP_KEYS.contains(&key) {
+        format!(
+            "; `{key}` is a top-level key: write it above the first [table] header (keys after a \
+             header belong to that table)"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// A hint for common type mistakes.
+fn type_hint(path: &[Seg], found: &str) -> String {
+    match path {
+        [Seg::Key(k)] if k == "scheme" && found.starts_with("a table") => {
+            "; custom schemes are an array of tables: write [[scheme]] (double brackets)"
+                .to_string()
+        }
+        [Seg::Key(k)] if k == "schemes" => {
+            "; `schemes` lists names, e.g. schemes = [\"mlb\", \"mltq-bit\"]; custom schemes are \
+             [[scheme]] tables"
+                .to_string()
+        }
+        [Seg::Key(k)] if k == "array" => {
+            "; write the array as an [array] table with tiles, rows, columns and lanes".to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_spellings_match_serde_names() {
+        let de = |s: &str| format!("\"{s}\"");
+        for (n, v) in SERIALS {
+            assert_eq!(serde_json::from_str::<Serial>(&de(n)).unwrap(), v);
+        }
+        for (n, v) in SKIPS {
+            assert_eq!(serde_json::from_str::<Skip>(&de(n)).unwrap(), v);
+        }
+        for (n, v) in SYNCS {
+            assert_eq!(serde_json::from_str::<SyncMode>(&de(n)).unwrap(), v);
+        }
+        for (n, v) in TERM_ENCODINGS {
+            assert_eq!(serde_json::from_str::<TermEncoding>(&de(n)).unwrap(), v);
+            assert_eq!(v.as_str(), n);
+        }
+    }
+
+    #[test]
+    fn line_col_counts_characters_from_one() {
+        let cx = Cx {
+            text: "ab\nc\u{e9}d\n",
+            path: "p",
+        };
+        assert_eq!(cx.line_col(0), (1, 1));
+        assert_eq!(cx.line_col(3), (2, 1));
+        assert_eq!(cx.line_col(6), (2, 3)); // after the two-byte é
+        assert_eq!(cx.line_col(5), (2, 2)); // inside é: clamped back
+        assert_eq!(cx.line_col(99), (3, 1));
     }
 }

@@ -6,8 +6,11 @@
 //! See ARCHITECTURE.md for the module map.
 
 pub mod arch;
+pub mod cli;
 pub mod encoding;
 pub mod error;
+pub mod gen;
+pub mod inspect;
 pub mod model;
 pub mod output;
 pub mod report;
@@ -16,5 +19,6 @@ pub mod scheme;
 pub mod sim;
 pub mod sweep;
 pub mod tensor;
+pub mod zoo;
 
 pub use error::{Error, ErrorKind, Result};

@@ -108,14 +108,16 @@ impl Conv {
                 self.c, self.f, self.groups
             )));
         }
-        if self.h + 2 * self.ph < self.kh || self.w + 2 * self.pw < self.kw {
-            return Err(Error::invalid(format!(
-                "kernel {}x{} is larger than the padded input {}x{}",
-                self.kh,
-                self.kw,
-                self.h + 2 * self.ph,
-                self.w + 2 * self.pw
-            )));
+        let padded = |x: usize, p: usize| p.checked_mul(2).and_then(|p2| x.checked_add(p2));
+        match (padded(self.h, self.ph), padded(self.w, self.pw)) {
+            (Some(ph), Some(pw)) if ph >= self.kh && pw >= self.kw => {}
+            (Some(ph), Some(pw)) => {
+                return Err(Error::invalid(format!(
+                    "kernel {}x{} is larger than the padded input {ph}x{pw}",
+                    self.kh, self.kw
+                )))
+            }
+            _ => return Err(Error::invalid("padding is too large")),
         }
         Ok(())
     }

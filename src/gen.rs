@@ -1,0 +1,864 @@
+//! Seeded synthetic values for a network's geometry: what `mltq gen` writes, and the
+//! activations `simulate --act-density D --seed S` makes up for models without them.
+//!
+//! # Values
+//!
+//! **Weights** start as a zero-mean Gaussian with He's standard deviation √(2/fan-in),
+//! magnitude-pruned so that exactly `round(density · n)` of each layer's n weights
+//! survive (the kept magnitudes are the Gaussian's tail beyond the pruning threshold, the
+//! positions are uniformly random).
+//! - `ternary:L`: residual ternarization, level by level. Level 0 is the pruning itself:
+//!   every survivor gets digit sign(w), every pruned weight 0. Each later level takes the
+//!   residual r of the survivors, a threshold t = 0.7 · mean |r| (Li & Liu's ternary weight
+//!   networks) and digit sign(r) where |r| > t. The level's scale is the least-squares one,
+//!   the mean |r| over its nonzero digits; it is subtracted and the next level starts.
+//!   Pruned weights are 0 at every level and every survivor's first digit is nonzero, so
+//!   the word density is exactly the requested density.
+//! - `binary:L`: residual binarization (digit sign(r), scale mean |r|, at every level) of
+//!   the *unpruned* Gaussian: a binary digit is never 0, so the density does not apply.
+//! - `int:B`: signed symmetric linear quantization, step = max |w| / (2^(B−1) − 1);
+//!   survivors round to at least ±1, so the word density is exact here too. B ≥ 2.
+//!
+//! **Activations** are ReLU-like: exactly `round(density · n)` elements are positive,
+//! half-normal (|N(0, 1)|), at random positions; the rest are exactly 0.
+//! - `ternary:L`: the same residual ternarization (digits are +1 at level 0, and ±1 after).
+//! - `binary:L`: residual binarization of all n values, zeros included. A binary word is
+//!   never zero (its value could only be zero by a pattern of scales), so every
+//!   activation has L terms whatever the density; the density only shapes the values.
+//! - `int:B`: unsigned (`signed=false`), step = max / (2^B − 1), positives at least 1.
+//!
+//! Scales are per tensor (`scale=tensor`); ints record their step as `scale` and have
+//! `precision` = B.
+//!
+//! # Determinism
+//!
+//! Every tensor has its own seed, [`tensor_seed`]`(seed, layer index, kind, sample)`, and
+//! is drawn in chunks of [`CHUNK`] elements, each from its own `Pcg64Mcg` seeded with
+//! [`mix`]`(tensor seed, chunk index)`. Statistics across chunks are summed in chunk order.
+//! Layers, samples and chunks run in parallel (rayon) and are gathered in order, so a seed
+//! gives the same network whatever the thread count.
+
+use std::collections::{BTreeMap, HashSet};
+
+use rand::{RngCore, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use rayon::prelude::*;
+
+use crate::encoding::{EncSpec, ScaleMode};
+use crate::error::{Error, Result};
+use crate::model::{Geometry, Layer, Network};
+use crate::tensor::{plane_words, Tensor};
+use crate::zoo;
+
+/// What to generate: encodings, densities, samples and seed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GenSpec {
+    /// Weight encoding.
+    pub weights: EncSpec,
+    /// Activation encoding.
+    pub acts: EncSpec,
+    /// Fraction of each layer's weights that are nonzero (ignored for `binary`).
+    pub weight_density: f64,
+    /// Fraction of each activation tensor that is nonzero (only shapes `binary` values).
+    pub act_density: f64,
+    /// Activation samples per layer, numbered 0..samples (0: weights only).
+    pub samples: u32,
+    /// The seed of every random draw.
+    pub seed: u64,
+}
+
+impl Default for GenSpec {
+    /// The seeded defaults of `mltq gen` (and of built-in networks named as a model):
+    /// `ternary:2` weights at density 0.35, `ternary:2` activations at density 0.5,
+    /// one sample, seed 1.
+    fn default() -> GenSpec {
+        GenSpec {
+            weights: EncSpec::Ternary(2),
+            acts: EncSpec::Ternary(2),
+            weight_density: 0.35,
+            act_density: 0.5,
+            samples: 1,
+            seed: 1,
+        }
+    }
+}
+
+impl GenSpec {
+    /// Check the densities (in [0, 1]) and the encodings.
+    pub fn validate(&self) -> Result<()> {
+        check_density("weight", self.weight_density)?;
+        check_density("activation", self.act_density)?;
+        check_weight_enc(self.weights)?;
+        check_enc(self.acts)
+    }
+
+    /// The generator settings as recorded in `network source=…`, e.g.
+    /// `mltq gen resnet50 weights=ternary:2 acts=ternary:2 wd=0.35 ad=0.5 samples=1 seed=1`.
+    pub fn source(&self, name: &str) -> String {
+        format!(
+            "mltq gen {name} weights={} acts={} wd={} ad={} samples={} seed={}",
+            self.weights, self.acts, self.weight_density, self.act_density, self.samples, self.seed
+        )
+    }
+}
+
+/// A built-in network ([`zoo::NETWORKS`]) with synthetic weights and activations.
+pub fn generate(name: &str, spec: &GenSpec) -> Result<Network> {
+    synthesize(name, zoo::lookup(name)?, spec)
+}
+
+/// Any list of layers with synthetic weights and activations; layer i draws from
+/// [`tensor_seed`]`(spec.seed, i, …)`.
+pub fn synthesize(name: &str, layers: Vec<(String, Geometry)>, spec: &GenSpec) -> Result<Network> {
+    spec.validate()?;
+    let mut seen = HashSet::new();
+    for (layer, geom) in &layers {
+        if !seen.insert(layer.as_str()) {
+            return Err(Error::invalid(format!(
+                "layer name `{layer}` appears twice; layer names must be unique"
+            )));
+        }
+        geom.validate()
+            .map_err(|e| Error::invalid(format!("layer `{layer}`: {e}")))?;
+    }
+    let layers = layers
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, (name, geom))| {
+            let seed = tensor_seed(spec.seed, i, TensorKind::Weights, 0);
+            let weights = synthetic_weights(&geom, spec.weights, spec.weight_density, seed)?;
+            let acts = (0..spec.samples)
+                .into_par_iter()
+                .map(|s| {
+                    let seed = tensor_seed(spec.seed, i, TensorKind::Acts, s);
+                    Ok((s, synthetic_acts(&geom, spec.acts, spec.act_density, seed)?))
+                })
+                .collect::<Result<BTreeMap<u32, Tensor>>>()?;
+            Ok(Layer {
+                name,
+                geom,
+                weights,
+                acts,
+            })
+        })
+        .collect::<Result<Vec<Layer>>>()?;
+    Ok(Network {
+        name: name.to_string(),
+        source: Some(spec.source(name)),
+        layers,
+    })
+}
+
+/// Synthetic weights for one layer (see the module docs), drawn from `seed`.
+pub fn synthetic_weights(geom: &Geometry, enc: EncSpec, density: f64, seed: u64) -> Result<Tensor> {
+    check_density("weight", density)?;
+    check_weight_enc(enc)?;
+    geom.validate()?;
+    let shape = geom.weight_shape();
+    let n: usize = shape.iter().product();
+    let sigma = (2.0 / (n / shape[0]) as f64).sqrt();
+    let pruned = Draw {
+        keep: density,
+        dense: false,
+        signed: true,
+        sigma,
+        tail: density,
+    };
+    match enc {
+        EncSpec::Ternary(levels) => residual(&shape, levels, true, draw(n, seed, &pruned)),
+        EncSpec::Binary(levels) => {
+            let full = Draw {
+                keep: 1.0,
+                dense: true,
+                tail: 1.0,
+                ..pruned
+            };
+            residual(&shape, levels, false, draw(n, seed, &full))
+        }
+        EncSpec::Int(bits) => linear(&shape, bits, true, draw(n, seed, &pruned)),
+    }
+}
+
+/// Synthetic ReLU-like activations for one layer (see the module docs), drawn from
+/// `seed`. [`tensor_seed`]`(S, i, TensorKind::Acts, k)` gives what `mltq gen --seed S`
+/// puts in sample k of layer i.
+pub fn synthetic_acts(geom: &Geometry, enc: EncSpec, density: f64, seed: u64) -> Result<Tensor> {
+    check_density("activation", density)?;
+    check_enc(enc)?;
+    geom.validate()?;
+    let shape = geom.act_shape();
+    let n: usize = shape.iter().product();
+    let relu = Draw {
+        keep: density,
+        dense: false,
+        signed: false,
+        sigma: 1.0,
+        tail: 1.0,
+    };
+    match enc {
+        EncSpec::Ternary(levels) => residual(&shape, levels, true, draw(n, seed, &relu)),
+        EncSpec::Binary(levels) => {
+            let all = Draw {
+                dense: true,
+                ..relu
+            };
+            residual(&shape, levels, false, draw(n, seed, &all))
+        }
+        EncSpec::Int(bits) => linear(&shape, bits, false, draw(n, seed, &relu)),
+    }
+}
+
+/// Which tensor of a layer a seed is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TensorKind {
+    Weights = 0,
+    Acts = 1,
+}
+
+/// The seed of one tensor: [`mix`] folded over (layer, kind, sample), starting from
+/// `splitmix64(seed)`. Weights use sample 0.
+pub fn tensor_seed(seed: u64, layer: usize, kind: TensorKind, sample: u32) -> u64 {
+    [layer as u64, kind as u64, sample as u64]
+        .into_iter()
+        .fold(splitmix64(seed), mix)
+}
+
+/// `splitmix64(h ^ x)`: one step of the seed derivation. SplitMix64's finalizer is a
+/// bijection with full avalanche, so nearby inputs give unrelated seeds.
+pub fn mix(h: u64, x: u64) -> u64 {
+    splitmix64(h ^ x)
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014): the golden-ratio increment, then the finalizer.
+fn splitmix64(z: u64) -> u64 {
+    let mut z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Elements per independently seeded chunk: a multiple of 64, so a chunk owns whole
+/// plane words. Part of the seeding contract: changing it changes every generated value.
+pub const CHUNK: usize = 1 << 14;
+
+fn check_density(what: &str, d: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&d) {
+        return Err(Error::invalid(format!(
+            "{what} density must be in [0, 1] (a fraction of nonzero values), got {d}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_enc(enc: EncSpec) -> Result<()> {
+    // The command-line parser holds the rules; a spec built in code passes through it too.
+    enc.to_string()
+        .parse::<EncSpec>()
+        .map(drop)
+        .map_err(Error::invalid)
+}
+
+fn check_weight_enc(enc: EncSpec) -> Result<()> {
+    check_enc(enc)?;
+    if enc == EncSpec::Int(1) {
+        return Err(Error::invalid(
+            "int:1 weights cannot be signed symmetric (1-bit signed values are only -1 and 0); use int:2 or more",
+        ));
+    }
+    Ok(())
+}
+
+/// How real values are drawn.
+#[derive(Clone, Copy, Debug)]
+struct Draw {
+    /// Fraction of elements that are nonzero (exact after rounding to a count).
+    keep: f64,
+    /// Carry the zeros as values too (binary: every element gets digits).
+    dense: bool,
+    /// Random signs (weights) or all positive (activations).
+    signed: bool,
+    /// Standard deviation of the underlying Gaussian.
+    sigma: f64,
+    /// The nonzero magnitudes are the Gaussian's largest `tail` fraction: the survivors
+    /// of magnitude pruning (weights), or the whole half-normal (1.0).
+    tail: f64,
+}
+
+/// One chunk of real values before quantization.
+struct Chunk {
+    /// Elements carried in `mag`, one bit each (the nonzero ones, or all when dense).
+    present: Vec<u64>,
+    /// Elements whose value is negative.
+    neg: Vec<u64>,
+    /// Magnitudes of the present elements in element order; during residual quantization,
+    /// the residual relative to the element's sign.
+    mag: Vec<f32>,
+    /// Digit planes made so far: `levels` planes of `present.len()` words each.
+    nonzero: Vec<u64>,
+    negative: Vec<u64>,
+}
+
+/// Draw n values as chunks. Chunk c gets its share of the nonzero count by cumulative
+/// rounding (so the total is exact) and picks its positions by selection sampling.
+fn draw(n: usize, seed: u64, d: &Draw) -> Vec<Chunk> {
+    let keep = (d.keep * n as f64).round() as u128;
+    let share = |end: usize| (keep * end as u128 / n.max(1) as u128) as usize;
+    (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+            draw_chunk(
+                end - start,
+                share(end) - share(start),
+                mix(seed, c as u64),
+                d,
+            )
+        })
+        .collect()
+}
+
+fn draw_chunk(m: usize, keep: usize, seed: u64, d: &Draw) -> Chunk {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let words = m.div_ceil(64);
+    let mut present = vec![0u64; words];
+    let mut mag = Vec::with_capacity(if d.dense { m } else { keep });
+    let mut need = keep as u64;
+    for i in 0..m {
+        // Knuth's algorithm S: pick with probability need / left; exactly `keep` in all.
+        let left = (m - i) as u64;
+        let pick = need == left
+            || (need > 0 && ((rng.next_u64() as u128 * left as u128) >> 64) < need as u128);
+        if pick {
+            need -= 1;
+            let q = 0.5 * d.tail * (1.0 - unit(&mut rng));
+            mag.push((-d.sigma * inv_normal_cdf(q)) as f32);
+        } else if d.dense {
+            mag.push(0.0);
+        } else {
+            continue;
+        }
+        present[i / 64] |= 1 << (i % 64);
+    }
+    let neg = if d.signed {
+        present.iter().map(|&p| p & rng.next_u64()).collect()
+    } else {
+        vec![0; words]
+    };
+    Chunk {
+        present,
+        neg,
+        mag,
+        nonzero: Vec::new(),
+        negative: Vec::new(),
+    }
+}
+
+/// Uniform in [0, 1) with 53 random bits.
+fn unit(rng: &mut Pcg64Mcg) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// The standard normal quantile Φ⁻¹(p), p in (0, 1): Acklam's rational approximation
+/// (relative error below 1.2e-9).
+fn inv_normal_cdf(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.38357751867269e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
+    const LOW: f64 = 0.02425;
+    let tail = |p: f64| {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < LOW {
+        tail(p)
+    } else if p > 1.0 - LOW {
+        -tail(1.0 - p)
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+impl Chunk {
+    /// Subtract the previous level (threshold t, scale s) from the residuals; return the
+    /// sum of |residual|.
+    fn subtract(&mut self, prev: Option<(f32, f32)>) -> f64 {
+        if let Some((t, s)) = prev {
+            for u in &mut self.mag {
+                if u.abs() > t {
+                    *u += if *u < 0.0 { s } else { -s };
+                }
+            }
+        }
+        self.mag.iter().map(|u| u.abs() as f64).sum()
+    }
+
+    /// Append the digit planes of the next level: sign(r) where |r| > t (sign(0) = +1),
+    /// times the element's sign. Returns (Σ |r| over the nonzero digits, their count).
+    fn level(&mut self, t: f32) -> (f64, u64) {
+        let (mut sum, mut count, mut j) = (0.0, 0, 0);
+        for (&present, &neg) in self.present.iter().zip(&self.neg) {
+            let (mut nz, mut ng) = (0u64, 0u64);
+            let mut bits = present;
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                let r = self.mag[j];
+                j += 1;
+                if r.abs() > t {
+                    nz |= 1 << b;
+                    ng |= u64::from(r < 0.0) << b;
+                    sum += r.abs() as f64;
+                    count += 1;
+                }
+            }
+            self.nonzero.push(nz);
+            self.negative.push(ng ^ (neg & nz));
+        }
+        (sum, count)
+    }
+}
+
+/// Residual ternarization (`ternary`) or binarization of drawn values (module docs).
+fn residual(shape: &[usize], levels: u8, ternary: bool, mut chunks: Vec<Chunk>) -> Result<Tensor> {
+    let present: u64 = chunks.iter().map(|c| c.mag.len() as u64).sum();
+    let mut scales = Vec::with_capacity(levels as usize);
+    let mut prev = None;
+    for p in 0..levels {
+        let sums: Vec<f64> = chunks.par_iter_mut().map(|c| c.subtract(prev)).collect();
+        // Level 0 of ternary (every survivor) and every binary level take all elements.
+        let t = if ternary && p > 0 {
+            (0.7 * sums.iter().sum::<f64>() / present.max(1) as f64) as f32
+        } else {
+            -1.0
+        };
+        let parts: Vec<(f64, u64)> = chunks.par_iter_mut().map(|c| c.level(t)).collect();
+        let (sum, count) = parts
+            .iter()
+            .fold((0.0, 0), |(s, n), &(ds, dn)| (s + ds, n + dn));
+        let s = if count == 0 {
+            0.0
+        } else {
+            (sum / count as f64) as f32
+        };
+        scales.push(s);
+        prev = Some((t, s));
+    }
+    let n: usize = shape.iter().product();
+    let words = plane_words(n);
+    let gather = |planes: fn(&Chunk) -> &Vec<u64>| {
+        let mut out = vec![0u64; levels as usize * words];
+        for (c, chunk) in chunks.iter().enumerate() {
+            let cw = chunk.present.len();
+            for (p, plane) in planes(chunk).chunks_exact(cw).enumerate() {
+                let at = p * words + c * (CHUNK / 64);
+                out[at..at + cw].copy_from_slice(plane);
+            }
+        }
+        out
+    };
+    let negative = gather(|c| &c.negative);
+    if ternary {
+        Tensor::ternary(
+            shape,
+            levels,
+            ScaleMode::Tensor,
+            gather(|c| &c.nonzero),
+            negative,
+            scales,
+        )
+    } else {
+        Tensor::binary(shape, levels, ScaleMode::Tensor, negative, scales)
+    }
+}
+
+/// Linear quantization of drawn values to B-bit integers, step = max / qmax; every
+/// present value rounds to at least 1 in magnitude.
+fn linear(shape: &[usize], bits: u8, signed: bool, chunks: Vec<Chunk>) -> Result<Tensor> {
+    let qmax: i64 = if signed {
+        (1 << (bits - 1)) - 1
+    } else {
+        ((1i64 << bits) - 1).min(i32::MAX as i64)
+    };
+    let max = chunks
+        .par_iter()
+        .map(|c| c.mag.iter().fold(0f32, |a, &b| a.max(b)))
+        .reduce(|| 0.0, f32::max);
+    let step = if max > 0.0 {
+        max as f64 / qmax as f64
+    } else {
+        1.0
+    };
+    let n: usize = shape.iter().product();
+    let mut values = vec![0i32; n];
+    values
+        .par_chunks_mut(CHUNK)
+        .zip(&chunks)
+        .for_each(|(out, chunk)| {
+            let mut mags = chunk.mag.iter();
+            for (w, (&present, &neg)) in chunk.present.iter().zip(&chunk.neg).enumerate() {
+                let mut bits = present;
+                while bits != 0 {
+                    let b = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    let m = *mags.next().expect("one magnitude per present element");
+                    let q = ((m as f64 / step).round() as i64).clamp(1, qmax) as i32;
+                    out[w * 64 + b as usize] = if neg >> b & 1 == 1 { -q } else { q };
+                }
+            }
+        });
+    Tensor::int(shape, bits, signed, bits, Some(step as f32), values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::{Encoding, TermEncoding};
+    use crate::model::Conv;
+
+    fn conv(c: usize, h: usize, f: usize, k: usize) -> Geometry {
+        Geometry::Conv(Conv {
+            c,
+            h,
+            w: h,
+            f,
+            kh: k,
+            kw: k,
+            sh: 1,
+            sw: 1,
+            ph: k / 2,
+            pw: k / 2,
+            groups: 1,
+        })
+    }
+
+    fn spec(weights: EncSpec, acts: EncSpec) -> GenSpec {
+        GenSpec {
+            weights,
+            acts,
+            ..GenSpec::default()
+        }
+    }
+
+    #[test]
+    fn same_seed_same_network_whatever_the_thread_count() {
+        let s = GenSpec::default();
+        let a = generate("resnet20", &s).unwrap();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let b = one.install(|| generate("resnet20", &s).unwrap());
+        assert_eq!(a, b);
+        let c = generate("resnet20", &GenSpec { seed: 2, ..s }).unwrap();
+        assert_ne!(a.layers[5].weights, c.layers[5].weights);
+        assert_ne!(a.layers[5].acts, c.layers[5].acts);
+        assert_eq!(a.name, "resnet20");
+        assert_eq!(
+            a.source.as_deref(),
+            Some("mltq gen resnet20 weights=ternary:2 acts=ternary:2 wd=0.35 ad=0.5 samples=1 seed=1")
+        );
+    }
+
+    #[test]
+    fn ternary_densities_are_exact_per_layer() {
+        let net = generate("resnet20", &GenSpec::default()).unwrap();
+        let (mut nz, mut all) = (0.0, 0.0);
+        for l in &net.layers {
+            let n = l.weights.len() as f64;
+            // Layers up to 36864 weights span several chunks; the count is still exact.
+            assert!(
+                (l.weights.word_density() - 0.35).abs() <= 0.5 / n,
+                "{}",
+                l.name
+            );
+            let a = &l.acts[&0];
+            assert!(
+                (a.word_density() - 0.5).abs() <= 0.5 / a.len() as f64,
+                "{}",
+                l.name
+            );
+            nz += l.weights.word_density() * n;
+            all += n;
+        }
+        assert!((nz / all - 0.35).abs() < 0.01);
+    }
+
+    #[test]
+    fn pruned_weights_are_zero_at_every_level_and_survivors_lead_with_a_digit() {
+        let g = conv(64, 8, 64, 3); // 36864 weights: three chunks
+        let w = synthetic_weights(&g, EncSpec::Ternary(3), 0.2, 7).unwrap();
+        let mut later = 0;
+        for i in 0..w.len() {
+            if w.digit(i, 0) == 0 {
+                assert_eq!((w.digit(i, 1), w.digit(i, 2)), (0, 0), "element {i}");
+            } else {
+                later += (w.digit(i, 1) != 0) as usize;
+            }
+        }
+        assert!(later > 0, "later levels refine some survivors");
+        let s = w.scales();
+        assert!(s[0] > s[1] && s[1] > s[2] && s[2] > 0.0, "{s:?}");
+        // Level 0 is the pruning: its nonzero digits are exactly the nonzero words.
+        let lead = (0..w.len()).filter(|&i| w.digit(i, 0) != 0).count();
+        assert_eq!(lead, (0.2 * w.len() as f64).round() as usize);
+        assert!((w.word_density() - 0.2).abs() < 1e-4);
+    }
+
+    #[test]
+    fn relu_acts_lead_with_plus_one() {
+        let a = synthetic_acts(&conv(16, 12, 16, 3), EncSpec::Ternary(2), 0.4, 3).unwrap();
+        assert!((0..a.len()).all(|i| a.digit(i, 0) >= 0));
+        assert!(
+            (0..a.len()).any(|i| a.digit(i, 1) == -1) && (0..a.len()).any(|i| a.digit(i, 1) == 1)
+        );
+    }
+
+    #[test]
+    fn binary_digits_are_never_zero() {
+        let net = synthesize(
+            "b",
+            vec![("c".into(), conv(8, 6, 8, 3))],
+            &spec(EncSpec::Binary(3), EncSpec::Binary(2)),
+        )
+        .unwrap();
+        let l = &net.layers[0];
+        assert!(l
+            .weights
+            .all_terms(TermEncoding::Plain, None)
+            .iter()
+            .all(|&t| t == 3));
+        assert_eq!(l.weights.word_density(), 1.0);
+        let a = &l.acts[&0];
+        assert!((0..a.len()).all(|i| a.digit(i, 0) == 1 && a.digit(i, 1) != 0));
+        assert!(
+            (0..a.len()).any(|i| a.digit(i, 1) == -1),
+            "zeros and small values go below the first scale"
+        );
+        assert!(a.scales()[0] > 0.0 && a.scales()[1] > 0.0);
+    }
+
+    #[test]
+    fn ints_fit_their_width_with_exact_density() {
+        let g = conv(32, 10, 32, 3);
+        let w = synthetic_weights(&g, EncSpec::Int(4), 0.3, 5).unwrap();
+        assert!(matches!(
+            w.encoding(),
+            Encoding::Int {
+                bits: 4,
+                signed: true,
+                precision: 4,
+                scale: Some(_)
+            }
+        ));
+        let v: Vec<i32> = (0..w.len()).map(|i| w.int_value(i).unwrap()).collect();
+        assert_eq!(v.iter().map(|x| x.abs()).max(), Some(7));
+        assert!(v.iter().any(|&x| x < 0) && v.iter().all(|&x| (-7..=7).contains(&x)));
+        assert_eq!(
+            v.iter().filter(|&&x| x != 0).count(),
+            (0.3 * w.len() as f64).round() as usize
+        );
+        let a = synthetic_acts(&g, EncSpec::Int(8), 0.5, 5).unwrap();
+        let v: Vec<i32> = (0..a.len()).map(|i| a.int_value(i).unwrap()).collect();
+        assert_eq!(v.iter().max(), Some(&255));
+        assert!(v.iter().all(|&x| x >= 0));
+        assert!((a.word_density() - 0.5).abs() < 1e-3);
+        assert!(matches!(
+            a.encoding(),
+            Encoding::Int {
+                signed: false,
+                bits: 8,
+                ..
+            }
+        ));
+        assert!(synthetic_acts(&g, EncSpec::Int(32), 0.5, 5).is_ok());
+        let e = synthetic_weights(&g, EncSpec::Int(1), 0.3, 5)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("int:2"), "{e}");
+    }
+
+    #[test]
+    fn samples_are_numbered_and_differ() {
+        let net = generate(
+            "alexnet",
+            &GenSpec {
+                samples: 3,
+                weights: EncSpec::Int(8),
+                ..GenSpec::default()
+            },
+        );
+        let net = net.unwrap();
+        assert_eq!(net.samples(), vec![0, 1, 2]);
+        let l = &net.layers[2];
+        assert_ne!(l.acts[&0], l.acts[&1]);
+        let none = generate(
+            "resnet20",
+            &GenSpec {
+                samples: 0,
+                ..GenSpec::default()
+            },
+        )
+        .unwrap();
+        assert!(none.samples().is_empty());
+    }
+
+    #[test]
+    fn synthetic_acts_reproduce_gen() {
+        let s = GenSpec {
+            seed: 9,
+            act_density: 0.3,
+            ..GenSpec::default()
+        };
+        let net = generate("resnet20", &s).unwrap();
+        let l = &net.layers[4];
+        let a = synthetic_acts(
+            &l.geom,
+            s.acts,
+            s.act_density,
+            tensor_seed(9, 4, TensorKind::Acts, 0),
+        )
+        .unwrap();
+        assert_eq!(a, l.acts[&0]);
+    }
+
+    #[test]
+    fn density_extremes() {
+        let g = conv(4, 9, 4, 3);
+        let w = synthetic_weights(&g, EncSpec::Ternary(2), 0.0, 1).unwrap();
+        assert_eq!(w.word_density(), 0.0);
+        assert_eq!(w.scales(), &[0.0, 0.0]);
+        let w = synthetic_weights(&g, EncSpec::Ternary(2), 1.0, 1).unwrap();
+        assert_eq!(w.word_density(), 1.0);
+        let a = synthetic_acts(&g, EncSpec::Int(4), 0.0, 1).unwrap();
+        assert_eq!(a.word_density(), 0.0);
+    }
+
+    #[test]
+    fn bad_input_is_refused_clearly() {
+        let e = generate(
+            "resnet20",
+            &GenSpec {
+                weight_density: 1.5,
+                ..GenSpec::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("weight density must be in [0, 1]"),
+            "{e}"
+        );
+        let e = generate(
+            "resnet20",
+            &GenSpec {
+                act_density: f64::NAN,
+                ..GenSpec::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("activation density"), "{e}");
+        let e = generate("vgg61", &GenSpec::default()).unwrap_err();
+        assert!(e.to_string().contains("did you mean `vgg16`?"), "{e}");
+        let e = generate("resnet20", &spec(EncSpec::Ternary(9), EncSpec::Ternary(2))).unwrap_err();
+        assert!(e.to_string().contains("bad encoding `ternary:9`"), "{e}");
+        let twice = vec![
+            ("a".to_string(), conv(1, 4, 1, 1)),
+            ("a".to_string(), conv(1, 4, 1, 1)),
+        ];
+        let e = synthesize("x", twice, &GenSpec::default()).unwrap_err();
+        assert!(e.to_string().contains("`a` appears twice"), "{e}");
+        let Geometry::Conv(c) = conv(3, 4, 2, 1) else {
+            unreachable!()
+        };
+        let bad = vec![("a".to_string(), Geometry::Conv(Conv { groups: 2, ..c }))];
+        let e = synthesize("x", bad, &GenSpec::default()).unwrap_err();
+        assert!(e.to_string().starts_with("layer `a`: "), "{e}");
+    }
+
+    #[test]
+    fn normal_quantiles() {
+        for (p, x) in [
+            (0.5, 0.0),
+            (0.025, -1.959963985),
+            (0.001, -3.090232306),
+            (0.841344746, 1.0),
+            (1e-9, -5.997807015),
+        ] {
+            assert!(
+                (inv_normal_cdf(p) - x).abs() < 1e-6 * x.abs().max(1.0),
+                "{p}: {}",
+                inv_normal_cdf(p)
+            );
+        }
+    }
+
+    /// `cargo test --no-default-features --lib gen::tests::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn timing() {
+        for name in ["resnet50", "vgg16"] {
+            let t = std::time::Instant::now();
+            let net = generate(name, &GenSpec::default()).unwrap();
+            eprintln!("{name}: {} weights, {:?}", net.weight_count(), t.elapsed());
+        }
+    }
+}
+
+/// Replace every layer's activations by seeded synthetic ones for `sample` (all other
+/// samples are dropped), as `simulate --act-density D --seed S` does. Layer i's tensor
+/// is the one `gen` would draw for sample `sample` of layer i with that seed.
+pub fn fill_synthetic_acts(
+    net: &mut Network,
+    enc: EncSpec,
+    density: f64,
+    seed: u64,
+    sample: u32,
+) -> Result<()> {
+    let acts: Vec<Tensor> = net
+        .layers
+        .par_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            synthetic_acts(
+                &l.geom,
+                enc,
+                density,
+                tensor_seed(seed, i, TensorKind::Acts, sample),
+            )
+        })
+        .collect::<Result<_>>()?;
+    for (l, a) in net.layers.iter_mut().zip(acts) {
+        l.acts.clear();
+        l.acts.insert(sample, a);
+    }
+    Ok(())
+}
