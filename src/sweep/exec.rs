@@ -234,6 +234,14 @@ pub fn prepare(spec: &Spec, inputs: &dyn Inputs) -> Result<Prepared> {
                     _ => {}
                 }
             }
+            inputs.check_gen(&g).map_err(|e| {
+                Error::invalid(format!(
+                    "{}: point {} ({}): {e}",
+                    spec.path,
+                    p.index,
+                    p.label()
+                ))
+            })?;
             ModelKey::Gen(net, g)
         } else {
             let m = text(Param::Model).expect("validated: model or network is set");

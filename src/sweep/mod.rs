@@ -13,7 +13,7 @@
 //!   `point_id`, the sweep's parameters, then [`crate::report::csv::HEADER`].
 //!
 //! The sweep reaches models and arch files through [`Inputs`], so tests can run on
-//! hand-built networks; [`builtin`](self) glue binds it to the tool's own loaders.
+//! hand-built networks; [`Tool`] binds it to the tool's own loaders.
 
 pub mod exec;
 pub mod merge;
@@ -27,6 +27,7 @@ use clap::Args;
 use crate::arch::Arch;
 use crate::encoding::EncSpec;
 use crate::error::{Error, Result};
+use crate::gen::GenSpec;
 use crate::model::Network;
 
 pub use exec::{sweep_run, Options, Summary};
@@ -60,6 +61,56 @@ pub trait Inputs: Sync {
     fn model_file(&self, path: &Path) -> Result<Network>;
     /// Generate a built-in network with one sample (sample 0).
     fn generate(&self, network: &str, gen: &GenParams) -> Result<Network>;
+    /// Check generator settings before anything runs.
+    fn check_gen(&self, gen: &GenParams) -> Result<()> {
+        let _ = gen;
+        Ok(())
+    }
+}
+
+/// The tool's own inputs: arch files ([`Arch::load`]), `.mltq` files
+/// ([`crate::model::load`]), built-in networks ([`crate::zoo`], [`crate::gen`]).
+pub struct Tool;
+
+impl Tool {
+    fn gen_spec(g: &GenParams) -> GenSpec {
+        GenSpec {
+            weights: g.weights,
+            acts: g.acts,
+            weight_density: g.weight_density,
+            act_density: g.act_density,
+            samples: 1,
+            seed: g.seed,
+        }
+    }
+}
+
+impl Inputs for Tool {
+    fn networks(&self) -> Vec<&'static str> {
+        crate::zoo::NETWORKS.to_vec()
+    }
+    fn gen_defaults(&self) -> GenParams {
+        let d = GenSpec::default();
+        GenParams {
+            weights: d.weights,
+            acts: d.acts,
+            weight_density: d.weight_density,
+            act_density: d.act_density,
+            seed: d.seed,
+        }
+    }
+    fn arch(&self, path: &Path) -> Result<Arch> {
+        Arch::load(path)
+    }
+    fn model_file(&self, path: &Path) -> Result<Network> {
+        crate::model::load(path)
+    }
+    fn generate(&self, network: &str, gen: &GenParams) -> Result<Network> {
+        crate::gen::generate(network, &Tool::gen_spec(gen))
+    }
+    fn check_gen(&self, gen: &GenParams) -> Result<()> {
+        Tool::gen_spec(gen).validate()
+    }
 }
 
 /// `--shard K/N`: the points whose index ≡ K−1 (mod N), K in 1..=N.
@@ -178,6 +229,11 @@ pub fn sweep_cmd_with(
         s.json.display()
     )?;
     Ok(())
+}
+
+/// `mltq sweep`: the tool's own inputs, a summary line on `out`.
+pub fn sweep_cmd(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    sweep_cmd_with(a, &Tool, out)
 }
 
 /// `mltq merge`.
