@@ -13,6 +13,7 @@ pub mod gen;
 pub mod inspect;
 pub mod model;
 pub mod output;
+pub mod plot;
 pub mod report;
 pub mod run;
 pub mod scheme;
