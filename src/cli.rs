@@ -35,6 +35,12 @@ pub enum Command {
     Gen(GenArgs),
     /// Show a model's layers, shapes, encodings and densities.
     Inspect(InspectArgs),
+    /// Run a sweep file: many simulations in parallel, resumable, one tidy CSV.
+    Sweep(crate::sweep::SweepArgs),
+    /// Join the output directories of `sweep --shard K/N` runs.
+    Merge(crate::sweep::MergeArgs),
+    /// Draw a figure (SVG or PNG) from a simulate or sweep CSV.
+    Plot(crate::plot::PlotArgs),
 }
 
 /// `mltq simulate`.
@@ -70,6 +76,9 @@ pub struct SimulateArgs {
     /// Print only the network summary, not the per-layer table.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Draw the per-layer speedups (potential marked) as FILE.svg or FILE.png, with its data in FILE.csv.
+    #[arg(long, value_name = "FILE", conflicts_with = "all_samples")]
+    pub plot: Option<PathBuf>,
 }
 
 /// `mltq gen`.
@@ -117,6 +126,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             out.write_all(inspect::table(&net).as_bytes())?;
             Ok(())
         }
+        Command::Sweep(a) => crate::sweep::sweep_cmd(a, out),
+        Command::Merge(a) => crate::sweep::merge_cmd(a, out),
+        Command::Plot(a) => crate::plot::plot_cmd(a, out),
     }
 }
 
@@ -170,6 +182,9 @@ fn progress(len: u64) -> ProgressBar {
 }
 
 fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let Some(p) = &a.plot {
+        crate::plot::check_path(p, a.csv.as_deref())?;
+    }
     let arch = Arch::load(&a.arch)?;
     let (mut net, meta) = load_model(&a.model)?;
     let sources: Vec<ActSource> = if let (Some(d), Some(seed)) = (a.act_density, a.seed) {
@@ -223,6 +238,9 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         output::write_atomic(p, |w| {
             report::json::write(w, &runs, &rows, &arch, &arch_path, &meta)
         })?;
+    }
+    if let Some(p) = &a.plot {
+        crate::plot::layers(&runs[0], &rows[0], p)?;
     }
     for (run, r) in runs.iter().zip(&rows) {
         let text = report::table::render(run, r, a.quiet);
