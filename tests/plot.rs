@@ -104,7 +104,7 @@ fn utilization_and_gap_figures_write_their_data() {
     let t = Table::from_rows(&rows);
     let dir = tempfile::tempdir().unwrap();
     let u = dir.path().join("util.png");
-    plot::utilization(&t, &u, None).unwrap();
+    plot::utilization(&t, None, &u, None).unwrap();
     assert_png(&u);
     let data = csv(&dir.path().join("util.csv"));
     // Every scheme, baseline included.
@@ -121,7 +121,7 @@ fn utilization_and_gap_figures_write_their_data() {
     assert_eq!(conv1_mlb[4], row.lane_cycles.to_string());
 
     let g = dir.path().join("gap.svg");
-    plot::gap(&t, None, &g, None).unwrap();
+    plot::gap(&t, None, None, &g, None).unwrap();
     assert_svg(&g);
     let data = csv(&dir.path().join("gap.csv"));
     assert_eq!(
@@ -243,7 +243,7 @@ fn sweep_curves_from_a_sweep_csv() {
     .to_string();
     assert!(e.contains("would overwrite the input"), "{e}");
     // One-run figures refuse a whole sweep.
-    let e = plot::utilization(&t, &dir.path().join("u.svg"), None)
+    let e = plot::utilization(&t, None, &dir.path().join("u.svg"), None)
         .unwrap_err()
         .to_string();
     assert!(e.contains("--filter point="), "{e}");

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -16,8 +17,11 @@ use crate::error::{Error, Result};
 /// Longest layer label on the axis.
 const LABEL_CHARS: usize = 22;
 
+/// Use a log axis when speedups span more than this ratio or fall below 1/5.
+const LOG_SPAN: f64 = 50.0;
+
 pub(super) struct Bars {
-    title: String,
+    pub(super) title: String,
     subtitle: String,
     y_desc: String,
     /// Layers, `total` last.
@@ -32,6 +36,12 @@ pub(super) struct Bars {
     percent: bool,
     /// The baseline's name (a dashed line at 1×), for speedups.
     baseline: Option<String>,
+    /// What a group is (the x axis description).
+    x_desc: String,
+    /// Longest group label before it is shortened.
+    label_chars: usize,
+    /// Logarithmic y axis (bars grow up or down from 1×).
+    log: bool,
     data: Vec<Vec<String>>,
 }
 
@@ -82,7 +92,8 @@ fn network_of(t: &Table) -> String {
 }
 
 impl Bars {
-    /// Speedup bars of every scheme but `baseline`, potentials as ticks.
+    /// Speedup bars of every scheme but `baseline`, potentials as ticks. `arch` names
+    /// the arch in the subtitle when known.
     pub(super) fn speedups(t: &Table, baseline: &str, arch: &str) -> Result<Bars> {
         let (groups, schemes, at) = index(t)?;
         let series: Vec<String> = schemes.into_iter().filter(|s| s != baseline).collect();
@@ -132,21 +143,100 @@ impl Bars {
             (false, true) => format!("{net}: "),
             _ => String::new(),
         };
+        let finite = values
+            .iter()
+            .chain(&ticks)
+            .flatten()
+            .copied()
+            .filter(|v: &f64| v.is_finite() && *v > 0.0);
+        let (lo, hi) = finite.fold((1.0f64, 1.0f64), |(a, b), v| (a.min(v), b.max(v)));
+        let log = lo < 0.2 || hi / lo > LOG_SPAN;
         Ok(Bars {
             title: format!("Per-layer speedup over {baseline}"),
             subtitle: format!(
                 "{on}bars = achieved speedup ({baseline} cycles / cycles), \
                  ticks = potential speedup ({baseline} work / work)"
             ),
-            y_desc: format!("speedup over {baseline} (×)"),
+            y_desc: format!(
+                "speedup over {baseline} (×{})",
+                if log { ", log scale" } else { "" }
+            ),
             groups,
             series,
             values,
             ticks: Some(ticks),
             percent: false,
             baseline: Some(baseline.to_string()),
+            x_desc: "layer".to_string(),
+            label_chars: LABEL_CHARS,
+            log,
             data,
         })
+    }
+
+    /// Network-total speedup bars of a sweep: one group per point, labelled by the
+    /// parameters that vary between points.
+    pub(super) fn totals(t: &Table, baseline: &str) -> Result<Bars> {
+        let lc = t.col("layer")?;
+        let mut tot = Table {
+            source: t.source.clone(),
+            columns: t.columns.clone(),
+            rows: t
+                .rows
+                .iter()
+                .filter(|r| r[lc] == "total")
+                .cloned()
+                .collect(),
+        };
+        if tot.rows.is_empty() {
+            return Err(Error::invalid(format!("{}: no `total` rows", t.source)));
+        }
+        let report_cols = crate::report::csv::HEADER;
+        let varying: Vec<usize> = (0..tot.columns.len())
+            .filter(|&c| {
+                let name = tot.columns[c].as_str();
+                (name == "network" || !report_cols.contains(&name))
+                    && !["point", "point_id"].contains(&name)
+                    && tot.distinct(c).len() > 1
+            })
+            .collect();
+        for r in &mut tot.rows {
+            let label: Vec<String> = varying
+                .iter()
+                .map(|&c| {
+                    if tot.columns[c] == "network" {
+                        r[c].clone()
+                    } else {
+                        format!("{}={}", tot.columns[c], r[c])
+                    }
+                })
+                .collect();
+            r[lc] = if label.is_empty() {
+                "total".to_string()
+            } else {
+                label.join(", ")
+            };
+        }
+        // The network first, then the parameters in column order.
+        let mut varying = varying;
+        varying.sort_by_key(|&c| tot.columns[c] != "network");
+        let varied: Vec<&str> = varying.iter().map(|&c| tot.columns[c].as_str()).collect();
+        let mut b = Bars::speedups(&tot, baseline, "")?;
+        b.title = format!("Network speedup over {baseline}");
+        b.subtitle = format!(
+            "network totals; bars = achieved speedup ({baseline} cycles / cycles), \
+             ticks = potential speedup ({baseline} work / work)"
+        );
+        b.x_desc = if varied.is_empty() {
+            "sweep point".to_string()
+        } else {
+            varied.join(", ")
+        };
+        b.label_chars = 44;
+        if let Some(h) = b.data.first_mut() {
+            h[0] = "point".to_string();
+        }
+        Ok(b)
     }
 
     /// Lane utilization of every scheme, per layer.
@@ -202,6 +292,9 @@ impl Bars {
             ticks: None,
             percent: true,
             baseline: None,
+            x_desc: "layer".to_string(),
+            label_chars: LABEL_CHARS,
+            log: false,
             data,
         })
     }
@@ -214,10 +307,26 @@ impl Bars {
         let longest = self
             .groups
             .iter()
-            .map(|g| abbreviate(g, LABEL_CHARS).chars().count())
+            .map(|g| abbreviate(g, self.label_chars).chars().count())
             .max()
             .unwrap_or(4) as u32;
         longest * 7 + 34
+    }
+
+    /// The y range: log (around 1×) or linear from 0.
+    fn yrange(&self) -> (f64, f64) {
+        if !self.log {
+            return (0.0, self.ymax());
+        }
+        let all = self
+            .values
+            .iter()
+            .flatten()
+            .chain(self.ticks.iter().flatten().flatten())
+            .copied()
+            .filter(|v| v.is_finite() && *v > 0.0);
+        let (lo, hi) = all.fold((1.0f64, 1.0f64), |(a, b), v| (a.min(v), b.max(v)));
+        (lo / 1.6, hi * 1.6)
     }
 
     fn ymax(&self) -> f64 {
@@ -267,15 +376,37 @@ impl Figure for Bars {
             ));
         }
         let area = legend(&area, &items)?;
+        let (lo, hi) = self.yrange();
+        if self.log {
+            self.chart(root, &area, (lo..hi).log_scale(), 1.0)
+        } else {
+            self.chart(root, &area, lo..hi, 0.0)
+        }
+    }
+}
+
+impl Bars {
+    /// The axes, bars, ticks and labels; bars grow from `floor` (0, or 1× on a log axis).
+    fn chart<DB: DrawingBackend, Y>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        area: &DrawingArea<DB, Shift>,
+        y_range: Y,
+        floor: f64,
+    ) -> DrawResult<DB>
+    where
+        Y: AsRangedCoord<Value = f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
         let n = self.groups.len();
-        let ymax = self.ymax();
-        let mut chart = ChartBuilder::on(&area)
+        let (ylo, ymax) = self.yrange();
+        let mut chart = ChartBuilder::on(area)
             .margin_left(10)
             .margin_right(20)
             .margin_top(6)
             .x_label_area_size(self.label_px())
             .y_label_area_size(76)
-            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..ymax)?;
+            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, y_range)?;
         let yfmt = |v: &f64| {
             if self.percent {
                 format!("{v:.0}%")
@@ -294,9 +425,10 @@ impl Figure for Bars {
             .y_label_formatter(&yfmt)
             .y_label_style(font(14.0))
             .y_desc(self.y_desc.clone())
-            .x_desc("layer")
+            .x_desc(self.x_desc.clone())
             .axis_desc_style(font(16.0))
             .draw()?;
+        let clamp = |v: f64| v.clamp(ylo, ymax);
 
         let ns = self.series.len() as f64;
         let bw = 0.8 / ns;
@@ -307,23 +439,23 @@ impl Figure for Bars {
                 let c = color(s);
                 if v.is_finite() {
                     chart.draw_series(std::iter::once(Rectangle::new(
-                        [(x0, 0.0), (x1, v.min(ymax))],
+                        [(x0, floor), (x1, clamp(v))],
                         c.filled(),
                     )))?;
                 }
                 if let Some(t) = &self.ticks {
                     let p = t[g][s];
-                    if p.is_finite() {
+                    if p.is_finite() && p > 0.0 {
                         let xm = (x0 + x1) / 2.0;
                         if v.is_finite() && p > v {
                             chart.draw_series(std::iter::once(PathElement::new(
-                                vec![(xm, v), (xm, p.min(ymax))],
+                                vec![(xm, clamp(v.max(floor))), (xm, clamp(p))],
                                 light(c, 0.3).stroke_width(1),
                             )))?;
                         }
                         let pad = bw * 0.12;
                         chart.draw_series(std::iter::once(PathElement::new(
-                            vec![(x0 - pad, p.min(ymax)), (x1 + pad, p.min(ymax))],
+                            vec![(x0 - pad, clamp(p)), (x1 + pad, clamp(p))],
                             BLACK.stroke_width(if n > 60 { 2 } else { 3 }),
                         )))?;
                     }
@@ -346,23 +478,18 @@ impl Figure for Bars {
         if n > 1 && self.groups.last().map(String::as_str) == Some("total") {
             let xs = n as f64 - 1.5;
             chart.draw_series(std::iter::once(PathElement::new(
-                vec![(xs, 0.0), (xs, ymax)],
+                vec![(xs, ylo), (xs, ymax)],
                 RGBColor(120, 120, 120).stroke_width(1),
             )))?;
         }
-        // Layer labels, vertical, under each group.
+        // Group labels, vertical, under each group.
         let style = font(if n > 60 { 12.0 } else { 13.0 })
             .transform(FontTransform::Rotate90)
             .pos(Pos::new(HPos::Left, VPos::Center));
         for (g, name) in self.groups.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(g as f64, 0.0));
-            let label = abbreviate(name, LABEL_CHARS);
-            let style = if name == "total" {
-                style.clone().color(&RGBColor(0, 0, 0))
-            } else {
-                style.clone()
-            };
-            root.draw(&Text::new(label, (x, y + 8), style))?;
+            let (x, y) = chart.backend_coord(&(g as f64, ylo));
+            let label = abbreviate(name, self.label_chars);
+            root.draw(&Text::new(label, (x, y + 8), style.clone()))?;
         }
         Ok(())
     }

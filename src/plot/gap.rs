@@ -19,7 +19,7 @@ struct Dot {
 }
 
 pub(super) struct Gap {
-    title: String,
+    pub(super) title: String,
     subtitle: String,
     schemes: Vec<String>,
     baseline: String,

@@ -9,7 +9,8 @@
 //! - [`curves`]: speedup vs a swept parameter (weight density, activation density,
 //!   levels, lanes, …), one line per scheme (and per `--series` value), achieved solid,
 //!   potential dashed;
-//! - [`utilization`]: per-layer lane utilization of every scheme (grouped bars).
+//! - [`utilization`]: per-layer lane utilization of every scheme (grouped bars);
+//! - [`totals`]: network-total speedup bars per sweep point, potential marked.
 //!
 //! Figure data come from a [`Table`]: a report or sweep CSV, or a run's rows.
 
@@ -171,26 +172,64 @@ pub fn layers(run: &Run, rows: &[Row], path: &Path) -> Result<()> {
 pub fn layers_from(
     t: &Table,
     baseline: Option<&str>,
+    title: Option<&str>,
     path: &Path,
     input: Option<&Path>,
 ) -> Result<()> {
     t.one_run()?;
     let b = t.baseline(baseline)?;
-    let fig = bars::Bars::speedups(t, &b, "")?;
+    let mut fig = bars::Bars::speedups(t, &b, "")?;
+    if let Some(s) = title {
+        fig.title = s.to_string();
+    }
+    save(&fig, path, input)
+}
+
+/// Network-total speedup bars of every point of a sweep CSV (or of one run), the
+/// potential marked: one group per point, labelled by the parameters that vary.
+pub fn totals(
+    t: &Table,
+    baseline: Option<&str>,
+    title: Option<&str>,
+    path: &Path,
+    input: Option<&Path>,
+) -> Result<()> {
+    let b = t.baseline(baseline)?;
+    let mut fig = bars::Bars::totals(t, &b)?;
+    if let Some(s) = title {
+        fig.title = s.to_string();
+    }
     save(&fig, path, input)
 }
 
 /// Per-layer lane utilization of every scheme of one run.
-pub fn utilization(t: &Table, path: &Path, input: Option<&Path>) -> Result<()> {
+pub fn utilization(
+    t: &Table,
+    title: Option<&str>,
+    path: &Path,
+    input: Option<&Path>,
+) -> Result<()> {
     t.one_run()?;
-    let fig = bars::Bars::utilization(t)?;
+    let mut fig = bars::Bars::utilization(t)?;
+    if let Some(s) = title {
+        fig.title = s.to_string();
+    }
     save(&fig, path, input)
 }
 
 /// Achieved vs potential speedup: per layer for one run, per point (totals) for a sweep.
-pub fn gap(t: &Table, baseline: Option<&str>, path: &Path, input: Option<&Path>) -> Result<()> {
+pub fn gap(
+    t: &Table,
+    baseline: Option<&str>,
+    title: Option<&str>,
+    path: &Path,
+    input: Option<&Path>,
+) -> Result<()> {
     let b = t.baseline(baseline)?;
-    let fig = gap::Gap::new(t, &b)?;
+    let mut fig = gap::Gap::new(t, &b)?;
+    if let Some(s) = title {
+        fig.title = s.to_string();
+    }
     save(&fig, path, input)
 }
 
@@ -433,14 +472,45 @@ fn abbreviate(s: &str, max: usize) -> String {
     out
 }
 
-/// A ratio for axis labels: `2×`, `1.5×`, `0.25×`.
+/// A ratio for axis labels: `2×`, `1.5×`, `0.25×`, `0.1×`.
 fn times(v: f64) -> String {
-    if v >= 10.0 || (v - v.round()).abs() < 1e-9 {
-        format!("{v:.0}×")
+    let digits = if v >= 10.0 || v <= 0.0 || !v.is_finite() {
+        0
     } else if v >= 1.0 {
-        format!("{v:.1}×")
+        1
     } else {
-        format!("{v:.2}×")
+        // Enough decimals for the first significant digit and one more.
+        (2 - v.log10().floor() as i32).clamp(2, 6) as usize
+    };
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    format!("{s}×")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_ratios_read_short() {
+        assert_eq!(times(45.0), "45×");
+        assert_eq!(times(2.0), "2×");
+        assert_eq!(times(1.5), "1.5×");
+        assert_eq!(times(0.1), "0.1×");
+        assert_eq!(times(0.25), "0.25×");
+        assert_eq!(times(0.01), "0.01×");
+        assert_eq!(times(0.0), "0×");
+    }
+
+    #[test]
+    fn long_layer_names_are_shortened_in_the_middle() {
+        assert_eq!(abbreviate("conv1", 22), "conv1");
+        assert_eq!(abbreviate("layer2.0.downsample.0.conv", 12), "layer…0.conv");
+        assert_eq!(abbreviate("abcdefghij", 5).chars().count(), 5);
     }
 }
 
@@ -457,6 +527,8 @@ fn cell(v: f64) -> String {
 pub enum Kind {
     /// Per-layer speedup of each scheme over the baseline, potential marked (one run).
     Layers,
+    /// Network-total speedup of each scheme per sweep point, potential marked.
+    Totals,
     /// Achieved vs potential speedup (per layer of a run, or per point of a sweep).
     Gap,
     /// Speedup vs a swept parameter, one line per scheme (sweep CSV).
@@ -518,10 +590,12 @@ pub fn plot_cmd(a: PlotArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         t.filter(&a.filter)?
     };
     let input = Some(a.from.as_path());
+    let title = a.title.as_deref();
     match a.kind {
-        Kind::Layers => layers_from(&t, a.baseline.as_deref(), &a.out, input)?,
-        Kind::Util => utilization(&t, &a.out, input)?,
-        Kind::Gap => gap(&t, a.baseline.as_deref(), &a.out, input)?,
+        Kind::Layers => layers_from(&t, a.baseline.as_deref(), title, &a.out, input)?,
+        Kind::Totals => totals(&t, a.baseline.as_deref(), title, &a.out, input)?,
+        Kind::Util => utilization(&t, title, &a.out, input)?,
+        Kind::Gap => gap(&t, a.baseline.as_deref(), title, &a.out, input)?,
         Kind::Sweep => {
             let opts = CurveOptions {
                 x: a.x.clone().unwrap_or_default(),
