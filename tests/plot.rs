@@ -242,6 +242,17 @@ fn sweep_curves_from_a_sweep_csv() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("would overwrite the input"), "{e}");
+    // Network totals per point, labelled by what varies.
+    let tot = dir.path().join("totals.png");
+    plot::totals(&t, None, None, &tot, Some(&s.csv)).unwrap();
+    assert_png(&tot);
+    let data = csv(&dir.path().join("totals.csv"));
+    assert_eq!(
+        data[0][..4],
+        ["point", "scheme", "speedup", "potential_speedup"]
+    );
+    assert_eq!(data.len(), 1 + 6 * 2);
+    assert_eq!(data[1][0], "weights=ternary:1, weight_density=1");
     // One-run figures refuse a whole sweep.
     let e = plot::utilization(&t, None, &dir.path().join("u.svg"), None)
         .unwrap_err()

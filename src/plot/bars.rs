@@ -200,6 +200,9 @@ impl Bars {
                     && tot.distinct(c).len() > 1
             })
             .collect();
+        // The network first, then the parameters in column order.
+        let mut varying = varying;
+        varying.sort_by_key(|&c| tot.columns[c] != "network");
         for r in &mut tot.rows {
             let label: Vec<String> = varying
                 .iter()
@@ -217,9 +220,6 @@ impl Bars {
                 label.join(", ")
             };
         }
-        // The network first, then the parameters in column order.
-        let mut varying = varying;
-        varying.sort_by_key(|&c| tot.columns[c] != "network");
         let varied: Vec<&str> = varying.iter().map(|&c| tot.columns[c].as_str()).collect();
         let mut b = Bars::speedups(&tot, baseline, "")?;
         b.title = format!("Network speedup over {baseline}");
@@ -299,8 +299,10 @@ impl Bars {
         })
     }
 
+    /// Pixels per group: narrower bars when there are many groups.
     fn group_px(&self) -> u32 {
-        (self.series.len() as u32 * 9 + 10).max(26)
+        let per_bar = if self.groups.len() > 30 { 6 } else { 9 };
+        (self.series.len() as u32 * per_bar + 8).max(22)
     }
 
     fn label_px(&self) -> u32 {
@@ -348,7 +350,8 @@ impl Bars {
 impl Figure for Bars {
     fn size(&self) -> (u32, u32) {
         let w = (120 + self.groups.len() as u32 * self.group_px()).max(960);
-        (w, 520 + self.label_px())
+        let h = if self.groups.len() > 30 { 640 } else { 520 };
+        (w, h + self.label_px())
     }
 
     fn data(&self) -> Vec<Vec<String>> {
@@ -420,7 +423,8 @@ impl Bars {
             .x_labels(0)
             .x_label_formatter(&|_| String::new())
             .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(RGBColor(240, 240, 240))
+            .light_line_style(RGBColor(243, 243, 243))
+            .max_light_lines(4)
             .y_labels(10)
             .y_label_formatter(&yfmt)
             .y_label_style(font(14.0))

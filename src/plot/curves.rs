@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use clap::ValueEnum;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -47,6 +48,8 @@ pub struct CurveOptions {
     pub hlines: Vec<f64>,
     /// Logarithmic y axis.
     pub log_y: bool,
+    /// Logarithmic x axis (powers of two: lanes, columns).
+    pub log_x: bool,
     /// Title (None: from the data).
     pub title: Option<String>,
 }
@@ -72,7 +75,10 @@ pub(super) struct Curves {
     labels: Vec<String>,
     hlines: Vec<f64>,
     log_y: bool,
+    log_x: bool,
     xr: (f64, f64),
+    /// Tick labels at the swept values (None: automatic ticks).
+    xticks: Option<Vec<(f64, String)>>,
     yr: (f64, f64),
     data: Vec<Vec<String>>,
 }
@@ -305,12 +311,36 @@ impl Curves {
                 t.source
             )));
         }
-        let xr = if xmax > xmin {
+        if o.log_x && xmin <= 0.0 {
+            return Err(Error::invalid(format!(
+                "{}: --log-x needs positive `{}` values, got {xmin}",
+                t.source, o.x
+            )));
+        }
+        let xr = if o.log_x {
+            let f = if xmax > xmin {
+                (xmax / xmin).powf(0.04)
+            } else {
+                1.5
+            };
+            (xmin / f, xmax * f)
+        } else if xmax > xmin {
             let pad = (xmax - xmin) * 0.03;
             (xmin - pad, xmax + pad)
         } else {
             (xmin - 0.5, xmax + 0.5)
         };
+        // Ticks at the swept values when there are few of them.
+        let mut xs: Vec<(f64, String)> = Vec::new();
+        for row in &t.rows {
+            if let Some(x) = x_value(&row[xc]) {
+                if !xs.iter().any(|(v, _)| *v == x) {
+                    xs.push((x, row[xc].clone()));
+                }
+            }
+        }
+        xs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let xticks = (xs.len() <= 16).then_some(xs);
         let yr = if o.log_y {
             (ymin.min(1.0) / 1.2, ymax * 1.25)
         } else {
@@ -350,7 +380,9 @@ impl Curves {
             labels,
             hlines: o.hlines.clone(),
             log_y: o.log_y,
+            log_x: o.log_x,
             xr,
+            xticks,
             yr,
             data,
         })
@@ -358,33 +390,69 @@ impl Curves {
 }
 
 impl Curves {
-    fn draw_panel<DB: DrawingBackend, Y>(
+    fn draw_panel<DB: DrawingBackend, X, Y>(
         &self,
         area: &DrawingArea<DB, Shift>,
         p: &Panel,
+        x_range: X,
         y_range: Y,
     ) -> DrawResult<DB>
     where
-        Y: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
-        Y::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+        X: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y: AsRangedCoord<Value = f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
     {
         let mut b = ChartBuilder::on(area);
         b.margin(14).x_label_area_size(56).y_label_area_size(76);
         if !p.title.is_empty() {
             b.caption(&p.title, font(17.0));
         }
-        let mut chart = b.build_cartesian_2d(self.xr.0..self.xr.1, y_range)?;
+        let mut chart = b.build_cartesian_2d(x_range, y_range)?;
         let yfmt = |v: &f64| times(*v);
-        chart
-            .configure_mesh()
-            .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(RGBColor(240, 240, 240))
+        let xfmt = |v: &f64| {
+            if self.xticks.is_some() {
+                String::new()
+            } else {
+                number(*v)
+            }
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.bold_line_style(RGBColor(215, 215, 215))
+            .light_line_style(RGBColor(243, 243, 243))
+            .max_light_lines(4)
             .y_label_formatter(&yfmt)
+            .x_label_formatter(&xfmt)
             .label_style(font(14.0))
             .x_desc(self.x_desc.clone())
             .y_desc(self.y_desc.clone())
-            .axis_desc_style(font(16.0))
-            .draw()?;
+            .axis_desc_style(font(16.0));
+        if self.xticks.is_some() {
+            mesh.disable_x_mesh()
+                .x_labels(0)
+                .set_tick_mark_size(LabelAreaPosition::Bottom, 0);
+        }
+        mesh.draw()?;
+        let base = area.get_base_pixel();
+        if let Some(ticks) = &self.xticks {
+            // Grid lines and labels at the swept values.
+            for (x, label) in ticks {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(*x, self.yr.0), (*x, self.yr.1)],
+                    RGBColor(225, 225, 225).stroke_width(1),
+                )))?;
+                let (px, py) = chart.backend_coord(&(*x, self.yr.0));
+                area.draw(&PathElement::new(
+                    vec![(px - base.0, py - base.1), (px - base.0, py - base.1 + 5)],
+                    BLACK.stroke_width(1),
+                ))?;
+                area.draw(&Text::new(
+                    label.clone(),
+                    (px - base.0, py - base.1 + 8),
+                    font(14.0).pos(Pos::new(HPos::Center, VPos::Top)),
+                ))?;
+            }
+        }
         for &h in &self.hlines {
             let gray = RGBColor(110, 110, 110);
             chart.draw_series(DashedLineSeries::new(
@@ -396,10 +464,7 @@ impl Curves {
             let (px, py) = chart.backend_coord(&(self.xr.1, h));
             area.draw(&Text::new(
                 times(h),
-                (
-                    px - 4 - area.get_base_pixel().0,
-                    py - 4 - area.get_base_pixel().1,
-                ),
+                (px - 4 - base.0, py - 4 - base.1),
                 font(13.0)
                     .color(&gray)
                     .pos(Pos::new(HPos::Right, VPos::Bottom)),
@@ -431,6 +496,16 @@ impl Curves {
     }
 }
 
+/// An axis number without float noise: `4`, `0.25`.
+fn number(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 impl Figure for Curves {
     fn size(&self) -> (u32, u32) {
         let k = self.panels.len() as u32;
@@ -458,11 +533,15 @@ impl Figure for Curves {
         }
         let area = legend(&area, &items)?;
         let cells = area.split_evenly((1, self.panels.len()));
+        let (x, y) = (self.xr.0..self.xr.1, self.yr.0..self.yr.1);
         for (cell, p) in cells.iter().zip(&self.panels) {
-            if self.log_y {
-                self.draw_panel(cell, p, (self.yr.0..self.yr.1).log_scale())?;
-            } else {
-                self.draw_panel(cell, p, self.yr.0..self.yr.1)?;
+            match (self.log_x, self.log_y) {
+                (false, false) => self.draw_panel(cell, p, x.clone(), y.clone())?,
+                (false, true) => self.draw_panel(cell, p, x.clone(), y.clone().log_scale())?,
+                (true, false) => self.draw_panel(cell, p, x.clone().log_scale(), y.clone())?,
+                (true, true) => {
+                    self.draw_panel(cell, p, x.clone().log_scale(), y.clone().log_scale())?
+                }
             }
         }
         Ok(())

@@ -167,7 +167,8 @@ impl Figure for Gap {
         chart
             .configure_mesh()
             .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(RGBColor(240, 240, 240))
+            .light_line_style(RGBColor(243, 243, 243))
+            .max_light_lines(4)
             .x_label_formatter(&fmt)
             .y_label_formatter(&fmt)
             .label_style(font(14.0))

@@ -142,6 +142,9 @@ fn save(fig: &impl Figure, path: &Path, input: Option<&Path>) -> Result<()> {
                 let mut enc = png::Encoder::new(&mut png_bytes, w, h);
                 enc.set_color(png::ColorType::Rgb);
                 enc.set_depth(png::BitDepth::Eight);
+                enc.set_compression(png::Compression::Best);
+                enc.set_filter(png::FilterType::Paeth);
+                enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
                 let mut wr = enc.write_header().map_err(|e| draw_err(path, e))?;
                 wr.write_image_data(&buf).map_err(|e| draw_err(path, e))?;
                 wr.finish().map_err(|e| draw_err(path, e))?;
@@ -576,6 +579,9 @@ pub struct PlotArgs {
     /// sweep: logarithmic y axis.
     #[arg(long)]
     pub log_y: bool,
+    /// sweep: logarithmic x axis (for powers of two: lanes, columns).
+    #[arg(long)]
+    pub log_x: bool,
     /// Figure title [default: from the data].
     #[arg(long)]
     pub title: Option<String>,
@@ -606,6 +612,7 @@ pub fn plot_cmd(a: PlotArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 baseline: a.baseline.clone(),
                 hlines: a.hline.clone(),
                 log_y: a.log_y,
+                log_x: a.log_x,
                 title: a.title.clone(),
             };
             curves(&t, &opts, &a.out, input)?;
