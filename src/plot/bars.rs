@@ -45,8 +45,11 @@ pub(super) struct Bars {
     data: Vec<Vec<String>>,
 }
 
+/// Layers, schemes, and the row of every (layer, scheme).
+type Index = (Vec<String>, Vec<String>, HashMap<(String, String), usize>);
+
 /// Row index of every (layer, scheme) of a one-run table.
-fn index(t: &Table) -> Result<(Vec<String>, Vec<String>, HashMap<(String, String), usize>)> {
+fn index(t: &Table) -> Result<Index> {
     let lc = t.col("layer")?;
     let sc = t.col("scheme")?;
     let mut at = HashMap::new();

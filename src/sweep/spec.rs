@@ -679,59 +679,37 @@ fn check_value(
     dir: &Path,
     networks: &[&str],
 ) -> Result<()> {
-    match (p, v) {
-        (Param::WeightDensity | Param::ActDensity, Value::Real(x)) => {
-            if !(0.0..=1.0).contains(x) {
-                return Err(cx.err(
-                    span,
-                    format!("`{p}` = {x}: a density is a fraction of nonzero values, in 0.0..=1.0"),
-                ));
-            }
+    let msg = match (p, v) {
+        (Param::WeightDensity | Param::ActDensity, Value::Real(x)) if !(0.0..=1.0).contains(x) => {
+            format!("`{p}` = {x}: a density is a fraction of nonzero values, in 0.0..=1.0")
         }
         (Param::Tiles | Param::Rows | Param::Columns | Param::Lanes, Value::Int(0)) => {
-            return Err(cx.err(span, format!("`{p}` = 0: array sizes are at least 1")));
+            format!("`{p}` = 0: array sizes are at least 1")
         }
         (Param::Sample, Value::Int(n)) if *n > u32::MAX as u64 => {
-            return Err(cx.err(span, format!("`sample` = {n} is too large")));
+            format!("`sample` = {n} is too large")
         }
-        (Param::Network, Value::Text(n)) => {
-            if !networks.contains(&n.as_str()) {
-                return Err(cx.err(
-                    span,
-                    format!(
-                        "unknown network `{n}`{}; built-in networks: {}",
-                        did_you_mean(n, networks.iter().copied()),
-                        networks.join(", ")
-                    ),
-                ));
-            }
+        (Param::Network, Value::Text(n)) if !networks.contains(&n.as_str()) => format!(
+            "unknown network `{n}`{}; built-in networks: {}",
+            did_you_mean(n, networks.iter().copied()),
+            networks.join(", ")
+        ),
+        (Param::Model, Value::Text(m))
+            if !dir.join(m).is_file() && !networks.contains(&m.as_str()) =>
+        {
+            format!(
+                "model `{m}` is neither a file (relative to {}) nor a built-in network{}; \
+                 built-ins: {}",
+                dir.display(),
+                did_you_mean(m, networks.iter().copied()),
+                networks.join(", ")
+            )
         }
-        (Param::Model, Value::Text(m)) => {
-            if !dir.join(m).is_file() && !networks.contains(&m.as_str()) {
-                return Err(cx.err(
-                    span,
-                    format!(
-                        "model `{m}` is neither a file (relative to {}) nor a built-in \
-                         network{}; built-ins: {}",
-                        dir.display(),
-                        did_you_mean(m, networks.iter().copied()),
-                        networks.join(", ")
-                    ),
-                ));
-            }
-        }
-        (Param::Arch, Value::Text(a)) => {
-            if !dir.join(a).is_file() {
-                return Err(cx.err(
-                    span,
-                    format!(
-                        "arch file `{a}` not found (paths are relative to {})",
-                        dir.display()
-                    ),
-                ));
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+        (Param::Arch, Value::Text(a)) if !dir.join(a).is_file() => format!(
+            "arch file `{a}` not found (paths are relative to {})",
+            dir.display()
+        ),
+        _ => return Ok(()),
+    };
+    Err(cx.err(span, msg))
 }
