@@ -249,3 +249,28 @@ pub fn merge_cmd(a: MergeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_split_round_robin() {
+        let s: Shard = "2/3".parse().unwrap();
+        assert_eq!(s, Shard { k: 2, n: 3 });
+        let mine: Vec<usize> = (0..8).filter(|&i| s.contains(i)).collect();
+        assert_eq!(mine, [1, 4, 7]);
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
+            assert!(bad.parse::<Shard>().unwrap_err().contains("K/N"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn line_and_column_of_byte_offsets() {
+        let t = "ab\ncdé\nx";
+        assert_eq!(spec::line_col(t, 0), (1, 1));
+        assert_eq!(spec::line_col(t, 4), (2, 2));
+        assert_eq!(spec::line_col(t, 7), (2, 4));
+        assert_eq!(spec::line_col(t, 8), (3, 1));
+    }
+}
