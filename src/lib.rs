@@ -9,6 +9,7 @@ pub mod arch;
 pub mod encoding;
 pub mod error;
 pub mod gen;
+pub mod import;
 pub mod inspect;
 pub mod model;
 pub mod output;
