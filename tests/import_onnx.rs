@@ -48,7 +48,7 @@ fn tiny_capture(v: Variant, inputs: &[InputTensor]) -> (TinyNet, Capture) {
 #[test]
 fn captured_activations_match_a_plain_reference() {
     let x = image(1);
-    let (net, cap) = tiny_capture(Variant::default(), &[x.clone()]);
+    let (net, cap) = tiny_capture(Variant::default(), std::slice::from_ref(&x));
     let names: Vec<&str> = cap.layers.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["conv1", "conv2", "fc"]);
     assert_eq!(
@@ -98,7 +98,7 @@ fn captured_activations_match_a_plain_reference() {
 #[test]
 fn batchnorm_is_folded_into_the_conv_weights() {
     let x = image(2);
-    let (net, cap) = tiny_capture(Variant::default(), &[x.clone()]);
+    let (net, cap) = tiny_capture(Variant::default(), std::slice::from_ref(&x));
     let l = &cap.layers[0];
     assert_eq!(l.folded_bn.as_ref().map(|b| b.0.as_str()), Some("bn1"));
     // conv(x, W', b') must equal BN(conv(x, W) + b).
@@ -162,7 +162,7 @@ fn inputs_and_batch_rows_become_samples_in_order() {
 #[test]
 fn matmul_and_gemm_with_alpha_give_the_same_fc_weights() {
     let x = image(5);
-    let (net, plain) = tiny_capture(Variant::default(), &[x.clone()]);
+    let (net, plain) = tiny_capture(Variant::default(), std::slice::from_ref(&x));
     for v in [
         Variant {
             matmul: true,
@@ -173,7 +173,7 @@ fn matmul_and_gemm_with_alpha_give_the_same_fc_weights() {
             ..Variant::default()
         },
     ] {
-        let (_, cap) = tiny_capture(v, &[x.clone()]);
+        let (_, cap) = tiny_capture(v, std::slice::from_ref(&x));
         assert_eq!(cap.layers.len(), 3, "{v:?}");
         assert_eq!(cap.layers[2].geom, Geometry::Fc { c: 6, f: 5 });
         close(&cap.layers[2].weights, &net.wf, "fc weights");

@@ -760,7 +760,7 @@ fn build_layer(
                 "SAME_UPPER" | "SAME_LOWER" => {
                     let same = |len: usize, k: usize, s: usize| -> Option<usize> {
                         let total = ((len.div_ceil(s) - 1) * s + k).saturating_sub(len);
-                        (total % 2 == 0).then_some(total / 2)
+                        total.is_multiple_of(2).then_some(total / 2)
                     };
                     match (same(h, kh, sh), same(w, kw, sw)) {
                         (Some(a), Some(b)) => (a, b),
