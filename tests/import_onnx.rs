@@ -11,7 +11,7 @@ use mltq::encoding::{EncSpec, Encoding};
 use mltq::import::onnx::{capture, Capture};
 use mltq::import::{import_onnx, ImageOptions, ImportOptions, InputTensor};
 use mltq::model::{Conv, Geometry};
-use support::onnx_gen::{self, conv2d, reference, Rng, TinyNet, Variant};
+use support::onnx_gen::{self, conv2d, reference, reference_with, Rng, TinyNet, Variant};
 
 fn close(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
@@ -93,6 +93,44 @@ fn captured_activations_match_a_plain_reference() {
     // Unfolded weights are kept as they are.
     assert_eq!(cap.layers[1].weights, net.w2);
     assert_eq!(cap.layers[2].weights, net.wf);
+}
+
+#[test]
+fn two_layers_reading_one_tensor_both_capture_it() {
+    let x = image(6);
+    let v = Variant {
+        shortcut: true,
+        ..Variant::default()
+    };
+    let (net, cap) = tiny_capture(v, std::slice::from_ref(&x));
+    let names: Vec<&str> = cap.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["conv1", "conv2", "down", "fc"]);
+    assert_eq!(
+        cap.layers[2].geom,
+        Geometry::Conv(Conv {
+            c: 4,
+            h: 8,
+            w: 8,
+            f: 6,
+            kh: 1,
+            kw: 1,
+            sh: 2,
+            sw: 2,
+            ph: 0,
+            pw: 0,
+            groups: 1
+        })
+    );
+    assert!(cap.layers[1].folded_bn.is_none() && cap.layers[2].folded_bn.is_none());
+    let r = reference_with(&net, &x.data, v);
+    close(&cap.layers[1].acts[0], &r.conv2_in, "conv2 input");
+    close(&cap.layers[2].acts[0], &r.conv2_in, "down input");
+    close(
+        &cap.layers[3].acts[0],
+        &r.fc_in,
+        "fc input after the residual add",
+    );
+    close(&cap.outputs[0].1, &r.y, "output");
 }
 
 #[test]

@@ -15,7 +15,8 @@
 //! ```
 //!
 //! [`Variant`] bends it: dilation 2 or asymmetric pads on conv2 (to be refused), the fc
-//! as `MatMul` or as `Gemm` with `transB=0` and `alpha`.
+//! as `MatMul` or as `Gemm` with `transB=0` and `alpha`, a residual shortcut conv that
+//! reads the same tensor as conv2.
 
 #![allow(dead_code)]
 
@@ -37,6 +38,7 @@ pub struct TinyNet {
     pub w2: Vec<f32>, // (6,2,3,3)
     pub wf: Vec<f32>, // (5,6)
     pub bf: Vec<f32>, // (5)
+    pub wd: Vec<f32>, // (6,4,1,1), the shortcut conv
 }
 
 /// How the generated graph differs from the plain one.
@@ -50,6 +52,9 @@ pub struct Variant {
     pub matmul: bool,
     /// fc as Gemm with transB=0 (B = Wfᵀ/alpha) and this alpha.
     pub gemm_alpha: Option<f32>,
+    /// A residual shortcut: conv `down` (1x1, 4→6, stride 2) also reads relu1's
+    /// output, and relu2 reads conv2 + down.
+    pub shortcut: bool,
 }
 
 /// A small seeded generator (64-bit LCG), uniform in [lo, hi).
@@ -91,6 +96,7 @@ impl TinyNet {
             w2: r.vec(6 * 2 * 3 * 3, -0.5, 0.5),
             wf: r.vec(5 * 6, -1.0, 1.0),
             bf: r.vec(5, -0.1, 0.1),
+            wd: r.vec(6 * 4, -0.5, 0.5),
         }
     }
 }
@@ -210,10 +216,28 @@ pub fn model(net: &TinyNet, v: Variant) -> pb::ModelProto {
         ),
         node("relu1", "Relu", &["bn1_out"], &["r1"], vec![]),
         node("conv2", "Conv", &["r1", "W2"], &["c2"], conv2_attrs),
-        node("relu2", "Relu", &["c2"], &["r2"], vec![]),
+    ];
+    if v.shortcut {
+        nodes.push(node(
+            "down",
+            "Conv",
+            &["r1", "Wd"],
+            &["d"],
+            vec![ints("strides", &[2, 2])],
+        ));
+        nodes.push(node("add", "Add", &["c2", "d"], &["c2d"], vec![]));
+    }
+    nodes.extend([
+        node(
+            "relu2",
+            "Relu",
+            &[if v.shortcut { "c2d" } else { "c2" }],
+            &["r2"],
+            vec![],
+        ),
         node("gap", "GlobalAveragePool", &["r2"], &["g"], vec![]),
         node("flat", "Flatten", &["g"], &["f"], vec![int("axis", 1)]),
-    ];
+    ]);
     let mut inits = vec![
         init("W1", &[4, 3, 3, 3], &net.w1),
         init("B1", &[4], &net.b1),
@@ -223,6 +247,7 @@ pub fn model(net: &TinyNet, v: Variant) -> pb::ModelProto {
         init("bn_var", &[4], &net.bn_var),
         init("W2", &[6, 2, 3, 3], &net.w2),
         init("Bf", &[5], &net.bf),
+        init("Wd", &[6, 4, 1, 1], &net.wd),
     ];
     let wf_t: Vec<f32> = (0..6 * 5).map(|k| net.wf[(k % 5) * 6 + k / 5]).collect(); // (6,5)
     if v.matmul {
@@ -330,6 +355,10 @@ pub struct Reference {
 }
 
 pub fn reference(net: &TinyNet, x: &[f32]) -> Reference {
+    reference_with(net, x, Variant::default())
+}
+
+pub fn reference_with(net: &TinyNet, x: &[f32], v: Variant) -> Reference {
     let (c1, _, _) = conv2d(x, (3, 8, 8), &net.w1, 4, 3, 1, 1, 1, Some(&net.b1));
     let bn: Vec<f32> = c1
         .iter()
@@ -341,7 +370,11 @@ pub fn reference(net: &TinyNet, x: &[f32]) -> Reference {
         })
         .collect();
     let r1: Vec<f32> = bn.iter().map(|v| v.max(0.0)).collect();
-    let (c2, _, _) = conv2d(&r1, (4, 8, 8), &net.w2, 6, 3, 2, 1, 2, None);
+    let (mut c2, _, _) = conv2d(&r1, (4, 8, 8), &net.w2, 6, 3, 2, 1, 2, None);
+    if v.shortcut {
+        let (d, _, _) = conv2d(&r1, (4, 8, 8), &net.wd, 6, 1, 2, 0, 1, None);
+        c2.iter_mut().zip(d).for_each(|(a, b)| *a += b);
+    }
     let fc_in: Vec<f32> = (0..6)
         .map(|ch| {
             c2[ch * 16..(ch + 1) * 16]
