@@ -304,7 +304,7 @@ fn import_quantizes_weights_and_acts_and_checks_the_output() {
     assert_eq!(zeros, qzeros);
 
     assert_eq!(report.layers.len(), 3);
-    assert!(report.layers[0].notes.iter().any(|n| n.contains("bn1")));
+    assert_eq!(report.layers[0].folded_bn.as_deref(), Some("bn1"));
     let check = report.check.as_ref().unwrap();
     assert_eq!(check.len(), 2);
     for c in check {
@@ -400,4 +400,48 @@ fn imported_model_round_trips_through_the_file_format() {
     mltq::model::save(&net, &out).unwrap();
     let back = mltq::model::load(&out).unwrap();
     assert_eq!(back, net);
+}
+
+/// Scale test on a ResNet-50-shaped model (seeded random weights, 224x224, ~100 MB):
+/// `cargo test --test import_onnx -- --ignored` (slow in debug builds).
+#[test]
+#[ignore]
+fn resnet50_shaped_model_imports_with_every_layer_and_exact_relu_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("r50.onnx");
+    let t = std::time::Instant::now();
+    onnx_gen::write(&p, &onnx_gen::resnet50(1, 224));
+    eprintln!("generated in {:?}", t.elapsed());
+    let x = InputTensor {
+        name: "x".into(),
+        shape: vec![1, 3, 224, 224],
+        data: Rng::new(9).vec(3 * 224 * 224, -2.0, 2.0),
+    };
+    let t = std::time::Instant::now();
+    let cap = capture(&p, std::slice::from_ref(&x), false).unwrap();
+    eprintln!("captured in {:?}", t.elapsed());
+    assert_eq!(cap.layers.len(), 54);
+    assert_eq!(
+        cap.layers.iter().filter(|l| l.folded_bn.is_some()).count(),
+        53
+    );
+    assert_eq!(cap.layers[53].geom, Geometry::Fc { c: 2048, f: 1000 });
+    let t = std::time::Instant::now();
+    let (net, report) = import_onnx(
+        &p,
+        &[x],
+        &ImportOptions {
+            check: true,
+            ..ImportOptions::default()
+        },
+    )
+    .unwrap();
+    eprintln!("imported + checked in {:?}", t.elapsed());
+    eprintln!("{}", report.table());
+    for (l, f) in net.layers.iter().zip(&cap.layers) {
+        let zeros = f.acts[0].iter().filter(|v| **v == 0.0).count();
+        let a = &l.acts[&0];
+        let q = (0..a.len()).filter(|&i| a.int_value(i) == Some(0)).count();
+        assert_eq!(zeros, q, "{}", l.name);
+    }
 }

@@ -134,6 +134,11 @@ pub fn import_onnx(
         notes: cap.notes.clone(),
         ..ImportReport::default()
     };
+    if opts.per_channel && matches!(opts.weights, EncSpec::Int(_)) {
+        report
+            .notes
+            .push("--per-channel has no effect on int weights (one scale per tensor)".into());
+    }
     let mut layers = Vec::with_capacity(quantized.len());
     for (l, r) in quantized {
         layers.push(l);
@@ -209,13 +214,6 @@ fn quantize_layer(l: &FloatLayer, opts: &ImportOptions) -> Result<(Layer, LayerR
         1 => encs.pop(),
         _ => Some(format!("{} mixed", opts.acts)),
     };
-    let mut notes = Vec::new();
-    if let Some((bn, _)) = &l.folded_bn {
-        notes.push(format!("BatchNormalization '{bn}' folded into the weights"));
-    }
-    if opts.per_channel && matches!(opts.weights, EncSpec::Int(_)) {
-        notes.push("--per-channel has no effect on int weights (one scale per tensor)".into());
-    }
     let report = LayerReport {
         name: l.name.clone(),
         geometry: l.geom.describe(),
@@ -223,7 +221,8 @@ fn quantize_layer(l: &FloatLayer, opts: &ImportOptions) -> Result<(Layer, LayerR
         weights: wst,
         act_enc,
         acts: (!ast.is_empty()).then(|| QuantStats::merge(&ast)),
-        notes,
+        folded_bn: l.folded_bn.as_ref().map(|(n, _)| n.clone()),
+        notes: Vec::new(),
     };
     let layer = Layer {
         name: l.name.clone(),

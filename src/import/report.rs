@@ -22,7 +22,9 @@ pub struct LayerReport {
     pub act_enc: Option<String>,
     /// Activations of every sample pooled, if any.
     pub acts: Option<QuantStats>,
-    /// Things worth knowing (BatchNorm folded, values clamped…).
+    /// The BatchNormalization node folded into this layer's weights, if any.
+    pub folded_bn: Option<String>,
+    /// Things worth knowing about this layer.
     pub notes: Vec<String>,
 }
 
@@ -84,6 +86,7 @@ impl ImportReport {
                     weights: exact(&l.weights),
                     act_enc: l.acts.values().next().map(|t| short_enc(t.encoding())),
                     acts: (!acts.is_empty()).then(|| QuantStats::merge(&acts)),
+                    folded_bn: None,
                     notes: Vec::new(),
                 }
             })
@@ -160,6 +163,22 @@ impl ImportReport {
         out.push_str(
             "err = relative L2 error against the float tensor; sqnr in dB; words = fraction of nonzero values; digits = fraction of nonzero digits\n",
         );
+        let folded: Vec<&str> = self
+            .layers
+            .iter()
+            .filter(|l| l.folded_bn.is_some())
+            .map(|l| l.name.as_str())
+            .collect();
+        if !folded.is_empty() {
+            let more = if folded.len() > 3 { ", …" } else { "" };
+            let _ = writeln!(
+                out,
+                "note: BatchNormalization folded into the weights of {} of {} layers ({}{more})",
+                folded.len(),
+                self.layers.len(),
+                folded[..folded.len().min(3)].join(", ")
+            );
+        }
         for l in &self.layers {
             for n in &l.notes {
                 let _ = writeln!(out, "note: {}: {n}", l.name);

@@ -396,3 +396,199 @@ pub fn reference_with(net: &TinyNet, x: &[f32], v: Variant) -> Reference {
         y,
     }
 }
+
+/// A ResNet-50-shaped model (torchvision v1.5 geometry: stride on the 3x3 conv) with
+/// seeded random weights and BatchNorms, on an `(N, 3, size, size)` input: 53 convs
+/// and one Gemm. For scale tests of the importer (slow in debug builds).
+pub fn resnet50(seed: u64, size: i64) -> pb::ModelProto {
+    let mut r = Rng::new(seed);
+    let mut nodes = Vec::new();
+    let mut inits = Vec::new();
+    let mut conv_bn = |nodes: &mut Vec<pb::NodeProto>,
+                       inits: &mut Vec<pb::TensorProto>,
+                       name: &str,
+                       input: &str,
+                       cin: i64,
+                       cout: i64,
+                       k: i64,
+                       stride: i64,
+                       relu: bool|
+     -> String {
+        let fan = (cin * k * k) as f32;
+        let w = r.vec((cout * cin * k * k) as usize, -1.0, 1.0);
+        let w: Vec<f32> = w.iter().map(|v| v * (3.0 / fan).sqrt()).collect();
+        inits.push(init(&format!("{name}.weight"), &[cout, cin, k, k], &w));
+        for (p, lo, hi) in [
+            ("scale", 0.5, 1.0),
+            ("bias", -0.1, 0.1),
+            ("mean", -0.1, 0.1),
+            ("var", 0.5, 1.5),
+        ] {
+            let v = r.vec(cout as usize, lo, hi);
+            inits.push(init(&format!("{name}.bn.{p}"), &[cout], &v));
+        }
+        let pad = k / 2;
+        nodes.push(node(
+            &format!("{name}/Conv"),
+            "Conv",
+            &[input, &format!("{name}.weight")],
+            &[&format!("{name}.conv")],
+            vec![
+                ints("strides", &[stride, stride]),
+                ints("pads", &[pad, pad, pad, pad]),
+            ],
+        ));
+        let bn_in: Vec<String> = ["conv", "bn.scale", "bn.bias", "bn.mean", "bn.var"]
+            .iter()
+            .map(|s| format!("{name}.{s}"))
+            .collect();
+        let bn_in: Vec<&str> = bn_in.iter().map(String::as_str).collect();
+        nodes.push(node(
+            &format!("{name}/BatchNormalization"),
+            "BatchNormalization",
+            &bn_in,
+            &[&format!("{name}.bn")],
+            vec![],
+        ));
+        if relu {
+            nodes.push(node(
+                &format!("{name}/Relu"),
+                "Relu",
+                &[&format!("{name}.bn")],
+                &[&format!("{name}.relu")],
+                vec![],
+            ));
+            format!("{name}.relu")
+        } else {
+            format!("{name}.bn")
+        }
+    };
+    let mut x = conv_bn(&mut nodes, &mut inits, "conv1", "x", 3, 64, 7, 2, true);
+    nodes.push(node(
+        "maxpool",
+        "MaxPool",
+        &[&x],
+        &["pool"],
+        vec![
+            ints("kernel_shape", &[3, 3]),
+            ints("strides", &[2, 2]),
+            ints("pads", &[1, 1, 1, 1]),
+        ],
+    ));
+    x = "pool".into();
+    let mut cin = 64;
+    for (stage, (blocks, width)) in [(3, 64), (4, 128), (6, 256), (3, 512)]
+        .into_iter()
+        .enumerate()
+    {
+        for b in 0..blocks {
+            let name = format!("layer{}.{b}", stage + 1);
+            let stride = if b == 0 && stage > 0 { 2 } else { 1 };
+            let a = conv_bn(
+                &mut nodes,
+                &mut inits,
+                &format!("{name}.conv1"),
+                &x,
+                cin,
+                width,
+                1,
+                1,
+                true,
+            );
+            let c = conv_bn(
+                &mut nodes,
+                &mut inits,
+                &format!("{name}.conv2"),
+                &a,
+                width,
+                width,
+                3,
+                stride,
+                true,
+            );
+            let d = conv_bn(
+                &mut nodes,
+                &mut inits,
+                &format!("{name}.conv3"),
+                &c,
+                width,
+                width * 4,
+                1,
+                1,
+                false,
+            );
+            let short = if b == 0 {
+                conv_bn(
+                    &mut nodes,
+                    &mut inits,
+                    &format!("{name}.downsample"),
+                    &x,
+                    cin,
+                    width * 4,
+                    1,
+                    stride,
+                    false,
+                )
+            } else {
+                x.clone()
+            };
+            nodes.push(node(
+                &format!("{name}/Add"),
+                "Add",
+                &[&d, &short],
+                &[&format!("{name}.add")],
+                vec![],
+            ));
+            nodes.push(node(
+                &format!("{name}/Relu"),
+                "Relu",
+                &[&format!("{name}.add")],
+                &[&format!("{name}.out")],
+                vec![],
+            ));
+            x = format!("{name}.out");
+            cin = width * 4;
+        }
+    }
+    nodes.push(node(
+        "avgpool",
+        "GlobalAveragePool",
+        &[&x],
+        &["gap"],
+        vec![],
+    ));
+    nodes.push(node(
+        "flatten",
+        "Flatten",
+        &["gap"],
+        &["flat"],
+        vec![int("axis", 1)],
+    ));
+    let wf: Vec<f32> = r.vec(1000 * 2048, -0.05, 0.05);
+    inits.push(init("fc.weight", &[1000, 2048], &wf));
+    inits.push(init("fc.bias", &[1000], &r.vec(1000, -0.01, 0.01)));
+    nodes.push(node(
+        "fc/Gemm",
+        "Gemm",
+        &["flat", "fc.weight", "fc.bias"],
+        &["y"],
+        vec![int("transB", 1)],
+    ));
+    pb::ModelProto {
+        ir_version: 7,
+        producer_name: "mltq tests/support/onnx_gen.rs".into(),
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(pb::GraphProto {
+            name: "resnet50-shaped".into(),
+            node: nodes,
+            initializer: inits,
+            input: vec![value_info("x", &[None, Some(3), Some(size), Some(size)])],
+            output: vec![value_info("y", &[None, Some(1000)])],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
