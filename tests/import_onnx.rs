@@ -220,6 +220,24 @@ fn matmul_and_gemm_with_alpha_give_the_same_fc_weights() {
 }
 
 #[test]
+fn a_product_of_two_activations_is_skipped_with_a_note() {
+    let v = Variant {
+        outer_product: true,
+        ..Variant::default()
+    };
+    let (_, cap) = tiny_capture(v, &[image(1)]);
+    let names: Vec<&str> = cap.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["conv1", "conv2", "fc"]);
+    assert!(
+        cap.notes
+            .iter()
+            .any(|n| n.contains("'outer' skipped") && n.contains("not constant")),
+        "{:?}",
+        cap.notes
+    );
+}
+
+#[test]
 fn dilation_and_asymmetric_padding_are_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let net = TinyNet::new(7);

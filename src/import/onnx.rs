@@ -292,8 +292,19 @@ fn is_onnx_domain(n: &pb::NodeProto) -> bool {
     n.domain.is_empty() || n.domain == "ai.onnx"
 }
 
-/// Find the layers (and foldable BatchNorms) in the graph; refuse what cannot be imported.
-fn plan(graph: &pb::GraphProto, path: &Path) -> Result<Vec<Plan>> {
+/// Compute nodes with weights that are not imported (noted in the report).
+const NOT_IMPORTED: [&str; 6] = [
+    "ConvTranspose",
+    "ConvInteger",
+    "QLinearConv",
+    "MatMulInteger",
+    "QLinearMatMul",
+    "Einsum",
+];
+
+/// Find the layers (and foldable BatchNorms) in the graph; refuse what cannot be
+/// imported; note the weighted nodes that are left out.
+fn plan(graph: &pb::GraphProto, path: &Path, notes: &mut Vec<String>) -> Result<Vec<Plan>> {
     let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, n) in graph.node.iter().enumerate() {
         for inp in n.input.iter().filter(|s| !s.is_empty()) {
@@ -305,6 +316,13 @@ fn plan(graph: &pb::GraphProto, path: &Path) -> Result<Vec<Plan>> {
     let mut used = HashSet::new();
     for (i, n) in graph.node.iter().enumerate() {
         if !is_onnx_domain(n) || !matches!(n.op_type.as_str(), "Conv" | "Gemm" | "MatMul") {
+            if NOT_IMPORTED.contains(&n.op_type.as_str()) {
+                notes.push(format!(
+                    "{} node '{}' is not imported (only Conv, Gemm and MatMul layers are)",
+                    n.op_type,
+                    node_label(n, i)
+                ));
+            }
             continue;
         }
         let label = node_label(n, i);
@@ -442,7 +460,8 @@ pub fn capture(model_path: &Path, inputs: &[InputTensor], progress: bool) -> Res
         .graph
         .as_ref()
         .ok_or_else(|| Error::invalid(format!("{}: the model has no graph", path.display())))?;
-    let mut plans = plan(graph, path)?;
+    let mut notes = Vec::new();
+    let mut plans = plan(graph, path, &mut notes)?;
     if plans.is_empty() {
         return Err(Error::invalid(format!(
             "{}: no Conv, Gemm or MatMul node found; nothing to import",
@@ -510,7 +529,6 @@ pub fn capture(model_path: &Path, inputs: &[InputTensor], progress: bool) -> Res
         let o = by_name.get(name)?;
         model.outlet_fact(*o).ok()?.value.concretize()
     };
-    let mut notes = Vec::new();
     let mut consts: Vec<Consts> = Vec::new();
     let mut keep = Vec::new();
     for p in plans.drain(..) {
@@ -787,11 +805,6 @@ fn build_layer(
                 groups: g,
             });
             geom.validate().map_err(|e| refuse(e.to_string()))?;
-            if f % g != 0 {
-                return Err(refuse(format!(
-                    "{f} filters are not divisible by group={g}"
-                )));
-            }
             for r in runs {
                 if r.0 != *act_shape {
                     return Err(refuse(format!(

@@ -55,6 +55,9 @@ pub struct Variant {
     /// A residual shortcut: conv `down` (1x1, 4→6, stride 2) also reads relu1's
     /// output, and relu2 reads conv2 + down.
     pub shortcut: bool,
+    /// A second output `outer` = MatMul(Transpose(f), f): a product of two activations,
+    /// which is not a weight layer.
+    pub outer_product: bool,
 }
 
 /// A small seeded generator (64-bit LCG), uniform in [lo, hi).
@@ -274,6 +277,18 @@ pub fn model(net: &TinyNet, v: Variant) -> pb::ModelProto {
             vec![int("transB", 1)],
         ));
     }
+    let mut outputs = vec![value_info("y", &[None, Some(5)])];
+    if v.outer_product {
+        nodes.push(node(
+            "fT",
+            "Transpose",
+            &["f"],
+            &["ft"],
+            vec![ints("perm", &[1, 0])],
+        ));
+        nodes.push(node("outer", "MatMul", &["ft", "f"], &["outer"], vec![]));
+        outputs.push(value_info("outer", &[Some(6), Some(6)]));
+    }
     pb::ModelProto {
         ir_version: 7,
         producer_name: "mltq tests/support/onnx_gen.rs".into(),
@@ -286,7 +301,7 @@ pub fn model(net: &TinyNet, v: Variant) -> pb::ModelProto {
             node: nodes,
             initializer: inits,
             input: vec![value_info("x", &[None, Some(3), Some(8), Some(8)])],
-            output: vec![value_info("y", &[None, Some(5)])],
+            output: outputs,
             ..Default::default()
         }),
         ..Default::default()
