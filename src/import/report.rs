@@ -250,6 +250,61 @@ fn pct(x: f64) -> String {
 mod tests {
     use super::*;
 
+    fn stats(
+        elements: u64,
+        signal: f64,
+        error: f64,
+        words: u64,
+        digits: u64,
+        slots: u64,
+    ) -> QuantStats {
+        QuantStats::merge(&[QuantStats {
+            elements,
+            signal_energy: signal,
+            error_energy: error,
+            nonzero_words: words,
+            nonzero_digits: digits,
+            digit_slots: slots,
+            ..QuantStats::default()
+        }])
+    }
+
+    #[test]
+    fn table_layout_is_pinned() {
+        let report = ImportReport {
+            layers: vec![
+                LayerReport {
+                    name: "conv1".into(),
+                    geometry: "conv 3x8x8 -> 4 k3x3 s1x1 p1x1 g1".into(),
+                    weight_enc: "ternary:2".into(),
+                    weights: stats(108, 10.0, 0.1, 90, 130, 216),
+                    act_enc: Some("int:8s".into()),
+                    acts: Some(stats(192, 50.0, 0.0, 192, 700, 1536)),
+                    folded_bn: Some("bn1".into()),
+                    notes: vec![],
+                },
+                LayerReport {
+                    name: "fc".into(),
+                    geometry: "fc 6 -> 5".into(),
+                    weight_enc: "ternary:2/ch".into(),
+                    weights: stats(30, 3.0, 0.3, 29, 40, 60),
+                    act_enc: None,
+                    acts: None,
+                    folded_bn: None,
+                    notes: vec!["an example note".into()],
+                },
+            ],
+            check: Some(vec![CheckResult {
+                input: "x.npy".into(),
+                top1_agree: 1,
+                rows: 1,
+                rel_l2: 0.0123,
+            }]),
+            notes: vec!["MatMul node 'outer' skipped".into()],
+        };
+        insta::assert_snapshot!(report.table());
+    }
+
     #[test]
     fn short_encodings() {
         assert_eq!(
