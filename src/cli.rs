@@ -126,13 +126,21 @@ pub fn load_model(m: &str) -> Result<(Network, ModelMeta)> {
     if path.exists() {
         let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
         let net = model::parse_bytes(&bytes, m)?;
-        let meta = ModelMeta { path: m.to_string(), sha256: sha256(&bytes), source: net.source.clone() };
+        let meta = ModelMeta {
+            path: m.to_string(),
+            sha256: sha256(&bytes),
+            source: net.source.clone(),
+        };
         return Ok((net, meta));
     }
     if zoo::NETWORKS.contains(&m) {
         let net = gen::generate(m, &GenSpec::default())?;
         let bytes = model::to_bytes(&net);
-        let meta = ModelMeta { path: format!("builtin:{m}"), sha256: sha256(&bytes), source: net.source.clone() };
+        let meta = ModelMeta {
+            path: format!("builtin:{m}"),
+            sha256: sha256(&bytes),
+            source: net.source.clone(),
+        };
         return Ok((net, meta));
     }
     Err(Error::invalid(format!(
@@ -143,15 +151,20 @@ pub fn load_model(m: &str) -> Result<(Network, ModelMeta)> {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn progress(len: u64) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} layer×scheme  {elapsed} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {pos}/{len} layer×scheme  {elapsed} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     pb
 }
@@ -162,7 +175,12 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let sources: Vec<ActSource> = if let (Some(d), Some(seed)) = (a.act_density, a.seed) {
         let enc = a.act_enc.unwrap_or_else(|| default_act_enc(&net));
         gen::fill_synthetic_acts(&mut net, enc, d, seed, a.sample)?;
-        vec![ActSource::Synthetic { sample: a.sample, encoding: enc.to_string(), density: d, seed }]
+        vec![ActSource::Synthetic {
+            sample: a.sample,
+            encoding: enc.to_string(),
+            density: d,
+            seed,
+        }]
     } else if a.all_samples {
         let s = net.samples();
         if s.is_empty() {
@@ -172,7 +190,9 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             ))
             .into());
         }
-        s.into_iter().map(|sample| ActSource::Sample { sample }).collect()
+        s.into_iter()
+            .map(|sample| ActSource::Sample { sample })
+            .collect()
     } else {
         vec![ActSource::Sample { sample: a.sample }]
     };
@@ -182,8 +202,10 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let pb = progress((net.layers.len() * arch.schemes.len() * sources.len()) as u64);
     pb.set_message(format!("{} on {}", net.name, arch.name));
     let tick = || pb.inc(1);
-    let runs: Vec<Run> =
-        sources.into_iter().map(|s| run::simulate(&net, &arch, s, &tick)).collect::<Result<Vec<_>>>()?;
+    let runs: Vec<Run> = sources
+        .into_iter()
+        .map(|s| run::simulate(&net, &arch, s, &tick))
+        .collect::<Result<Vec<_>>>()?;
     pb.finish_and_clear();
     let rows: Vec<Vec<Row>> = runs.iter().map(report::rows).collect();
 
@@ -198,7 +220,9 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     if let Some(p) = &a.json {
         let arch_path = a.arch.display().to_string();
-        output::write_atomic(p, |w| report::json::write(w, &runs, &rows, &arch, &arch_path, &meta))?;
+        output::write_atomic(p, |w| {
+            report::json::write(w, &runs, &rows, &arch, &arch_path, &meta)
+        })?;
     }
     for (run, r) in runs.iter().zip(&rows) {
         let text = report::table::render(run, r, a.quiet);

@@ -6,6 +6,7 @@
 //! See ARCHITECTURE.md for the module map.
 
 pub mod arch;
+pub mod cli;
 pub mod encoding;
 pub mod error;
 pub mod gen;

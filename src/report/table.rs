@@ -14,10 +14,10 @@ fn x(v: f64) -> String {
     }
 }
 
-/// Render rows of text as aligned columns: the first `left` columns left-aligned.
-pub fn align(grid: &[Vec<String>], left: usize) -> String {
+/// Column widths of a grid of cells.
+fn widths(grid: &[Vec<String>]) -> Vec<usize> {
     let cols = grid.iter().map(Vec::len).max().unwrap_or(0);
-    let width: Vec<usize> = (0..cols)
+    (0..cols)
         .map(|c| {
             grid.iter()
                 .filter_map(|r| r.get(c))
@@ -25,7 +25,12 @@ pub fn align(grid: &[Vec<String>], left: usize) -> String {
                 .max()
                 .unwrap_or(0)
         })
-        .collect();
+        .collect()
+}
+
+/// Render rows of text as aligned columns: the first `left` columns left-aligned.
+pub fn align(grid: &[Vec<String>], left: usize) -> String {
+    let width = widths(grid);
     let mut out = String::new();
     for r in grid {
         let mut line = String::new();
@@ -43,6 +48,26 @@ pub fn align(grid: &[Vec<String>], left: usize) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A header line that centres each of `names` over its group of `per` columns, the
+/// groups starting after `skip` columns of a grid with these widths.
+fn group_header(width: &[usize], skip: usize, per: usize, names: &[String]) -> String {
+    let mut line = String::new();
+    let mut pos: usize = width[..skip].iter().map(|w| w + 2).sum();
+    line.push_str(&" ".repeat(pos));
+    for (i, name) in names.iter().enumerate() {
+        let span: usize = width[skip + i * per..skip + (i + 1) * per]
+            .iter()
+            .sum::<usize>()
+            + 2 * (per - 1);
+        let label = format!("{name:-^span$}", name = format!(" {name} "));
+        line.push_str(&label);
+        line.push_str("  ");
+        pos += span + 2;
+    }
+    let _ = pos;
+    line.trim_end().to_string() + "\n"
 }
 
 /// The whole stdout report of one run; `quiet` leaves out the per-layer matrix.
@@ -66,17 +91,15 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
         run.network, run.arch, acts, run.schemes[run.baseline]
     );
     let mut grid: Vec<Vec<String>> = Vec::new();
-    let mut h1 = vec!["".to_string(), "".to_string()];
     let mut h2 = vec!["layer".to_string(), "macs".to_string()];
-    for s in &run.schemes {
-        h1.extend([s.clone(), String::new(), String::new()]);
+    for _ in &run.schemes {
         h2.extend([
             "cycles".to_string(),
             "speedup".to_string(),
             "potential".to_string(),
         ]);
     }
-    grid.push(h1);
+
     grid.push(h2);
     for chunk in rows.chunks(ns) {
         let mut line = vec![chunk[0].layer.clone(), chunk[0].macs.to_string()];
@@ -86,6 +109,7 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
         grid.push(line);
     }
     if !quiet {
+        out.push_str(&group_header(&widths(&grid), 2, 3, &run.schemes));
         out.push_str(&align(&grid, 1));
         out.push('\n');
     }
