@@ -112,6 +112,23 @@ fn broken_trace_fails_cleanly_without_an_output_file() {
 }
 
 #[test]
+fn a_missing_output_directory_is_refused_before_importing() {
+    let dir = tempfile::tempdir().unwrap();
+    dnnsim_folder(dir.path());
+    let out = dir.path().join("no/such/dir/t.mltq");
+    let (r, _) = run(&[
+        "--from",
+        "dnnsim",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let e = r.unwrap_err();
+    assert!(e.downcast_ref::<mltq::Error>().is_some());
+    assert!(e.to_string().contains("does not exist"), "{e}");
+}
+
+#[test]
 fn onnx_needs_an_input_and_image_flags_need_an_image() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t.mltq");

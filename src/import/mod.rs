@@ -142,6 +142,17 @@ pub struct ImportArgs {
 
 /// Run `mltq import`: import, print the per-layer report, write the model.
 pub fn import_cmd(args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    // Fail before a long import, not after it, when the output cannot be written.
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(Error::invalid(format!(
+                "--out {}: the directory {} does not exist",
+                args.out.display(),
+                dir.display()
+            ))
+            .into());
+        }
+    }
     let (mut net, report) = match args.from {
         Source::Dnnsim => {
             let onnx_only = [
@@ -170,13 +181,14 @@ pub fn import_cmd(args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     crate::model::save(&net, &args.out)?;
     out.write_all(report.table().as_bytes())?;
+    let samples = net.samples().len();
     writeln!(
         out,
-        "wrote {} ({} layers, {} weights, {} samples)",
+        "wrote {} ({} layers, {} weights, {samples} sample{})",
         args.out.display(),
         net.layers.len(),
         net.weight_count(),
-        net.samples().len()
+        if samples == 1 { "" } else { "s" }
     )?;
     Ok(())
 }
