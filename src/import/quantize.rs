@@ -377,9 +377,16 @@ pub fn prune(values: &[f32], fraction: f64) -> Result<Vec<f32>> {
         )));
     }
     let k = prune_count(values.len(), fraction);
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].abs().total_cmp(&values[b].abs()).then(a.cmp(&b)));
     let mut out = values.to_vec();
+    if k == 0 {
+        return Ok(out);
+    }
+    // (|x|, position) is a strict total order: the k smallest are one exact set, found
+    // in linear time.
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.select_nth_unstable_by(k - 1, |&a, &b| {
+        values[a].abs().total_cmp(&values[b].abs()).then(a.cmp(&b))
+    });
     for &i in &order[..k] {
         out[i] = 0.0;
     }
