@@ -35,6 +35,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Show a model's layers, shapes, encodings and densities.
     Inspect(InspectArgs),
+    /// Import a network: an ONNX model run on inputs, or a DNNsim trace folder.
+    Import(crate::import::ImportArgs),
     /// Run a sweep file: many simulations in parallel, resumable, one tidy CSV.
     Sweep(crate::sweep::SweepArgs),
     /// Join the output directories of `sweep --shard K/N` runs.
@@ -121,6 +123,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Simulate(a) => simulate(a, out),
         Command::Gen(a) => gen_cmd(a, out),
+        Command::Import(a) => crate::import::import_cmd(a, out),
         Command::Inspect(a) => {
             let (net, _) = load_model(&a.model)?;
             out.write_all(inspect::table(&net).as_bytes())?;

@@ -157,14 +157,9 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.0 {
-            ErrorKind::Read { source, .. } | ErrorKind::Write { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The message already includes any I/O cause, so no source is chained (printing a
+/// chain would repeat it).
+impl std::error::Error for Error {}
 
 /// The closest of `candidates` to `found` (edit distance), if it is close enough to be a
 /// useful suggestion.

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod encoding;
 pub mod error;
 pub mod gen;
+pub mod import;
 pub mod inspect;
 pub mod model;
 pub mod output;

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn repo(name: &str) -> PathBuf {
@@ -19,7 +21,9 @@ fn mltq() -> Command {
 
 /// The first `n` columns of every CSV line.
 fn columns(text: &str, n: usize) -> String {
-    text.lines().map(|l| l.split(',').take(n).collect::<Vec<_>>().join(",") + "\n").collect()
+    text.lines()
+        .map(|l| l.split(',').take(n).collect::<Vec<_>>().join(",") + "\n")
+        .collect()
 }
 
 #[test]
@@ -71,8 +75,14 @@ fn builtin_resnet20_on_pe16_has_a_row_per_layer_and_scheme() {
     let csv = std::fs::read_to_string(&out).unwrap();
     // 22 layers × 6 schemes + 6 totals + header.
     assert_eq!(csv.lines().count(), 22 * 6 + 6 + 1);
-    let total_mlb = csv.lines().find(|l| l.starts_with("resnet20,total,mlb,")).unwrap();
-    assert!(total_mlb.starts_with("resnet20,total,mlb,40813184,"), "{total_mlb}");
+    let total_mlb = csv
+        .lines()
+        .find(|l| l.starts_with("resnet20,total,mlb,"))
+        .unwrap();
+    assert!(
+        total_mlb.starts_with("resnet20,total,mlb,40813184,"),
+        "{total_mlb}"
+    );
 }
 
 #[test]
@@ -90,7 +100,8 @@ fn json_records_metadata_and_the_same_numbers() {
         .arg(&json)
         .assert()
         .success();
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["tool"]["name"], "mltq");
     assert_eq!(v["tool"]["version"], env!("CARGO_PKG_VERSION"));
@@ -99,10 +110,18 @@ fn json_records_metadata_and_the_same_numbers() {
     assert_eq!(v["activations"][0]["kind"], "sample");
     use sha2::Digest;
     let bytes = std::fs::read(data("example.mltq")).unwrap();
-    let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(v["model"]["sha256"], hex.as_str());
     // conv1 / mltq-bit: 2411 cycles, 13251 work (the spec's expected CSV).
-    let row = v["layers"].as_array().unwrap().iter().find(|r| r["layer"] == "conv1" && r["scheme"] == "mltq-bit").unwrap();
+    let row = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["layer"] == "conv1" && r["scheme"] == "mltq-bit")
+        .unwrap();
     assert_eq!(row["cycles"], 2411);
     assert_eq!(row["work"], 13251);
     assert_eq!(v["totals"].as_array().unwrap().len(), 10);
@@ -132,18 +151,27 @@ fn gen_then_inspect_then_simulate_every_sample() {
         .arg(&csv)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("summary over 2 samples"), "{stdout}");
     let csv = std::fs::read_to_string(&csv).unwrap();
-    let samples: std::collections::BTreeSet<&str> = csv.lines().skip(1).map(|l| l.rsplit(',').next().unwrap()).collect();
+    let samples: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
     assert_eq!(samples.into_iter().collect::<Vec<_>>(), ["0", "1"]);
 }
 
 #[test]
 fn model_without_activations_needs_synthetic_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let mut net = mltq::model::parse_bytes(&std::fs::read(data("example.mltq")).unwrap(), "example").unwrap();
+    let mut net =
+        mltq::model::parse_bytes(&std::fs::read(data("example.mltq")).unwrap(), "example").unwrap();
     for l in &mut net.layers {
         l.acts.clear();
     }
@@ -161,19 +189,38 @@ fn model_without_activations_needs_synthetic_ones() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
     let err = String::from_utf8(refused.stderr).unwrap();
-    assert!(err.contains("error:") && err.contains("no activations for sample 0") && err.contains("--act-density"), "{err}");
+    assert!(
+        err.contains("error:")
+            && err.contains("no activations for sample 0")
+            && err.contains("--act-density"),
+        "{err}"
+    );
     assert!(!out.exists());
     let ok = mltq()
         .args(["simulate", "--arch"])
         .arg(data("example.toml"))
         .arg("--model")
         .arg(&model)
-        .args(["--act-density", "0.5", "--seed", "3", "--act-enc", "int:8", "--csv"])
+        .args([
+            "--act-density",
+            "0.5",
+            "--seed",
+            "3",
+            "--act-enc",
+            "int:8",
+            "--csv",
+        ])
         .arg(&out)
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(String::from_utf8(ok.stdout).unwrap().contains("SYNTHETIC activations (int:8, density 0.5, seed 3)"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8(ok.stdout)
+        .unwrap()
+        .contains("SYNTHETIC activations (int:8, density 0.5, seed 3)"));
     assert!(out.exists());
 }
 
@@ -182,8 +229,19 @@ fn bad_input_exits_2_without_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.csv");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["--model".into(), "resnet5".into()], "did you mean `resnet50`?"),
-        (vec!["--model".into(), data("example.mltq").display().to_string(), "--sample".into(), "3".into()], "no activations for sample 3"),
+        (
+            vec!["--model".into(), "resnet5".into()],
+            "did you mean `resnet50`?",
+        ),
+        (
+            vec![
+                "--model".into(),
+                data("example.mltq").display().to_string(),
+                "--sample".into(),
+                "3".into(),
+            ],
+            "no activations for sample 3",
+        ),
     ];
     for (args, want) in cases {
         let o = mltq()
