@@ -11,6 +11,7 @@ pub mod encoding;
 pub mod error;
 pub mod gen;
 pub mod inspect;
+pub mod memory;
 pub mod model;
 pub mod output;
 pub mod report;
