@@ -289,15 +289,11 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     // Every scheme against every layer (and the samples) before any work starts.
     for s in &sources {
         run::check(&net, &arch, s.sample()).map_err(|e| {
-            let hint = match e.kind() {
-                ErrorKind::Mismatch { .. } => format!(
-                    "arch {} on model {} (nothing was simulated)",
-                    a.arch.display(),
-                    a.model
-                ),
-                _ => format!("model {} (nothing was simulated)", a.model),
+            let place = match e.kind() {
+                ErrorKind::Mismatch { .. } => format!("{} on {}", a.arch.display(), a.model),
+                _ => a.model.clone(),
             };
-            anyhow::Error::new(e).context(hint)
+            anyhow::Error::new(e).context(place)
         })?;
     }
 

@@ -42,7 +42,7 @@ pub enum ErrorKind {
         msg: String,
     },
     /// An arch file (or a scheme in it) cannot run on this model.
-    #[error("scheme '{scheme}' cannot run on layer '{layer}': {msg}")]
+    #[error("scheme `{scheme}` cannot run on layer `{layer}`: {msg}")]
     Mismatch {
         scheme: String,
         layer: String,
@@ -138,14 +138,10 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.0 {
-            ErrorKind::Read { source, .. } | ErrorKind::Write { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// Every message is complete on its own: the I/O error behind a `Read` or `Write` is
+/// already part of its text, so it is not reported again as a source (which would
+/// print it twice in `error: …: cause: cause` chains).
+impl std::error::Error for Error {}
 
 /// The closest of `candidates` to `found` (edit distance), if it is close enough to be a
 /// useful suggestion.

@@ -80,7 +80,7 @@ pub fn check(net: &Network, arch: &Arch, sample: u32) -> Result<()> {
                 have.join(", ")
             };
             return Err(Error::invalid(format!(
-                "layer '{}' has no activations for sample {sample} (samples in the file: {have}); \
+                "layer `{}` has no activations for sample {sample} (samples in the file: {have}); \
                  pick one with --sample K, or simulate synthetic activations with --act-density D --seed S",
                 layer.name
             )));
