@@ -61,20 +61,22 @@ pub fn check(what: &str, need: u64, hint: &str) -> Result<()> {
     }
     Err(Error::invalid(format!(
         "{what} needs {} but only {} are available ({}); {hint}",
-        gib(need),
-        gib(b.bytes),
+        human(need),
+        human(b.bytes),
         b.source
     )))
 }
 
-/// Bytes in GiB with one decimal ("0.1 GiB" at least for a nonzero size).
-pub fn gib(bytes: u64) -> String {
-    let g = bytes as f64 / (1u64 << 30) as f64;
-    if bytes > 0 && g < 0.1 {
-        "0.1 GiB".to_string()
-    } else {
-        format!("{g:.1} GiB")
+/// A size for people: GiB with one decimal from 1 GiB up (the usual case), MiB or KiB
+/// below, bytes under 1 KiB.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [(u32, &str); 3] = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
+    for (shift, unit) in UNITS {
+        if bytes >= 1u64 << shift {
+            return format!("{:.1} {unit}", bytes as f64 / (1u64 << shift) as f64);
+        }
     }
+    format!("{bytes} bytes")
 }
 
 /// The `MemAvailable:` line of a `/proc/meminfo` text, in bytes.
@@ -130,9 +132,11 @@ mod tests {
     }
 
     #[test]
-    fn gib_has_one_decimal() {
-        assert_eq!(gib(3 << 30), "3.0 GiB");
-        assert_eq!(gib(1), "0.1 GiB");
-        assert_eq!(gib(0), "0.0 GiB");
+    fn sizes_for_people() {
+        assert_eq!(human(3 << 30), "3.0 GiB");
+        assert_eq!(human(3 << 29), "1.5 GiB");
+        assert_eq!(human(512 << 20), "512.0 MiB");
+        assert_eq!(human(2048), "2.0 KiB");
+        assert_eq!(human(7), "7 bytes");
     }
 }
