@@ -42,7 +42,7 @@ pub enum ErrorKind {
         msg: String,
     },
     /// An arch file (or a scheme in it) cannot run on this model.
-    #[error("scheme '{scheme}' cannot run on layer '{layer}': {msg}")]
+    #[error("scheme `{scheme}` cannot run on layer `{layer}`: {msg}")]
     Mismatch {
         scheme: String,
         layer: String,
@@ -157,8 +157,9 @@ impl fmt::Display for Error {
     }
 }
 
-/// The message already includes any I/O cause, so no source is chained (printing a
-/// chain would repeat it).
+/// Every message is complete on its own: the I/O error behind a `Read` or `Write` is
+/// already part of its text, so it is not reported again as a source (which would
+/// print it twice in `error: …: cause: cause` chains).
 impl std::error::Error for Error {}
 
 /// The closest of `candidates` to `found` (edit distance), if it is close enough to be a

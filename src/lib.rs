@@ -12,6 +12,7 @@ pub mod error;
 pub mod gen;
 pub mod import;
 pub mod inspect;
+pub mod memory;
 pub mod model;
 pub mod output;
 pub mod plot;

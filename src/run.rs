@@ -2,6 +2,9 @@
 //! across pairs (rayon), gathered in file order so output never depends on the thread
 //! count. All checks that tie the arch to the model run before any layer is simulated.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
 use rayon::prelude::*;
 
 use crate::arch::Arch;
@@ -77,7 +80,7 @@ pub fn check(net: &Network, arch: &Arch, sample: u32) -> Result<()> {
                 have.join(", ")
             };
             return Err(Error::invalid(format!(
-                "layer '{}' has no activations for sample {sample} (samples in the file: {have}); \
+                "layer `{}` has no activations for sample {sample} (samples in the file: {have}); \
                  pick one with --sample K, or simulate synthetic activations with --act-density D --seed S",
                 layer.name
             )));
@@ -97,29 +100,79 @@ pub fn simulate(
     acts: ActSource,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Run> {
+    simulate_with(net, arch, acts, progress, None)
+}
+
+/// Called with a layer's index and its results (one per scheme, arch order) as soon as
+/// that layer and every layer before it are done: always in file order.
+pub type OnLayer<'a> = &'a (dyn Fn(usize, &[LayerRun]) -> Result<()> + Sync);
+
+/// [`simulate`], also handing each finished layer to `on_layer` in file order (layers
+/// that finish early wait for the ones before them). An error from `on_layer` stops the
+/// run: pairs not yet started are skipped and the error is returned.
+pub fn simulate_with(
+    net: &Network,
+    arch: &Arch,
+    acts: ActSource,
+    progress: &(dyn Fn() + Sync),
+    on_layer: Option<OnLayer<'_>>,
+) -> Result<Run> {
     let sample = acts.sample();
     check(net, arch, sample)?;
+    let ns = arch.schemes.len();
     let pairs: Vec<(usize, usize)> = (0..net.layers.len())
-        .flat_map(|l| (0..arch.schemes.len()).map(move |s| (l, s)))
+        .flat_map(|l| (0..ns).map(move |s| (l, s)))
         .collect();
-    let results: Vec<Result<LayerRun>> = pairs
-        .par_iter()
-        .map(|&(l, s)| {
-            let layer = &net.layers[l];
-            let r = simulate_layer(layer, &layer.acts[&sample], &arch.schemes[s], &arch.array);
-            progress();
-            r
-        })
-        .collect();
-    let mut runs: Vec<Vec<LayerRun>> = Vec::with_capacity(net.layers.len());
-    let mut it = results.into_iter();
-    for _ in &net.layers {
-        runs.push(
-            it.by_ref()
-                .take(arch.schemes.len())
-                .collect::<Result<Vec<_>>>()?,
-        );
+    let order = Mutex::new(InOrder {
+        slots: vec![vec![None; ns]; net.layers.len()],
+        missing: vec![ns; net.layers.len()],
+        next: 0,
+    });
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    pairs.par_iter().for_each(|&(l, s)| {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let layer = &net.layers[l];
+        let r = simulate_layer(layer, &layer.acts[&sample], &arch.schemes[s], &arch.array);
+        progress();
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                lock(&failed).get_or_insert(e);
+                return;
+            }
+        };
+        let mut o = lock(&order);
+        o.slots[l][s] = Some(r);
+        o.missing[l] -= 1;
+        while o.next < o.missing.len() && o.missing[o.next] == 0 {
+            let n = o.next;
+            o.next += 1;
+            if let Some(sink) = on_layer {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let runs: Vec<LayerRun> = o.slots[n].iter().flatten().cloned().collect();
+                if let Err(e) = sink(n, &runs) {
+                    stop.store(true, Ordering::Relaxed);
+                    lock(&failed).get_or_insert(e);
+                    break;
+                }
+            }
+        }
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
     }
+    let o = order.into_inner().unwrap_or_else(|e| e.into_inner());
+    let runs: Vec<Vec<LayerRun>> = o
+        .slots
+        .into_iter()
+        .map(|l| l.into_iter().map(|r| r.expect("every pair ran")).collect())
+        .collect();
     Ok(Run {
         network: net.name.clone(),
         arch: arch.name.clone(),
@@ -141,4 +194,18 @@ pub fn simulate(
             .collect(),
         runs,
     })
+}
+
+/// Finished pairs waiting for the layers before them.
+struct InOrder {
+    /// `slots[layer][scheme]`.
+    slots: Vec<Vec<Option<LayerRun>>>,
+    /// Schemes still running per layer.
+    missing: Vec<usize>,
+    /// The next layer to hand out.
+    next: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

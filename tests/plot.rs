@@ -1,6 +1,7 @@
 //! Figures: every kind renders a non-empty SVG and PNG and writes the CSV it was drawn
 //! from, with the run's own numbers in it.
 
+#[path = "tiny/mod.rs"]
 mod common;
 
 use std::path::Path;

@@ -2,6 +2,7 @@
 //! line:column), point order and ids, resuming a killed sweep, thread-count
 //! independence, and shard + merge against an unsharded run.
 
+#[path = "tiny/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -116,13 +116,14 @@ pub fn simulate_layer(
     scheme.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
     let ops = Operands::new(&layer.weights, acts, scheme);
     let family = Family::of(scheme);
+    let used = used_array(&layer.geom, array);
     let (cycles, (work, busy)) = match layer.geom {
         Geometry::Conv(c) => (
-            conv::cycles(&c, &ops, family, array, scheme.min_cycles),
+            conv::cycles(&c, &ops, family, &used, scheme.min_cycles),
             potential::sums(Some(&c), None, &ops),
         ),
         Geometry::Fc { c, f } => (
-            fc::cycles(c, f, &ops, family, array, scheme.min_cycles),
+            fc::cycles(c, f, &ops, family, &used, scheme.min_cycles),
             potential::sums(None, Some((c, f)), &ops),
         ),
     };
@@ -131,6 +132,37 @@ pub fn simulate_layer(
         cycles,
         work,
         busy_lane_cycles: busy,
-        lane_cycles: cycles * array.total_lanes(),
+        // Every lane of the real array counts, used or idle.
+        lane_cycles: cycles.saturating_mul(array.total_lanes()),
     })
+}
+
+/// The part of `array` that a layer can keep busy, with the same cycle count:
+///
+/// - lanes past channel Cg all hold padding (cycle factor of the value 0), so with more
+///   than Cg + 1 lanes the extra ones repeat lane Cg and change no max over lanes;
+/// - columns past the layer's last window (FC: past its last issued step) never get
+///   work: their cost is 0 in every unit and they never finish last.
+///
+/// Simulating this array keeps time and memory proportional to the layer rather than to
+/// the array: an arch with 2^20 lanes would otherwise lay out H·W·2^20 factors per layer.
+/// `lane_cycles` still counts every lane of the real array.
+pub fn used_array(geom: &Geometry, array: &ArrayShape) -> ArrayShape {
+    let (cg, windows) = match *geom {
+        Geometry::Conv(c) => (c.cg(), c.oy().saturating_mul(c.ox())),
+        Geometry::Fc { c, .. } => (c, 1),
+    };
+    let lanes = array.lanes.min(cg.saturating_add(1)).max(1);
+    let columns = match *geom {
+        Geometry::Conv(_) => windows,
+        Geometry::Fc { c, f } => {
+            let passes = f.div_ceil(array.rows).div_ceil(array.tiles);
+            passes.saturating_mul(c.div_ceil(lanes))
+        }
+    };
+    ArrayShape {
+        lanes,
+        columns: array.columns.min(columns.max(1)),
+        ..*array
+    }
 }

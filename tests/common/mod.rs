@@ -1,100 +1,142 @@
-//! Tiny inputs shared by the sweep and plot tests: a three-layer network with
-//! `gen`'s seeded values, and a small arch with the MLTQ schemes, so that whole sweeps
-//! run in well under a second.
+//! Helpers shared by the CLI-level tests: the binary, the example files, small
+//! generated models, and runs with a time limit.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
-use mltq::arch::{Arch, ArrayShape};
 use mltq::encoding::EncSpec;
-use mltq::gen::GenSpec;
-use mltq::model::{Conv, Geometry, Network};
-use mltq::scheme::Scheme;
-use mltq::sweep::{GenParams, Inputs};
-use mltq::Result;
+use mltq::gen::{synthesize, GenSpec};
+use mltq::model::{self, Conv, Geometry};
 
-fn conv(c: usize, h: usize, f: usize, s: usize) -> Conv {
-    Conv {
+/// The `mltq` binary.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mltq"));
+    c.env_remove("MLTQ_MAX_MEMORY").env("NO_COLOR", "1");
+    c
+}
+
+/// A file of the repository.
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The spec's example model (committed copy).
+pub fn example_model() -> Vec<u8> {
+    std::fs::read(repo("tests/data/example.mltq")).unwrap()
+}
+
+/// The spec's example arch (committed copy).
+pub fn example_arch() -> String {
+    std::fs::read_to_string(repo("tests/data/example.toml")).unwrap()
+}
+
+/// A conv geometry with square kernel, stride and padding.
+pub fn conv(
+    c: usize,
+    hw: (usize, usize),
+    f: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    g: usize,
+) -> Geometry {
+    Geometry::Conv(Conv {
         c,
-        h,
-        w: h,
+        h: hw.0,
+        w: hw.1,
         f,
-        kh: 3,
-        kw: 3,
+        kh: k,
+        kw: k,
         sh: s,
         sw: s,
-        ph: 1,
-        pw: 1,
-        groups: 1,
-    }
+        ph: p,
+        pw: p,
+        groups: g,
+    })
 }
 
-/// A three-layer network (two convs and an fc) named `name`, with `gen`'s seeded values.
-pub fn tiny_network(name: &str, g: &GenParams) -> Network {
+/// A small network made by gen's synthesizer (what `mltq gen` runs on the built-in
+/// geometries): a padded conv, a strided grouped conv and an FC layer.
+pub fn small_model(weights: EncSpec, acts: EncSpec, samples: u32, seed: u64) -> Vec<u8> {
     let layers = vec![
-        ("conv1".to_string(), Geometry::Conv(conv(3, 6, 4, 1))),
-        ("conv2".to_string(), Geometry::Conv(conv(4, 6, 8, 2))),
-        ("fc".to_string(), Geometry::Fc { c: 72, f: 10 }),
+        ("c1".to_string(), conv(6, (5, 4), 4, 3, 1, 1, 1)),
+        ("c2".to_string(), conv(4, (5, 4), 4, 1, 2, 0, 2)),
+        ("fc".to_string(), Geometry::Fc { c: 24, f: 5 }),
     ];
     let spec = GenSpec {
-        weights: g.weights,
-        acts: g.acts,
-        weight_density: g.weight_density,
-        act_density: g.act_density,
-        samples: 1,
-        seed: g.seed,
+        weights,
+        acts,
+        weight_density: 0.4,
+        act_density: 0.5,
+        samples,
+        seed,
     };
-    mltq::gen::synthesize(name, layers, &spec).unwrap()
+    model::to_bytes(&synthesize("small", layers, &spec).unwrap())
 }
 
-/// The test arch: 1 tile × 2 rows × 2 columns × 4 lanes, mlb baseline.
-pub fn tiny_arch(name: &str) -> Arch {
-    Arch {
-        name: name.to_string(),
-        clock_ghz: 1.0,
-        array: ArrayShape {
-            tiles: 1,
-            rows: 2,
-            columns: 2,
-            lanes: 4,
-            column_registers: 0,
-        },
-        schemes: ["mlb", "mltq-word", "mltq-bit"]
-            .iter()
-            .map(|s| Scheme::preset(s).unwrap())
-            .collect(),
-        baseline: 0,
-    }
+/// What a finished (or stopped) run did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// None when the process was killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// The time limit was hit and the process was killed.
+    pub timed_out: bool,
+    pub elapsed: Duration,
 }
 
-/// Inputs for sweeps: built-in networks `tiny` and `small` (the same geometry), arch
-/// files whose contents are ignored (the arch is [`tiny_arch`] named after the file).
-pub struct TinyInputs;
-
-impl Inputs for TinyInputs {
-    fn networks(&self) -> Vec<&'static str> {
-        vec!["tiny", "small"]
-    }
-    fn gen_defaults(&self) -> GenParams {
-        GenParams {
-            weights: EncSpec::Ternary(2),
-            acts: EncSpec::Ternary(2),
-            weight_density: 0.5,
-            act_density: 0.5,
-            seed: 1,
+/// Run `cmd` with stdout and stderr sent to files in `scratch`, killing it after
+/// `limit`.
+pub fn run_limited(cmd: &mut Command, scratch: &Path, limit: Duration) -> Outcome {
+    let (out_p, err_p) = (scratch.join("stdout.txt"), scratch.join("stderr.txt"));
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_p).unwrap())
+        .stderr(std::fs::File::create(&err_p).unwrap())
+        .spawn()
+        .unwrap();
+    let mut timed_out = false;
+    let status: ExitStatus = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
         }
+        if start.elapsed() > limit {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Outcome {
+        code: status.code(),
+        stdout: std::fs::read_to_string(&out_p).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_p).unwrap_or_default(),
+        timed_out,
+        elapsed: start.elapsed(),
     }
-    fn arch(&self, path: &Path) -> Result<Arch> {
-        let stem = path.file_stem().unwrap().to_string_lossy();
-        Ok(tiny_arch(&stem))
-    }
-    fn model_file(&self, path: &Path) -> Result<Network> {
-        Err(mltq::Error::invalid(format!(
-            "{}: TinyInputs reads no model files",
-            path.display()
-        )))
-    }
-    fn generate(&self, network: &str, g: &GenParams) -> Result<Network> {
-        Ok(tiny_network(network, g))
-    }
+}
+
+/// Names of the entries of a directory, sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Send a signal by name (`TERM`, `INT`, `KILL`) to a process.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
 }
