@@ -66,8 +66,27 @@ pub const MAX_TOTAL_LANES: u64 = 1 << 32;
 impl Arch {
     /// Read and validate an arch file.
     pub fn load(path: &Path) -> Result<Arch> {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::error::Error::read(path, e))?;
-        Arch::parse(&text, &path.display().to_string())
+        let bytes = std::fs::read(path).map_err(|e| crate::error::Error::read(path, e))?;
+        let name = path.display().to_string();
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => Arch::parse(text, &name),
+            Err(e) => {
+                // Locate the first bad byte in the valid text before it.
+                let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("");
+                let cx = Cx {
+                    text: good,
+                    path: &name,
+                };
+                Err(cx.at(
+                    good.len()..good.len(),
+                    format!(
+                        "byte 0x{:02x} is not UTF-8: an arch file is UTF-8 text (TOML); \
+                         is this the right file?",
+                        bytes[e.valid_up_to()]
+                    ),
+                ))
+            }
+        }
     }
 
     /// Parse and validate arch TOML; `path` is only used in messages.

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,11 +12,12 @@ use sha2::{Digest, Sha256};
 
 use crate::arch::Arch;
 use crate::encoding::EncSpec;
-use crate::error::{did_you_mean, Error, Result};
+use crate::error::{did_you_mean, Error, ErrorKind, Result};
 use crate::gen::{self, GenSpec};
 use crate::model::{self, Network};
-use crate::report::{self, json::ModelMeta, Row};
+use crate::report::{self, json::ModelMeta, Row, RowCtx};
 use crate::run::{self, ActSource, Run};
+use crate::sim::LayerRun;
 use crate::{inspect, output, zoo};
 
 /// mltq: how much faster is an MLTQ network than its MLB baseline on a real PE array?
@@ -35,6 +37,14 @@ pub enum Command {
     Gen(GenArgs),
     /// Show a model's layers, shapes, encodings and densities.
     Inspect(InspectArgs),
+    /// Import a network: an ONNX model run on inputs, or a DNNsim trace folder.
+    Import(crate::import::ImportArgs),
+    /// Run a sweep file: many simulations in parallel, resumable, one tidy CSV.
+    Sweep(crate::sweep::SweepArgs),
+    /// Join the output directories of `sweep --shard K/N` runs.
+    Merge(crate::sweep::MergeArgs),
+    /// Draw a figure (SVG or PNG) from a simulate or sweep CSV.
+    Plot(crate::plot::PlotArgs),
 }
 
 /// `mltq simulate`.
@@ -55,6 +65,10 @@ pub struct SimulateArgs {
     /// Write the per-layer results as CSV.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// Write each layer's CSV rows as soon as it is done, to FILE.partial (renamed to
+    /// the --csv FILE when the run succeeds), so a long run's progress can be followed.
+    #[arg(long, requires = "csv")]
+    pub csv_stream: bool,
     /// Write the results and run metadata as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -70,6 +84,9 @@ pub struct SimulateArgs {
     /// Print only the network summary, not the per-layer table.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Draw the per-layer speedups (potential marked) as FILE.svg or FILE.png, with its data in FILE.csv.
+    #[arg(long, value_name = "FILE", conflicts_with = "all_samples")]
+    pub plot: Option<PathBuf>,
 }
 
 /// `mltq gen`.
@@ -107,33 +124,63 @@ pub struct InspectArgs {
     pub model: String,
 }
 
+impl Command {
+    /// True when the command writes files (and so has temporary files to clean up if
+    /// it is interrupted).
+    pub fn writes_files(&self) -> bool {
+        match self {
+            Command::Simulate(a) => a.csv.is_some() || a.json.is_some() || a.plot.is_some(),
+            Command::Gen(_)
+            | Command::Import(_)
+            | Command::Sweep(_)
+            | Command::Merge(_)
+            | Command::Plot(_) => true,
+            Command::Inspect(_) => false,
+        }
+    }
+}
+
 /// Run the parsed command line, writing reports to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Simulate(a) => simulate(a, out),
         Command::Gen(a) => gen_cmd(a, out),
+        Command::Import(a) => crate::import::import_cmd(a, out),
         Command::Inspect(a) => {
             let (net, _) = load_model(&a.model)?;
             out.write_all(inspect::table(&net).as_bytes())?;
             Ok(())
         }
+        Command::Sweep(a) => crate::sweep::sweep_cmd(a, out),
+        Command::Merge(a) => crate::sweep::merge_cmd(a, out),
+        Command::Plot(a) => crate::plot::plot_cmd(a, out),
     }
 }
 
 /// A model by path or built-in name, with its metadata for reports.
+///
+/// A file is read with [`model::load`]: the header is checked against the file's real
+/// length and the decoded size against the memory budget before any payload byte is
+/// read. Its SHA-256 is then computed by streaming the file, never holding it whole.
 pub fn load_model(m: &str) -> Result<(Network, ModelMeta)> {
     let path = Path::new(m);
     if path.exists() {
-        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-        let net = model::parse_bytes(&bytes, m)?;
+        if path.is_dir() {
+            return Err(Error::read(
+                path,
+                std::io::Error::other("it is a directory, not a .mltq file"),
+            ));
+        }
+        let net = model::load(path)?;
         let meta = ModelMeta {
             path: m.to_string(),
-            sha256: sha256(&bytes),
+            sha256: sha256_file(path)?,
             source: net.source.clone(),
         };
         return Ok((net, meta));
     }
     if zoo::NETWORKS.contains(&m) {
+        gen::check_memory(m, &GenSpec::default())?;
         let net = gen::generate(m, &GenSpec::default())?;
         let bytes = model::to_bytes(&net);
         let meta = ModelMeta {
@@ -143,18 +190,72 @@ pub fn load_model(m: &str) -> Result<(Network, ModelMeta)> {
         };
         return Ok((net, meta));
     }
-    Err(Error::invalid(format!(
-        "model '{m}' is neither a readable file nor a built-in network{}; built-ins: {}",
-        did_you_mean(m, zoo::NETWORKS),
-        zoo::NETWORKS.join(", ")
-    )))
+    let looks_like_a_file = m.contains(['/', '\\', '.']);
+    Err(Error::invalid(if looks_like_a_file {
+        format!(
+            "cannot read model {m}: no such file; a model is a .mltq file or a built-in network ({})",
+            zoo::NETWORKS.join(", ")
+        )
+    } else {
+        format!(
+            "model `{m}` is neither a file nor a built-in network{}; built-ins: {}",
+            did_you_mean(m, zoo::NETWORKS),
+            zoo::NETWORKS.join(", ")
+        )
+    }))
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// SHA-256 of a file, read in chunks.
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::read(path, e))?;
+    Ok(hex(&h.finalize()))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Refuse output paths that cannot be written before any work starts: a missing
+/// directory, a directory given as a file, or one file named for two outputs.
+fn check_outputs(outputs: &[(&str, &Path)]) -> Result<()> {
+    for (i, &(flag, p)) in outputs.iter().enumerate() {
+        if let Some(&(other, _)) = outputs[..i].iter().find(|(_, q)| *q == p) {
+            return Err(Error::invalid(format!(
+                "{other} and {flag} both name {}; give each output its own file",
+                p.display()
+            )));
+        }
+        if p.is_dir() {
+            return Err(Error::invalid(format!(
+                "{flag} {}: it is a directory; give a file name such as {}",
+                p.display(),
+                p.join(match flag {
+                    "--json" => "results.json",
+                    "--out" => "model.mltq",
+                    _ => "results.csv",
+                })
+                .display()
+            )));
+        }
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::invalid(format!(
+                "{flag} {}: the directory {} does not exist; create it first",
+                p.display(),
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn progress(len: u64) -> ProgressBar {
@@ -170,6 +271,20 @@ fn progress(len: u64) -> ProgressBar {
 }
 
 fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let Some(p) = &a.plot {
+        crate::plot::check_path(p, a.csv.as_deref())?;
+    }
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(p) = &a.csv {
+        outputs.push(("--csv", p));
+    }
+    if let Some(p) = &a.json {
+        outputs.push(("--json", p));
+    }
+    if let Some(p) = &a.plot {
+        outputs.push(("--plot", p));
+    }
+    check_outputs(&outputs)?;
     let arch = Arch::load(&a.arch)?;
     let (mut net, meta) = load_model(&a.model)?;
     let sources: Vec<ActSource> = if let (Some(d), Some(seed)) = (a.act_density, a.seed) {
@@ -185,7 +300,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let s = net.samples();
         if s.is_empty() {
             return Err(Error::invalid(format!(
-                "model '{}' has no activations; simulate synthetic ones with --act-density D --seed S",
+                "model {} has no activations; simulate synthetic ones with --act-density D --seed S",
                 a.model
             ))
             .into());
@@ -196,34 +311,85 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     } else {
         vec![ActSource::Sample { sample: a.sample }]
     };
+    // Every scheme against every layer (and the samples) before any work starts.
     for s in &sources {
-        run::check(&net, &arch, s.sample())?;
+        run::check(&net, &arch, s.sample()).map_err(|e| {
+            let place = match e.kind() {
+                ErrorKind::Mismatch { .. } => format!("{} on {}", a.arch.display(), a.model),
+                _ => a.model.clone(),
+            };
+            anyhow::Error::new(e).context(place)
+        })?;
     }
+
+    // With --csv-stream, rows go to FILE.partial as layers finish, in file order.
+    let stream = match (&a.csv, a.csv_stream) {
+        (Some(p), true) => {
+            let mut f = output::StreamFile::create(p)?;
+            f.append(|w| report::csv::write(w, &[], true))?;
+            Some(Mutex::new(f))
+        }
+        _ => None,
+    };
+
     let pb = progress((net.layers.len() * arch.schemes.len() * sources.len()) as u64);
     pb.set_message(format!("{} on {}", net.name, arch.name));
     let tick = || pb.inc(1);
-    let runs: Vec<Run> = sources
-        .into_iter()
-        .map(|s| run::simulate(&net, &arch, s, &tick))
-        .collect::<Result<Vec<_>>>()?;
+    let schemes: Vec<String> = arch.schemes.iter().map(|s| s.name.clone()).collect();
+    let mut runs: Vec<Run> = Vec::with_capacity(sources.len());
+    for src in sources {
+        let cx = RowCtx {
+            network: &net.name,
+            schemes: &schemes,
+            baseline: arch.baseline,
+            clock_ghz: arch.clock_ghz,
+            sample: src.sample(),
+        };
+        let sink = |l: usize, r: &[LayerRun]| -> Result<()> {
+            let rows = cx.layer_rows(&net.layers[l].name, r);
+            let mut f = stream
+                .as_ref()
+                .expect("a sink only with a stream")
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            f.append(|w| report::csv::write(w, &rows, false))
+        };
+        let on_layer: Option<run::OnLayer<'_>> = stream.as_ref().map(|_| &sink as run::OnLayer<'_>);
+        let run = run::simulate_with(&net, &arch, src, &tick, on_layer)?;
+        if let Some(f) = &stream {
+            let totals = RowCtx::of(&run).total_rows(&run.runs);
+            f.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(|w| report::csv::write(w, &totals, false))?;
+        }
+        runs.push(run);
+    }
     pb.finish_and_clear();
     let rows: Vec<Vec<Row>> = runs.iter().map(report::rows).collect();
 
-    // Files first (atomically), then stdout: a failed write leaves nothing half-done.
-    if let Some(p) = &a.csv {
-        output::write_atomic(p, |w| {
+    // Every file is staged first, then all are renamed into place: a failure leaves
+    // the old files (or none), never some new and some old. Then stdout.
+    let mut staged = Vec::new();
+    if let Some(f) = stream {
+        staged.push(f.into_inner().unwrap_or_else(|e| e.into_inner()).finish()?);
+    } else if let Some(p) = &a.csv {
+        staged.push(output::stage(p, |w| {
             for (i, r) in rows.iter().enumerate() {
                 report::csv::write(w, r, i == 0)?;
             }
             Ok(())
-        })?;
+        })?);
     }
     if let Some(p) = &a.json {
         let arch_path = a.arch.display().to_string();
-        output::write_atomic(p, |w| {
+        staged.push(output::stage(p, |w| {
             report::json::write(w, &runs, &rows, &arch, &arch_path, &meta)
-        })?;
+        })?);
     }
+    if let Some(p) = &a.plot {
+        crate::plot::layers(&runs[0], &rows[0], p)?;
+    }
+    output::commit_all(staged)?;
     for (run, r) in runs.iter().zip(&rows) {
         let text = report::table::render(run, r, a.quiet);
         out.write_all(text.as_bytes())?;
@@ -257,6 +423,9 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         samples: a.samples,
         seed: a.seed,
     };
+    spec.validate()?;
+    gen::check_memory(&a.network, &spec)?;
+    check_outputs(&[("--out", &a.out)])?;
     let net = gen::generate(&a.network, &spec)?;
     model::save(&net, &a.out)?;
     writeln!(

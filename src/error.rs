@@ -42,10 +42,18 @@ pub enum ErrorKind {
         msg: String,
     },
     /// An arch file (or a scheme in it) cannot run on this model.
-    #[error("scheme '{scheme}' cannot run on layer '{layer}': {msg}")]
+    #[error("scheme `{scheme}` cannot run on layer `{layer}`: {msg}")]
     Mismatch {
         scheme: String,
         layer: String,
+        msg: String,
+    },
+    /// A sweep file is malformed or inconsistent.
+    #[error("{path}:{line}:{column}: {msg}")]
+    Sweep {
+        path: String,
+        line: usize,
+        column: usize,
         msg: String,
     },
     /// A file could not be read.
@@ -107,6 +115,17 @@ impl Error {
         .into()
     }
 
+    /// An error at a line and column of a sweep file.
+    pub fn sweep(path: &str, line: usize, column: usize, msg: impl Into<String>) -> Error {
+        ErrorKind::Sweep {
+            path: path.to_string(),
+            line,
+            column,
+            msg: msg.into(),
+        }
+        .into()
+    }
+
     /// A file that could not be read.
     pub fn read(path: &Path, source: std::io::Error) -> Error {
         ErrorKind::Read {
@@ -138,14 +157,10 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.0 {
-            ErrorKind::Read { source, .. } | ErrorKind::Write { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// Every message is complete on its own: the I/O error behind a `Read` or `Write` is
+/// already part of its text, so it is not reported again as a source (which would
+/// print it twice in `error: …: cause: cause` chains).
+impl std::error::Error for Error {}
 
 /// The closest of `candidates` to `found` (edit distance), if it is close enough to be a
 /// useful suggestion.

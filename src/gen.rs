@@ -102,6 +102,62 @@ impl GenSpec {
     }
 }
 
+/// Bytes that generating `name` with `spec` and writing it takes at its peak, roughly:
+/// every tensor as the simulator holds it (planes as stored, ints as `i32`), the
+/// `.mltq` bytes twice (the payload, then the whole file), and the working buffers of
+/// the largest tensor. Compared with the memory budget before generating (see
+/// [`check_memory`]).
+pub fn memory_needed(layers: &[(String, Geometry)], spec: &GenSpec) -> u64 {
+    // (held in memory, in the file) for n elements.
+    let size = |enc: EncSpec, n: u64| -> (u64, u64) {
+        let words = n.div_ceil(64).saturating_mul(8);
+        match enc {
+            EncSpec::Ternary(l) => {
+                let b = words.saturating_mul(2 * l as u64);
+                (b, b)
+            }
+            EncSpec::Binary(l) => {
+                let b = words.saturating_mul(l as u64);
+                (b, b)
+            }
+            EncSpec::Int(bits) => (
+                n.saturating_mul(4),
+                n.saturating_mul(crate::model::header::int_storage_bytes(bits)),
+            ),
+        }
+    };
+    let count = |shape: Vec<usize>| shape.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64));
+    let (mut held, mut file, mut largest) = (0u64, 0u64, 0u64);
+    for (_, geom) in layers {
+        let (nw, na) = (count(geom.weight_shape()), count(geom.act_shape()));
+        let (hw, fw) = size(spec.weights, nw);
+        let (ha, fa) = size(spec.acts, na);
+        let samples = spec.samples as u64;
+        held = held
+            .saturating_add(hw)
+            .saturating_add(ha.saturating_mul(samples));
+        file = file
+            .saturating_add(fw)
+            .saturating_add(fa.saturating_mul(samples));
+        largest = largest.max(nw).max(na);
+    }
+    // Gaussian draws (f64) and digits of the largest tensor while it is quantized.
+    let work = largest.saturating_mul(16);
+    held.saturating_add(file.saturating_mul(2))
+        .saturating_add(work)
+}
+
+/// Refuse to generate `name` with `spec` when it would not fit in memory
+/// ([`crate::memory`]), before anything is allocated.
+pub fn check_memory(name: &str, spec: &GenSpec) -> Result<()> {
+    let layers = zoo::lookup(name)?;
+    crate::memory::check(
+        &format!("generating {name} with {} samples", spec.samples),
+        memory_needed(&layers, spec),
+        "generate fewer samples (--samples), or free memory",
+    )
+}
+
 /// A built-in network ([`zoo::NETWORKS`]) with synthetic weights and activations.
 pub fn generate(name: &str, spec: &GenSpec) -> Result<Network> {
     synthesize(name, zoo::lookup(name)?, spec)

@@ -10,13 +10,17 @@ pub mod cli;
 pub mod encoding;
 pub mod error;
 pub mod gen;
+pub mod import;
 pub mod inspect;
+pub mod memory;
 pub mod model;
 pub mod output;
+pub mod plot;
 pub mod report;
 pub mod run;
 pub mod scheme;
 pub mod sim;
+pub mod sweep;
 pub mod tensor;
 pub mod zoo;
 

@@ -7,6 +7,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = mltq::cli::Cli::parse();
+    if cli.command.writes_files() {
+        // Ctrl-C, SIGTERM, SIGHUP: remove unfinished temporary outputs, exit 130.
+        mltq::output::install_signal_cleanup();
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match mltq::cli::run(cli, &mut out) {

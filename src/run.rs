@@ -1,6 +1,10 @@
 //! Simulating a whole network on an arch: every layer under every scheme, in parallel
 //! across layers (rayon; a layer's schemes share its prepared operands), gathered in
-//! file order so output never depends on the thread count. All checks that tie the arch to the model run before any layer is simulated.
+//! file order so output never depends on the thread count. All checks that tie the
+//! arch to the model run before any layer is simulated.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
@@ -77,7 +81,7 @@ pub fn check(net: &Network, arch: &Arch, sample: u32) -> Result<()> {
                 have.join(", ")
             };
             return Err(Error::invalid(format!(
-                "layer '{}' has no activations for sample {sample} (samples in the file: {have}); \
+                "layer `{}` has no activations for sample {sample} (samples in the file: {have}); \
                  pick one with --sample K, or simulate synthetic activations with --act-density D --seed S",
                 layer.name
             )));
@@ -97,20 +101,75 @@ pub fn simulate(
     acts: ActSource,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Run> {
+    simulate_with(net, arch, acts, progress, None)
+}
+
+/// Called with a layer's index and its results (one per scheme, arch order) as soon as
+/// that layer and every layer before it are done: always in file order.
+pub type OnLayer<'a> = &'a (dyn Fn(usize, &[LayerRun]) -> Result<()> + Sync);
+
+/// [`simulate`], also handing each finished layer to `on_layer` in file order (layers
+/// that finish early wait for the ones before them). An error from `on_layer` stops the
+/// run: layers not yet started are skipped and the error is returned.
+pub fn simulate_with(
+    net: &Network,
+    arch: &Arch,
+    acts: ActSource,
+    progress: &(dyn Fn() + Sync),
+    on_layer: Option<OnLayer<'_>>,
+) -> Result<Run> {
     let sample = acts.sample();
     check(net, arch, sample)?;
     // One task per layer: its schemes share the layer's terms and layouts.
-    let runs: Vec<Vec<LayerRun>> = net
-        .layers
-        .par_iter()
-        .map(|layer| {
-            let r = simulate_schemes(layer, &layer.acts[&sample], &arch.schemes, &arch.array);
-            for _ in &arch.schemes {
-                progress();
+    let order = Mutex::new(InOrder {
+        slots: vec![None; net.layers.len()],
+        next: 0,
+    });
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    (0..net.layers.len()).into_par_iter().for_each(|l| {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let layer = &net.layers[l];
+        let r = simulate_schemes(layer, &layer.acts[&sample], &arch.schemes, &arch.array);
+        for _ in &arch.schemes {
+            progress();
+        }
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                lock(&failed).get_or_insert(e);
+                return;
             }
-            r
-        })
-        .collect::<Result<Vec<_>>>()?;
+        };
+        let mut o = lock(&order);
+        o.slots[l] = Some(r);
+        while o.next < o.slots.len() && o.slots[o.next].is_some() {
+            let n = o.next;
+            o.next += 1;
+            if let Some(sink) = on_layer {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Err(e) = sink(n, o.slots[n].as_deref().expect("just checked")) {
+                    stop.store(true, Ordering::Relaxed);
+                    lock(&failed).get_or_insert(e);
+                    break;
+                }
+            }
+        }
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    let o = order.into_inner().unwrap_or_else(|e| e.into_inner());
+    let runs: Vec<Vec<LayerRun>> = o
+        .slots
+        .into_iter()
+        .map(|l| l.expect("every layer ran"))
+        .collect();
     Ok(Run {
         network: net.name.clone(),
         arch: arch.name.clone(),
@@ -132,4 +191,16 @@ pub fn simulate(
             .collect(),
         runs,
     })
+}
+
+/// Finished layers waiting for the layers before them.
+struct InOrder {
+    /// `slots[layer]`: one run per scheme once the layer is done.
+    slots: Vec<Option<Vec<LayerRun>>>,
+    /// The next layer to hand out.
+    next: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

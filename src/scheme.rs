@@ -237,11 +237,12 @@ impl Scheme {
                     &self.name,
                     layer,
                     format!(
-                        "first_stage_bits needs an int {} operand, but the layer's {}s are {}; \
-                         drop first_stage_bits from this scheme or simulate an int model",
-                        op.as_str(),
-                        op.as_str(),
-                        enc.short()
+                        "first_stage_bits needs an int {op} operand, but the layer's {op}s are {}; \
+                         remove first_stage_bits from [[scheme]] `{}` (or the scheme from `schemes`), \
+                         or simulate a model with int {op}s",
+                        enc.short(),
+                        self.name,
+                        op = op.as_str(),
                     ),
                 ));
             }

@@ -34,6 +34,11 @@ pub fn load(path: &Path) -> Result<Network> {
         )
     })?;
     let header = Header::validate(&raw, payload_len, &name)?;
+    crate::memory::check(
+        &format!("model {name}"),
+        decoded_bytes(&header),
+        "simulate a smaller model, fewer samples, or free memory",
+    )?;
     let file = reader.into_inner();
     decode(
         &header,
@@ -44,6 +49,30 @@ pub fn load(path: &Path) -> Result<Network> {
             path,
         },
     )
+}
+
+/// Bytes that decoding a validated header takes at its peak: every tensor as the
+/// simulator holds it (digit planes as they are stored, ints as `i32`, scales as
+/// `f32`), plus the largest range being read and converted. Compared with the memory
+/// budget by [`load`] before any payload byte is read.
+pub fn decoded_bytes(h: &Header) -> u64 {
+    let mut total = 0u64;
+    let mut transient = 0u64;
+    for t in &h.tensors {
+        let n = t
+            .shape
+            .iter()
+            .fold(1u64, |a, &d| a.saturating_mul(d as u64));
+        let held = match t.enc {
+            Encoding::Int { .. } => n.saturating_mul(4),
+            _ => t.data.len,
+        };
+        let scales = t.scales.map_or(0, |r| r.len);
+        total = total.saturating_add(held).saturating_add(scales);
+        // The range read from the file, plus (ternary) the words before the split.
+        transient = transient.max(t.data.len.saturating_mul(2));
+    }
+    total.saturating_add(transient)
 }
 
 /// Parse a whole `.mltq` file held in memory; `path` is only used in messages.

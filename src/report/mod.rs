@@ -7,6 +7,7 @@ pub mod json;
 pub mod table;
 
 use crate::run::Run;
+use crate::sim::LayerRun;
 
 /// One (layer, scheme) or (total, scheme) line of a report.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -48,63 +49,97 @@ pub fn ratio(num: u64, den: u64) -> f64 {
     }
 }
 
+/// What every row of one run shares: enough to turn one layer's results into rows as
+/// soon as they are known (`simulate --csv-stream`), before the whole [`Run`] exists.
+#[derive(Clone, Copy, Debug)]
+pub struct RowCtx<'a> {
+    /// Network name.
+    pub network: &'a str,
+    /// Scheme names, in the arch's order.
+    pub schemes: &'a [String],
+    /// Index of the baseline scheme.
+    pub baseline: usize,
+    /// Clock (GHz), for times.
+    pub clock_ghz: f64,
+    /// Sample simulated.
+    pub sample: u32,
+}
+
+impl<'a> RowCtx<'a> {
+    /// The context of a finished run.
+    pub fn of(run: &'a Run) -> RowCtx<'a> {
+        RowCtx {
+            network: &run.network,
+            schemes: &run.schemes,
+            baseline: run.baseline,
+            clock_ghz: run.clock_ghz,
+            sample: run.acts.sample(),
+        }
+    }
+
+    /// One row from integer counters and the baseline's cycles and work.
+    fn row(&self, layer: &str, s: usize, r: &LayerRun, base: &LayerRun) -> Row {
+        Row {
+            network: self.network.to_string(),
+            layer: layer.to_string(),
+            scheme: self.schemes[s].clone(),
+            macs: r.macs,
+            cycles: r.cycles,
+            speedup: ratio(base.cycles, r.cycles),
+            work: r.work,
+            potential_speedup: ratio(base.work, r.work),
+            utilization: if r.lane_cycles == 0 {
+                0.0
+            } else {
+                r.busy_lane_cycles as f64 / r.lane_cycles as f64
+            },
+            busy_lane_cycles: r.busy_lane_cycles,
+            lane_cycles: r.lane_cycles,
+            time_us: r.cycles as f64 / (self.clock_ghz * 1e3),
+            sample: self.sample,
+        }
+    }
+
+    /// The rows of one layer, one per scheme in arch order (`runs[scheme]`).
+    pub fn layer_rows(&self, layer: &str, runs: &[LayerRun]) -> Vec<Row> {
+        let base = &runs[self.baseline];
+        runs.iter()
+            .enumerate()
+            .map(|(s, r)| self.row(layer, s, r, base))
+            .collect()
+    }
+
+    /// The `total` rows, one per scheme: sums of integers (saturating: never a panic on
+    /// absurd sizes), ratios of the sums, never averages. `runs[layer][scheme]`.
+    pub fn total_rows(&self, runs: &[Vec<LayerRun>]) -> Vec<Row> {
+        let sum = |s: usize, f: fn(&LayerRun) -> u64| {
+            runs.iter()
+                .map(|l| f(&l[s]))
+                .fold(0u64, u64::saturating_add)
+        };
+        let total = |s: usize| LayerRun {
+            macs: sum(s, |r| r.macs),
+            cycles: sum(s, |r| r.cycles),
+            work: sum(s, |r| r.work),
+            busy_lane_cycles: sum(s, |r| r.busy_lane_cycles),
+            lane_cycles: sum(s, |r| r.lane_cycles),
+        };
+        let base = total(self.baseline);
+        (0..self.schemes.len())
+            .map(|s| self.row("total", s, &total(s), &base))
+            .collect()
+    }
+}
+
 /// All rows of a run: per layer in file order, each scheme in arch order; then one
 /// `total` row per scheme (sums of integers; ratios of the sums, never averages).
 pub fn rows(run: &Run) -> Vec<Row> {
-    let sample = run.acts.sample();
+    let cx = RowCtx::of(run);
     let mut out = Vec::with_capacity((run.layers.len() + 1) * run.schemes.len());
-    let row =
-        |layer: &str, s: usize, macs, cycles, work, busy, lanes, base_cycles, base_work| Row {
-            network: run.network.clone(),
-            layer: layer.to_string(),
-            scheme: run.schemes[s].clone(),
-            macs,
-            cycles,
-            speedup: ratio(base_cycles, cycles),
-            work,
-            potential_speedup: ratio(base_work, work),
-            utilization: if lanes == 0 {
-                0.0
-            } else {
-                busy as f64 / lanes as f64
-            },
-            busy_lane_cycles: busy,
-            lane_cycles: lanes,
-            time_us: cycles as f64 / (run.clock_ghz * 1e3),
-            sample,
-        };
     for (info, runs) in run.layers.iter().zip(&run.runs) {
-        let base = &runs[run.baseline];
-        for (s, r) in runs.iter().enumerate() {
-            out.push(row(
-                &info.name,
-                s,
-                r.macs,
-                r.cycles,
-                r.work,
-                r.busy_lane_cycles,
-                r.lane_cycles,
-                base.cycles,
-                base.work,
-            ));
-        }
+        out.extend(cx.layer_rows(&info.name, runs));
     }
-    let sum = |s: usize, f: fn(&crate::sim::LayerRun) -> u64| {
-        run.runs.iter().map(|l| f(&l[s])).sum::<u64>()
-    };
-    for s in 0..run.schemes.len() {
-        out.push(row(
-            "total",
-            s,
-            sum(s, |r| r.macs),
-            sum(s, |r| r.cycles),
-            sum(s, |r| r.work),
-            sum(s, |r| r.busy_lane_cycles),
-            sum(s, |r| r.lane_cycles),
-            sum(run.baseline, |r| r.cycles),
-            sum(run.baseline, |r| r.work),
-        ));
-    }
+    out.extend(cx.total_rows(&run.runs));
     out
 }
 

@@ -170,9 +170,10 @@ pub fn simulate_schemes(
         s.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
     }
     let ops = Operands::new(&layer.weights, acts, schemes);
+    let used = used_array(&layer.geom, array);
     let cycles = match layer.geom {
-        Geometry::Conv(c) => conv::cycles(&c, &ops, array),
-        Geometry::Fc { c, f } => fc::cycles(c, f, &ops, array),
+        Geometry::Conv(c) => conv::cycles(&c, &ops, &used),
+        Geometry::Fc { c, f } => fc::cycles(c, f, &ops, &used),
     };
     let sums = potential::sums(&layer.geom, &ops);
     Ok(cycles
@@ -183,7 +184,38 @@ pub fn simulate_schemes(
             cycles,
             work,
             busy_lane_cycles: busy,
-            lane_cycles: cycles * array.total_lanes(),
+            // Every lane of the real array counts, used or idle.
+            lane_cycles: cycles.saturating_mul(array.total_lanes()),
         })
         .collect())
+}
+
+/// The part of `array` that a layer can keep busy, with the same cycle count:
+///
+/// - lanes past channel Cg all hold padding (cycle factor of the value 0), so with more
+///   than Cg + 1 lanes the extra ones repeat lane Cg and change no max over lanes;
+/// - columns past the layer's last window (FC: past its last issued step) never get
+///   work: their cost is 0 in every unit and they never finish last.
+///
+/// Simulating this array keeps time and memory proportional to the layer rather than to
+/// the array: an arch with 2^20 lanes would otherwise lay out H·W·2^20 factors per layer.
+/// `lane_cycles` still counts every lane of the real array.
+pub fn used_array(geom: &Geometry, array: &ArrayShape) -> ArrayShape {
+    let (cg, windows) = match *geom {
+        Geometry::Conv(c) => (c.cg(), c.oy().saturating_mul(c.ox())),
+        Geometry::Fc { c, .. } => (c, 1),
+    };
+    let lanes = array.lanes.min(cg.saturating_add(1)).max(1);
+    let columns = match *geom {
+        Geometry::Conv(_) => windows,
+        Geometry::Fc { c, f } => {
+            let passes = f.div_ceil(array.rows).div_ceil(array.tiles);
+            passes.saturating_mul(c.div_ceil(lanes))
+        }
+    };
+    ArrayShape {
+        lanes,
+        columns: array.columns.min(columns.max(1)),
+        ..*array
+    }
 }

@@ -1,0 +1,123 @@
+//! Writes the seed corpora of the fuzz targets (docs/fuzzing.md): nothing in them is
+//! edited by hand.
+//!
+//! ```text
+//! cargo run --no-default-features --example fuzz_seeds -- fuzz/corpus
+//! ```
+//!
+//! - `mltq_reader/`: the spec's worked example (tests/data/example.mltq), and small
+//!   networks made by `gen`'s own synthesizer (`mltq::gen::synthesize`, what
+//!   `mltq gen` runs on the built-in geometries, which are too big to be good seeds) in
+//!   every encoding, with 0, 1 and 2 samples; conv (padded, strided, grouped,
+//!   depthwise) and FC layers.
+//! - `arch_file/`: every shipped `arch/*.toml`, the spec's `example.toml`
+//!   (tests/data), and one file that sets every key of a custom scheme.
+
+use std::path::{Path, PathBuf};
+
+use mltq::encoding::EncSpec;
+use mltq::gen::{synthesize, GenSpec};
+use mltq::model::{self, Conv, Geometry};
+
+fn conv(
+    c: usize,
+    hw: (usize, usize),
+    f: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    g: usize,
+) -> Geometry {
+    Geometry::Conv(Conv {
+        c,
+        h: hw.0,
+        w: hw.1,
+        f,
+        kh: k,
+        kw: k,
+        sh: s,
+        sw: s,
+        ph: p,
+        pw: p,
+        groups: g,
+    })
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "fuzz/corpus".into()),
+    );
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let models = root.join("mltq_reader");
+    let arches = root.join("arch_file");
+    std::fs::create_dir_all(&models)?;
+    std::fs::create_dir_all(&arches)?;
+
+    std::fs::copy(
+        repo.join("tests/data/example.mltq"),
+        models.join("example.mltq"),
+    )?;
+    let layers = vec![
+        ("c1".to_string(), conv(4, (5, 4), 3, 3, 1, 1, 1)),
+        ("c2".to_string(), conv(4, (3, 3), 4, 1, 2, 0, 2)),
+        ("dw".to_string(), conv(3, (4, 4), 3, 3, 1, 1, 3)),
+        ("fc".to_string(), Geometry::Fc { c: 37, f: 6 }),
+    ];
+    let encs = [
+        (EncSpec::Ternary(2), EncSpec::Ternary(2)),
+        (EncSpec::Ternary(3), EncSpec::Int(8)),
+        (EncSpec::Binary(2), EncSpec::Binary(1)),
+        (EncSpec::Int(8), EncSpec::Int(4)),
+        (EncSpec::Int(12), EncSpec::Ternary(1)),
+    ];
+    let mut n = 0;
+    for (i, (w, a)) in encs.iter().enumerate() {
+        for samples in 0..=2 {
+            let spec = GenSpec {
+                weights: *w,
+                acts: *a,
+                weight_density: 0.4,
+                act_density: 0.5,
+                samples,
+                seed: 7 + i as u64,
+            };
+            let net = synthesize("seed", layers.clone(), &spec)?;
+            let name = format!(
+                "gen-{}-{}-s{samples}.mltq",
+                w.to_string().replace(':', ""),
+                a.to_string().replace(':', "")
+            );
+            std::fs::write(models.join(name), model::to_bytes(&net))?;
+            n += 1;
+        }
+    }
+
+    let mut a = 0;
+    for dir in [repo.join("arch"), repo.join("tests/data")] {
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                std::fs::copy(&p, arches.join(p.file_name().unwrap()))?;
+                a += 1;
+            }
+        }
+    }
+    std::fs::write(
+        arches.join("every-key.toml"),
+        "name = \"every-key\"\nclock_ghz = 0.8\nbaseline = \"mlb\"\n\
+         schemes = [\"mlb\", \"prag\", \"cnv\"]\n\n[array]\ntiles = 2\nrows = 4\ncolumns = 4\n\
+         lanes = 8\ncolumn_registers = 2\n\n[[scheme]]\nname = \"prag\"\nserial = \"act\"\n\
+         skip_act = \"term\"\nskip_weight = \"none\"\nsync = \"step\"\nmin_cycles = 0\n\
+         term_encoding = \"booth\"\nfirst_stage_bits = 2\nplanes_act = 8\nplanes_weight = 2\n\n\
+         [[scheme]]\nname = \"cnv\"\nserial = \"none\"\nskip_act = \"word\"\nsync = \"window\"\n",
+    )?;
+    a += 1;
+    println!(
+        "wrote {} model seeds and {a} arch seeds under {}",
+        n + 1,
+        root.display()
+    );
+    Ok(())
+}

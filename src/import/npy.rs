@@ -1,0 +1,166 @@
+//! Reading and writing `.npy` arrays (npyz), with errors that name the file.
+//!
+//! Reading accepts floats (`f4`, `f8`) and integers (`i1`..`i8`, `u1`..`u8`) in either
+//! byte order and either axis order (Fortran-order arrays are transposed to C order), and
+//! returns the values as `f64` so that callers can check integrality exactly.
+
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+
+use npyz::{DType, NpyFile, Order, TypeChar, WriterBuilder};
+
+use crate::error::{Error, Result};
+
+/// A dense array in C order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    /// Axis lengths.
+    pub shape: Vec<usize>,
+    /// Values, last axis fastest.
+    pub data: Vec<f64>,
+}
+
+impl Array {
+    /// The values as `f32`.
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|&v| v as f32).collect()
+    }
+}
+
+/// Read a `.npy` file.
+pub fn read(path: &Path) -> Result<Array> {
+    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let bad = |msg: String| Error::invalid(format!("{}: {msg}", path.display()));
+    let npy = NpyFile::new(BufReader::new(file))
+        .map_err(|e| bad(format!("not a readable .npy file: {e}")))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let order = npy.order();
+    let ts = match npy.dtype() {
+        DType::Plain(ts) => ts,
+        other => {
+            return Err(bad(format!(
+                "dtype {} is not a plain number type; expected float32",
+                other.descr()
+            )))
+        }
+    };
+    let io = |e: std::io::Error| bad(format!("cannot read the array data: {e}"));
+    let data: Vec<f64> = match (ts.type_char(), ts.size_field()) {
+        (TypeChar::Float, 4) => conv(npy.into_vec::<f32>().map_err(io)?),
+        (TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(io)?,
+        (TypeChar::Int, 1) => conv(npy.into_vec::<i8>().map_err(io)?),
+        (TypeChar::Int, 2) => conv(npy.into_vec::<i16>().map_err(io)?),
+        (TypeChar::Int, 4) => conv(npy.into_vec::<i32>().map_err(io)?),
+        (TypeChar::Int, 8) => npy
+            .into_vec::<i64>()
+            .map_err(io)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect(),
+        (TypeChar::Uint, 1) => conv(npy.into_vec::<u8>().map_err(io)?),
+        (TypeChar::Uint, 2) => conv(npy.into_vec::<u16>().map_err(io)?),
+        (TypeChar::Uint, 4) => conv(npy.into_vec::<u32>().map_err(io)?),
+        (TypeChar::Uint, 8) => npy
+            .into_vec::<u64>()
+            .map_err(io)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect(),
+        _ => {
+            return Err(bad(format!(
+                "dtype {ts} is not supported; expected float32 (or another float or integer type)"
+            )))
+        }
+    };
+    let n = shape.iter().product::<usize>();
+    if data.len() != n {
+        return Err(bad(format!(
+            "shape {shape:?} needs {n} values but the file holds {}",
+            data.len()
+        )));
+    }
+    let data = if order == Order::Fortran && shape.len() > 1 {
+        fortran_to_c(&shape, &data)
+    } else {
+        data
+    };
+    Ok(Array { shape, data })
+}
+
+fn conv<T: Into<f64>>(v: Vec<T>) -> Vec<f64> {
+    v.into_iter().map(Into::into).collect()
+}
+
+/// Reorder Fortran-order data (first axis fastest) to C order (last axis fastest).
+fn fortran_to_c(shape: &[usize], data: &[f64]) -> Vec<f64> {
+    let n = data.len();
+    let mut out = vec![0.0; n];
+    let mut idx = vec![0usize; shape.len()];
+    for v in out.iter_mut() {
+        // idx is the C-order multi-index of this output element.
+        let mut f = 0;
+        let mut stride = 1;
+        for (a, &len) in shape.iter().enumerate() {
+            f += idx[a] * stride;
+            stride *= len;
+        }
+        *v = data[f];
+        for a in (0..shape.len()).rev() {
+            idx[a] += 1;
+            if idx[a] < shape[a] {
+                break;
+            }
+            idx[a] = 0;
+        }
+    }
+    out
+}
+
+/// Write a float32 `.npy` file in C order (tests, fixtures, exporters).
+pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| Error::write(path, e))?;
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut w = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(BufWriter::new(file))
+        .begin_nd()
+        .map_err(|e| Error::write(path, e))?;
+    w.extend(data.iter().copied())
+        .map_err(|e| Error::write(path, e))?;
+    w.finish().map_err(|e| Error::write(path, e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_round_trip_keeps_shape_and_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        write_f32(&p, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, -6.5]).unwrap();
+        let a = read(&p).unwrap();
+        assert_eq!(a.shape, vec![2, 3]);
+        assert_eq!(a.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, -6.5]);
+    }
+
+    #[test]
+    fn fortran_order_is_transposed() {
+        // 2x3 array [[1,2,3],[4,5,6]] in Fortran order: 1,4,2,5,3,6.
+        let c = fortran_to_c(&[2, 3], &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        assert_eq!(c, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn garbage_and_missing_files_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.npy");
+        std::fs::write(&p, b"not numpy").unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.npy") && e.contains(".npy file"), "{e}");
+        let e = read(&dir.path().join("none.npy")).unwrap_err().to_string();
+        assert!(e.contains("none.npy"), "{e}");
+    }
+}
