@@ -602,19 +602,7 @@ mod tests {
     use crate::model::Conv;
 
     fn conv(c: usize, h: usize, f: usize, k: usize) -> Geometry {
-        Geometry::Conv(Conv {
-            c,
-            h,
-            w: h,
-            f,
-            kh: k,
-            kw: k,
-            sh: 1,
-            sw: 1,
-            ph: k / 2,
-            pw: k / 2,
-            groups: 1,
-        })
+        Geometry::Conv(Conv::square(c, (h, h), f, k, 1, k / 2, 1))
     }
 
     fn spec(weights: EncSpec, acts: EncSpec) -> GenSpec {

@@ -64,6 +64,33 @@ pub enum Geometry {
 }
 
 impl Conv {
+    /// A conv with a square kernel, stride and padding: `k`×`k` filters, stride `s` and
+    /// padding `p` on both axes, over a C×H×W input (`hw` = (H, W)), F filters in `groups`
+    /// groups.
+    pub fn square(
+        c: usize,
+        hw: (usize, usize),
+        f: usize,
+        k: usize,
+        s: usize,
+        p: usize,
+        groups: usize,
+    ) -> Conv {
+        Conv {
+            c,
+            h: hw.0,
+            w: hw.1,
+            f,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            ph: p,
+            pw: p,
+            groups,
+        }
+    }
+
     /// Output height Oy = ⌊(H + 2·PH − KH)/SH⌋ + 1.
     pub fn oy(&self) -> usize {
         (self.h + 2 * self.ph - self.kh) / self.sh + 1

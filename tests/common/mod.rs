@@ -42,19 +42,7 @@ pub fn conv(
     p: usize,
     g: usize,
 ) -> Geometry {
-    Geometry::Conv(Conv {
-        c,
-        h: hw.0,
-        w: hw.1,
-        f,
-        kh: k,
-        kw: k,
-        sh: s,
-        sw: s,
-        ph: p,
-        pw: p,
-        groups: g,
-    })
+    Geometry::Conv(Conv::square(c, hw, f, k, s, p, g))
 }
 
 /// A small network made by gen's synthesizer (what `mltq gen` runs on the built-in
