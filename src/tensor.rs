@@ -395,7 +395,7 @@ fn check_levels(levels: u8) -> Result<()> {
 }
 
 fn check_tail(planes: &[u64], len: usize, words: usize) -> Result<()> {
-    if len % 64 == 0 || words == 0 {
+    if len.is_multiple_of(64) || words == 0 {
         return Ok(());
     }
     let keep = (1u64 << (len % 64)) - 1;

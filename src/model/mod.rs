@@ -129,7 +129,7 @@ impl Conv {
                 return Err(Error::invalid(format!("{what} must be at least 1, got 0")));
             }
         }
-        if self.c % self.groups != 0 || self.f % self.groups != 0 {
+        if !self.c.is_multiple_of(self.groups) || !self.f.is_multiple_of(self.groups) {
             return Err(Error::invalid(format!(
                 "in C={} and out F={} must both be divisible by groups={}",
                 self.c, self.f, self.groups
