@@ -19,30 +19,6 @@ use mltq::encoding::EncSpec;
 use mltq::gen::{synthesize, GenSpec};
 use mltq::model::{self, Conv, Geometry};
 
-fn conv(
-    c: usize,
-    hw: (usize, usize),
-    f: usize,
-    k: usize,
-    s: usize,
-    p: usize,
-    g: usize,
-) -> Geometry {
-    Geometry::Conv(Conv {
-        c,
-        h: hw.0,
-        w: hw.1,
-        f,
-        kh: k,
-        kw: k,
-        sh: s,
-        sw: s,
-        ph: p,
-        pw: p,
-        groups: g,
-    })
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(
         std::env::args()
@@ -60,9 +36,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         models.join("example.mltq"),
     )?;
     let layers = vec![
-        ("c1".to_string(), conv(4, (5, 4), 3, 3, 1, 1, 1)),
-        ("c2".to_string(), conv(4, (3, 3), 4, 1, 2, 0, 2)),
-        ("dw".to_string(), conv(3, (4, 4), 3, 3, 1, 1, 3)),
+        (
+            "c1".to_string(),
+            Geometry::Conv(Conv::square(4, (5, 4), 3, 3, 1, 1, 1)),
+        ),
+        (
+            "c2".to_string(),
+            Geometry::Conv(Conv::square(4, (3, 3), 4, 1, 2, 0, 2)),
+        ),
+        (
+            "dw".to_string(),
+            Geometry::Conv(Conv::square(3, (4, 4), 3, 3, 1, 1, 3)),
+        ),
         ("fc".to_string(), Geometry::Fc { c: 37, f: 6 }),
     ];
     let encs = [

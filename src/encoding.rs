@@ -179,25 +179,19 @@ fn booth_mask(m: u32) -> u64 {
     while p >= 0 {
         let w = (bit(p) << 2) | (bit(p - 1) << 1) | bit(p - 2);
         match w {
-            0b010 | 0b011 => {
-                if run {
-                    mask |= 1 << p;
-                }
+            0b010 | 0b011 if run => {
+                mask |= 1 << p;
             }
             0b100 => {
                 mask |= 1 << p;
                 run = false;
             }
-            0b101 | 0b110 => {
-                if !run {
-                    mask |= 1 << p;
-                }
+            0b101 | 0b110 if !run => {
+                mask |= 1 << p;
             }
-            0b111 => {
-                if !run {
-                    mask |= 1 << (p + 1);
-                    run = true;
-                }
+            0b111 if !run => {
+                mask |= 1 << (p + 1);
+                run = true;
             }
             _ => {}
         }

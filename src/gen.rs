@@ -595,6 +595,36 @@ fn linear(shape: &[usize], bits: u8, signed: bool, chunks: Vec<Chunk>) -> Result
     Tensor::int(shape, bits, signed, bits, Some(step as f32), values)
 }
 
+/// Replace every layer's activations by seeded synthetic ones for `sample` (all other
+/// samples are dropped), as `simulate --act-density D --seed S` does. Layer i's tensor
+/// is the one `gen` would draw for sample `sample` of layer i with that seed.
+pub fn fill_synthetic_acts(
+    net: &mut Network,
+    enc: EncSpec,
+    density: f64,
+    seed: u64,
+    sample: u32,
+) -> Result<()> {
+    let acts: Vec<Tensor> = net
+        .layers
+        .par_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            synthetic_acts(
+                &l.geom,
+                enc,
+                density,
+                tensor_seed(seed, i, TensorKind::Acts, sample),
+            )
+        })
+        .collect::<Result<_>>()?;
+    for (l, a) in net.layers.iter_mut().zip(acts) {
+        l.acts.clear();
+        l.acts.insert(sample, a);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,19 +632,7 @@ mod tests {
     use crate::model::Conv;
 
     fn conv(c: usize, h: usize, f: usize, k: usize) -> Geometry {
-        Geometry::Conv(Conv {
-            c,
-            h,
-            w: h,
-            f,
-            kh: k,
-            kw: k,
-            sh: 1,
-            sw: 1,
-            ph: k / 2,
-            pw: k / 2,
-            groups: 1,
-        })
+        Geometry::Conv(Conv::square(c, (h, h), f, k, 1, k / 2, 1))
     }
 
     fn spec(weights: EncSpec, acts: EncSpec) -> GenSpec {
@@ -887,34 +905,4 @@ mod tests {
             eprintln!("{name}: {} weights, {:?}", net.weight_count(), t.elapsed());
         }
     }
-}
-
-/// Replace every layer's activations by seeded synthetic ones for `sample` (all other
-/// samples are dropped), as `simulate --act-density D --seed S` does. Layer i's tensor
-/// is the one `gen` would draw for sample `sample` of layer i with that seed.
-pub fn fill_synthetic_acts(
-    net: &mut Network,
-    enc: EncSpec,
-    density: f64,
-    seed: u64,
-    sample: u32,
-) -> Result<()> {
-    let acts: Vec<Tensor> = net
-        .layers
-        .par_iter()
-        .enumerate()
-        .map(|(i, l)| {
-            synthetic_acts(
-                &l.geom,
-                enc,
-                density,
-                tensor_seed(seed, i, TensorKind::Acts, sample),
-            )
-        })
-        .collect::<Result<_>>()?;
-    for (l, a) in net.layers.iter_mut().zip(acts) {
-        l.acts.clear();
-        l.acts.insert(sample, a);
-    }
-    Ok(())
 }

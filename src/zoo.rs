@@ -77,19 +77,7 @@ impl Builder {
     /// A square conv (k×k, stride s, pad p, g groups) on the current feature map.
     fn conv(&mut self, name: String, f: usize, k: usize, s: usize, p: usize, g: usize) {
         let Shape { c, h, w } = self.cur;
-        let conv = Conv {
-            c,
-            h,
-            w,
-            f,
-            kh: k,
-            kw: k,
-            sh: s,
-            sw: s,
-            ph: p,
-            pw: p,
-            groups: g,
-        };
+        let conv = Conv::square(c, (h, w), f, k, s, p, g);
         self.layers.push((name, Geometry::Conv(conv)));
         self.cur = Shape {
             c: f,

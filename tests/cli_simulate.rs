@@ -19,6 +19,16 @@ fn mltq() -> Command {
     Command::cargo_bin("mltq").unwrap()
 }
 
+/// `mltq simulate` of the spec's example arch and model.
+fn simulate_example() -> Command {
+    let mut c = mltq();
+    c.args(["simulate", "--arch"])
+        .arg(data("example.toml"))
+        .arg("--model")
+        .arg(data("example.mltq"));
+    c
+}
+
 /// The first `n` columns of every CSV line.
 fn columns(text: &str, n: usize) -> String {
     text.lines()
@@ -30,15 +40,7 @@ fn columns(text: &str, n: usize) -> String {
 fn spec_example_csv_matches_the_expected_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.csv");
-    mltq()
-        .args(["simulate", "--arch"])
-        .arg(data("example.toml"))
-        .arg("--model")
-        .arg(data("example.mltq"))
-        .arg("--csv")
-        .arg(&out)
-        .assert()
-        .success();
+    simulate_example().arg("--csv").arg(&out).assert().success();
     let got = std::fs::read_to_string(&out).unwrap();
     let want = std::fs::read_to_string(data("example.expected.csv")).unwrap();
     assert_eq!(columns(&got, 8), want);
@@ -50,13 +52,7 @@ fn spec_example_csv_matches_the_expected_file() {
 
 #[test]
 fn spec_example_stdout_table() {
-    let out = mltq()
-        .args(["simulate", "--arch"])
-        .arg(data("example.toml"))
-        .arg("--model")
-        .arg(data("example.mltq"))
-        .output()
-        .unwrap();
+    let out = simulate_example().output().unwrap();
     assert!(out.status.success());
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
@@ -89,11 +85,7 @@ fn builtin_resnet20_on_pe16_has_a_row_per_layer_and_scheme() {
 fn json_records_metadata_and_the_same_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, json) = (dir.path().join("o.csv"), dir.path().join("o.json"));
-    mltq()
-        .args(["simulate", "--arch"])
-        .arg(data("example.toml"))
-        .arg("--model")
-        .arg(data("example.mltq"))
+    simulate_example()
         .arg("--csv")
         .arg(&csv)
         .arg("--json")

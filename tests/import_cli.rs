@@ -24,6 +24,19 @@ fn run(argv: &[&str]) -> (anyhow::Result<()>, String) {
     (r, String::from_utf8(out).unwrap())
 }
 
+/// `import --from dnnsim FOLDER --out OUT`, then `extra` flags.
+fn run_dnnsim(folder: &Path, out: &Path, extra: &[&str]) -> (anyhow::Result<()>, String) {
+    let mut argv = vec![
+        "--from",
+        "dnnsim",
+        folder.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    argv.extend_from_slice(extra);
+    run(&argv)
+}
+
 /// A two-layer DNNsim trace folder: conv (2 samples) then fc.
 fn dnnsim_folder(dir: &Path) {
     std::fs::write(dir.join("model.csv"), "conv1,conv,2,1\nfc1,fc,1,0\n").unwrap();
@@ -46,13 +59,7 @@ fn dnnsim_folder_is_written_and_reads_back_identically() {
     std::fs::create_dir(&trace).unwrap();
     dnnsim_folder(&trace);
     let out = dir.path().join("t.mltq");
-    let (r, stdout) = run(&[
-        "--from",
-        "dnnsim",
-        trace.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (r, stdout) = run_dnnsim(&trace, &out, &[]);
     r.unwrap();
     assert!(
         stdout.contains("conv1") && stdout.contains("int:16s") && stdout.contains("wrote"),
@@ -70,15 +77,7 @@ fn onnx_only_flags_are_refused_for_dnnsim_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     dnnsim_folder(dir.path());
     let out = dir.path().join("t.mltq");
-    let (r, _) = run(&[
-        "--from",
-        "dnnsim",
-        dir.path().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--weights",
-        "ternary:2",
-    ]);
+    let (r, _) = run_dnnsim(dir.path(), &out, &["--weights", "ternary:2"]);
     let e = r.unwrap_err();
     assert!(
         e.downcast_ref::<mltq::Error>().is_some(),
@@ -98,13 +97,7 @@ fn broken_trace_fails_cleanly_without_an_output_file() {
     dnnsim_folder(dir.path());
     std::fs::remove_file(dir.path().join("wgt-fc1.npy")).unwrap();
     let out = dir.path().join("t.mltq");
-    let (r, _) = run(&[
-        "--from",
-        "dnnsim",
-        dir.path().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (r, _) = run_dnnsim(dir.path(), &out, &[]);
     let e = r.unwrap_err();
     assert!(e.downcast_ref::<mltq::Error>().is_some());
     assert!(e.to_string().contains("wgt-fc1.npy"), "{e}");
@@ -116,13 +109,7 @@ fn a_missing_output_directory_is_refused_before_importing() {
     let dir = tempfile::tempdir().unwrap();
     dnnsim_folder(dir.path());
     let out = dir.path().join("no/such/dir/t.mltq");
-    let (r, _) = run(&[
-        "--from",
-        "dnnsim",
-        dir.path().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (r, _) = run_dnnsim(dir.path(), &out, &[]);
     let e = r.unwrap_err();
     assert!(e.downcast_ref::<mltq::Error>().is_some());
     assert!(e.to_string().contains("does not exist"), "{e}");

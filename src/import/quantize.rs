@@ -227,47 +227,30 @@ pub fn ternary_with(
     per_channel: bool,
     zeros: Zeros,
 ) -> Result<(Tensor, QuantStats)> {
-    check_input(values, shape)?;
-    check_levels(levels)?;
-    let (mode, ngroups, per) = groups(shape, per_channel)?;
-    let l = levels as usize;
-    let mut digits = vec![0i8; values.len() * l];
-    let mut scales = vec![0f32; ngroups * l];
-    for g in 0..ngroups {
-        let range = g * per..(g + 1) * per;
-        let mut r: Vec<f64> = values[range.clone()].iter().map(|&v| v as f64).collect();
-        for p in 0..l {
-            let (sum, cnt) = r
-                .iter()
-                .filter(|x| **x != 0.0)
-                .fold((0.0, 0usize), |(s, c), x| (s + x.abs(), c + 1));
-            if cnt == 0 {
-                continue; // residual exhausted: no digits, scale 0
-            }
-            let t = if p == 0 && zeros == Zeros::Input {
-                0.0
-            } else {
-                TWN_DELTA * sum / cnt as f64
-            };
-            let (mut chosen, mut k) = (0.0, 0usize);
-            for (j, x) in r.iter().enumerate() {
-                if x.abs() > t {
-                    digits[(range.start + j) * l + p] = if *x > 0.0 { 1 } else { -1 };
-                    chosen += x.abs();
-                    k += 1;
-                }
-            }
-            // k ≥ 1: max|r| ≥ mean|r| > 0.7·mean|r|.
-            let s = (chosen / k as f64) as f32;
-            scales[g * l + p] = s;
-            for (j, x) in r.iter_mut().enumerate() {
-                *x -= s as f64 * digits[(range.start + j) * l + p] as f64;
+    residual(values, shape, levels, per_channel, false, |p, r, digits| {
+        let (sum, cnt) = r
+            .iter()
+            .filter(|x| **x != 0.0)
+            .fold((0.0, 0usize), |(s, c), x| (s + x.abs(), c + 1));
+        if cnt == 0 {
+            return 0.0; // residual exhausted: no digits, scale 0
+        }
+        let t = if p == 0 && zeros == Zeros::Input {
+            0.0
+        } else {
+            TWN_DELTA * sum / cnt as f64
+        };
+        let (mut chosen, mut k) = (0.0, 0usize);
+        for (j, x) in r.iter().enumerate() {
+            if x.abs() > t {
+                digits[j] = if *x > 0.0 { 1 } else { -1 };
+                chosen += x.abs();
+                k += 1;
             }
         }
-    }
-    let t = Tensor::from_digits(shape, false, levels, mode, &digits, scales)?;
-    let st = QuantStats::measure(values, &t);
-    Ok((t, st))
+        // k ≥ 1: max|r| ≥ mean|r| > 0.7·mean|r|.
+        (chosen / k as f64) as f32
+    })
 }
 
 /// Residual binarization (MLB): see the module docs.
@@ -277,30 +260,52 @@ pub fn binary(
     levels: u8,
     per_channel: bool,
 ) -> Result<(Tensor, QuantStats)> {
+    residual(values, shape, levels, per_channel, true, |_, r, digits| {
+        let s = if r.is_empty() {
+            0.0
+        } else {
+            (r.iter().map(|x| x.abs()).sum::<f64>() / r.len() as f64) as f32
+        };
+        for (d, x) in digits.iter_mut().zip(r) {
+            *d = if *x >= 0.0 { 1 } else { -1 };
+        }
+        s
+    })
+}
+
+/// The frame the residual quantizers share: per channel group, `levels` passes over the
+/// residual `r` (the group's values at first). Pass `p` calls `level(p, r, digits)`, which
+/// sets the level-`p` digit of each element (`digits` comes zeroed, one per element of the
+/// group) and returns the level's scale `s`; then `r -= s·digit`.
+fn residual(
+    values: &[f32],
+    shape: &[usize],
+    levels: u8,
+    per_channel: bool,
+    binary: bool,
+    mut level: impl FnMut(usize, &[f64], &mut [i8]) -> f32,
+) -> Result<(Tensor, QuantStats)> {
     check_input(values, shape)?;
     check_levels(levels)?;
     let (mode, ngroups, per) = groups(shape, per_channel)?;
     let l = levels as usize;
     let mut digits = vec![0i8; values.len() * l];
     let mut scales = vec![0f32; ngroups * l];
+    let mut d = vec![0i8; per];
     for g in 0..ngroups {
         let range = g * per..(g + 1) * per;
         let mut r: Vec<f64> = values[range.clone()].iter().map(|&v| v as f64).collect();
         for p in 0..l {
-            let s = if r.is_empty() {
-                0.0
-            } else {
-                (r.iter().map(|x| x.abs()).sum::<f64>() / r.len() as f64) as f32
-            };
+            d.fill(0);
+            let s = level(p, &r, &mut d);
             scales[g * l + p] = s;
-            for (j, x) in r.iter_mut().enumerate() {
-                let d: i8 = if *x >= 0.0 { 1 } else { -1 };
-                digits[(range.start + j) * l + p] = d;
-                *x -= s as f64 * d as f64;
+            for (j, (x, &dj)) in r.iter_mut().zip(&d).enumerate() {
+                digits[(range.start + j) * l + p] = dj;
+                *x -= s as f64 * dj as f64;
             }
         }
     }
-    let t = Tensor::from_digits(shape, true, levels, mode, &digits, scales)?;
+    let t = Tensor::from_digits(shape, binary, levels, mode, &digits, scales)?;
     let st = QuantStats::measure(values, &t);
     Ok((t, st))
 }

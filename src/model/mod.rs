@@ -64,6 +64,33 @@ pub enum Geometry {
 }
 
 impl Conv {
+    /// A conv with a square kernel, stride and padding: `k`×`k` filters, stride `s` and
+    /// padding `p` on both axes, over a C×H×W input (`hw` = (H, W)), F filters in `groups`
+    /// groups.
+    pub fn square(
+        c: usize,
+        hw: (usize, usize),
+        f: usize,
+        k: usize,
+        s: usize,
+        p: usize,
+        groups: usize,
+    ) -> Conv {
+        Conv {
+            c,
+            h: hw.0,
+            w: hw.1,
+            f,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            ph: p,
+            pw: p,
+            groups,
+        }
+    }
+
     /// Output height Oy = ⌊(H + 2·PH − KH)/SH⌋ + 1.
     pub fn oy(&self) -> usize {
         (self.h + 2 * self.ph - self.kh) / self.sh + 1
@@ -102,7 +129,7 @@ impl Conv {
                 return Err(Error::invalid(format!("{what} must be at least 1, got 0")));
             }
         }
-        if self.c % self.groups != 0 || self.f % self.groups != 0 {
+        if !self.c.is_multiple_of(self.groups) || !self.f.is_multiple_of(self.groups) {
             return Err(Error::invalid(format!(
                 "in C={} and out F={} must both be divisible by groups={}",
                 self.c, self.f, self.groups

@@ -21,7 +21,7 @@ const LABEL_CHARS: usize = 22;
 const LOG_SPAN: f64 = 50.0;
 
 pub(super) struct Bars {
-    pub(super) title: String,
+    title: String,
     subtitle: String,
     y_desc: String,
     /// Layers, `total` last.
@@ -181,16 +181,7 @@ impl Bars {
     /// parameters that vary between points.
     pub(super) fn totals(t: &Table, baseline: &str) -> Result<Bars> {
         let lc = t.col("layer")?;
-        let mut tot = Table {
-            source: t.source.clone(),
-            columns: t.columns.clone(),
-            rows: t
-                .rows
-                .iter()
-                .filter(|r| r[lc] == "total")
-                .cloned()
-                .collect(),
-        };
+        let mut tot = t.totals()?;
         if tot.rows.is_empty() {
             return Err(Error::invalid(format!("{}: no `total` rows", t.source)));
         }
@@ -359,6 +350,10 @@ impl Figure for Bars {
 
     fn data(&self) -> Vec<Vec<String>> {
         self.data.clone()
+    }
+
+    fn title_mut(&mut self) -> &mut String {
+        &mut self.title
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {

@@ -116,17 +116,7 @@ fn describe(col: &str, sample: &str) -> String {
 
 impl Curves {
     pub(super) fn new(t: &Table, o: &CurveOptions) -> Result<Curves> {
-        let lc = t.col("layer")?;
-        let totals = Table {
-            source: t.source.clone(),
-            columns: t.columns.clone(),
-            rows: t
-                .rows
-                .iter()
-                .filter(|r| r[lc] == "total")
-                .cloned()
-                .collect(),
-        };
+        let totals = t.totals()?;
         if totals.rows.is_empty() {
             return Err(Error::invalid(format!(
                 "{}: no `total` rows; sweep curves need network totals",
@@ -514,6 +504,10 @@ impl Figure for Curves {
 
     fn data(&self) -> Vec<Vec<String>> {
         self.data.clone()
+    }
+
+    fn title_mut(&mut self) -> &mut String {
+        &mut self.title
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {

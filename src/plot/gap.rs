@@ -19,7 +19,7 @@ struct Dot {
 }
 
 pub(super) struct Gap {
-    pub(super) title: String,
+    title: String,
     subtitle: String,
     schemes: Vec<String>,
     baseline: String,
@@ -140,6 +140,10 @@ impl Figure for Gap {
 
     fn data(&self) -> Vec<Vec<String>> {
         self.data.clone()
+    }
+
+    fn title_mut(&mut self) -> &mut String {
+        &mut self.title
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {

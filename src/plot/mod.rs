@@ -88,6 +88,8 @@ trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
     /// The data drawn, as CSV (header first).
     fn data(&self) -> Vec<Vec<String>>;
+    /// The title, for `--title` to replace.
+    fn title_mut(&mut self) -> &mut String;
 }
 
 type DrawResult<DB> =
@@ -163,6 +165,19 @@ fn save(fig: &impl Figure, path: &Path, input: Option<&Path>) -> Result<()> {
     output::write_bytes(path, &bytes)
 }
 
+/// [`save`] `fig`, titled `title` instead of its own when one is given.
+fn save_titled(
+    mut fig: impl Figure,
+    title: Option<&str>,
+    path: &Path,
+    input: Option<&Path>,
+) -> Result<()> {
+    if let Some(s) = title {
+        *fig.title_mut() = s.to_string();
+    }
+    save(&fig, path, input)
+}
+
 /// Per-layer speedup bars of one run (`simulate --plot FILE`): writes FILE (.svg or
 /// .png) and FILE.csv.
 pub fn layers(run: &Run, rows: &[Row], path: &Path) -> Result<()> {
@@ -181,11 +196,7 @@ pub fn layers_from(
 ) -> Result<()> {
     t.one_run()?;
     let b = t.baseline(baseline)?;
-    let mut fig = bars::Bars::speedups(t, &b, "")?;
-    if let Some(s) = title {
-        fig.title = s.to_string();
-    }
-    save(&fig, path, input)
+    save_titled(bars::Bars::speedups(t, &b, "")?, title, path, input)
 }
 
 /// Network-total speedup bars of every point of a sweep CSV (or of one run), the
@@ -198,11 +209,7 @@ pub fn totals(
     input: Option<&Path>,
 ) -> Result<()> {
     let b = t.baseline(baseline)?;
-    let mut fig = bars::Bars::totals(t, &b)?;
-    if let Some(s) = title {
-        fig.title = s.to_string();
-    }
-    save(&fig, path, input)
+    save_titled(bars::Bars::totals(t, &b)?, title, path, input)
 }
 
 /// Per-layer lane utilization of every scheme of one run.
@@ -213,11 +220,7 @@ pub fn utilization(
     input: Option<&Path>,
 ) -> Result<()> {
     t.one_run()?;
-    let mut fig = bars::Bars::utilization(t)?;
-    if let Some(s) = title {
-        fig.title = s.to_string();
-    }
-    save(&fig, path, input)
+    save_titled(bars::Bars::utilization(t)?, title, path, input)
 }
 
 /// Achieved vs potential speedup: per layer for one run, per point (totals) for a sweep.
@@ -229,11 +232,7 @@ pub fn gap(
     input: Option<&Path>,
 ) -> Result<()> {
     let b = t.baseline(baseline)?;
-    let mut fig = gap::Gap::new(t, &b)?;
-    if let Some(s) = title {
-        fig.title = s.to_string();
-    }
-    save(&fig, path, input)
+    save_titled(gap::Gap::new(t, &b)?, title, path, input)
 }
 
 /// Sweep curves: speedup vs a parameter column of a sweep CSV (`total` rows).

@@ -132,6 +132,21 @@ impl Table {
         })
     }
 
+    /// The network-total rows (`layer` = `total`), possibly none.
+    pub fn totals(&self) -> Result<Table> {
+        let lc = self.col("layer")?;
+        Ok(Table {
+            source: self.source.clone(),
+            columns: self.columns.clone(),
+            rows: self
+                .rows
+                .iter()
+                .filter(|r| r[lc] == "total")
+                .cloned()
+                .collect(),
+        })
+    }
+
     /// Distinct values of a column, in order of first appearance.
     pub fn distinct(&self, col: usize) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

@@ -23,10 +23,19 @@ pub struct ModelMeta {
     pub source: Option<String>,
 }
 
+/// The `tool` object of the JSON outputs (this report and a sweep's record).
 #[derive(Serialize)]
-struct Tool {
+pub(crate) struct Tool {
     name: &'static str,
     version: &'static str,
+}
+
+impl Tool {
+    /// This program, at this version.
+    pub(crate) const MLTQ: Tool = Tool {
+        name: "mltq",
+        version: env!("CARGO_PKG_VERSION"),
+    };
 }
 
 #[derive(Serialize)]
@@ -79,10 +88,7 @@ pub fn write(
     let ns = run.schemes.len();
     let doc = Doc {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "mltq",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: Tool::MLTQ,
         network: &run.network,
         arch,
         arch_path,

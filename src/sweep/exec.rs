@@ -134,12 +134,6 @@ pub fn columns(spec: &Spec) -> Vec<String> {
 }
 
 #[derive(Serialize)]
-struct Tool {
-    name: &'static str,
-    version: &'static str,
-}
-
-#[derive(Serialize)]
 struct SpecRecord<'a> {
     path: &'a str,
     toml: &'a str,
@@ -167,7 +161,7 @@ struct PointRecord {
 #[derive(Serialize)]
 struct Record<'a> {
     schema_version: u32,
-    tool: Tool,
+    tool: report::json::Tool,
     sweep: &'a str,
     description: Option<&'a str>,
     spec: SpecRecord<'a>,
@@ -317,10 +311,7 @@ pub fn prepare(spec: &Spec, inputs: &dyn Inputs) -> Result<Prepared> {
 
     let record = Record {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "mltq",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: report::json::Tool::MLTQ,
         sweep: &spec.name,
         description: spec.description.as_deref(),
         spec: SpecRecord {

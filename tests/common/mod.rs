@@ -32,37 +32,18 @@ pub fn example_arch() -> String {
     std::fs::read_to_string(repo("tests/data/example.toml")).unwrap()
 }
 
-/// A conv geometry with square kernel, stride and padding.
-pub fn conv(
-    c: usize,
-    hw: (usize, usize),
-    f: usize,
-    k: usize,
-    s: usize,
-    p: usize,
-    g: usize,
-) -> Geometry {
-    Geometry::Conv(Conv {
-        c,
-        h: hw.0,
-        w: hw.1,
-        f,
-        kh: k,
-        kw: k,
-        sh: s,
-        sw: s,
-        ph: p,
-        pw: p,
-        groups: g,
-    })
-}
-
 /// A small network made by gen's synthesizer (what `mltq gen` runs on the built-in
 /// geometries): a padded conv, a strided grouped conv and an FC layer.
 pub fn small_model(weights: EncSpec, acts: EncSpec, samples: u32, seed: u64) -> Vec<u8> {
     let layers = vec![
-        ("c1".to_string(), conv(6, (5, 4), 4, 3, 1, 1, 1)),
-        ("c2".to_string(), conv(4, (5, 4), 4, 1, 2, 0, 2)),
+        (
+            "c1".to_string(),
+            Geometry::Conv(Conv::square(6, (5, 4), 4, 3, 1, 1, 1)),
+        ),
+        (
+            "c2".to_string(),
+            Geometry::Conv(Conv::square(4, (5, 4), 4, 1, 2, 0, 2)),
+        ),
         ("fc".to_string(), Geometry::Fc { c: 24, f: 5 }),
     ];
     let spec = GenSpec {

@@ -14,19 +14,7 @@ use mltq::sweep::{GenParams, Inputs};
 use mltq::Result;
 
 fn conv(c: usize, h: usize, f: usize, s: usize) -> Conv {
-    Conv {
-        c,
-        h,
-        w: h,
-        f,
-        kh: 3,
-        kw: 3,
-        sh: s,
-        sw: s,
-        ph: 1,
-        pw: 1,
-        groups: 1,
-    }
+    Conv::square(c, (h, h), f, 3, s, 1, 1)
 }
 
 /// A three-layer network (two convs and an fc) named `name`, with `gen`'s seeded values.
