@@ -186,7 +186,7 @@ impl NonzeroSteps {
         let mut lists = vec![0u32; ln * b.steps];
         let mut lens = vec![0usize; ln];
         let mut start = Vec::with_capacity(grp.fg * ln + 1);
-        let mut steps: Vec<u32> = Vec::new();
+        let mut steps: Vec<u32> = Vec::with_capacity(grp.fg * b.cg * kk);
         start.push(0);
         for f in 0..grp.fg {
             let row = &terms[(grp.f0 + f) * b.cg * kk..][..b.cg * kk];
