@@ -163,6 +163,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 /// length and the decoded size against the memory budget before any payload byte is
 /// read. Its SHA-256 is then computed by streaming the file, never holding it whole.
 pub fn load_model(m: &str) -> Result<(Network, ModelMeta)> {
+    load_model_with(m, true)
+}
+
+/// [`load_model`]; without `hash`, `sha256` is left empty (only JSON reports show it,
+/// and hashing a built-in network means serializing it whole first).
+pub fn load_model_with(m: &str, hash: bool) -> Result<(Network, ModelMeta)> {
     let path = Path::new(m);
     if path.exists() {
         if path.is_dir() {
@@ -174,7 +180,11 @@ pub fn load_model(m: &str) -> Result<(Network, ModelMeta)> {
         let net = model::load(path)?;
         let meta = ModelMeta {
             path: m.to_string(),
-            sha256: sha256_file(path)?,
+            sha256: if hash {
+                sha256_file(path)?
+            } else {
+                String::new()
+            },
             source: net.source.clone(),
         };
         return Ok((net, meta));
@@ -182,10 +192,13 @@ pub fn load_model(m: &str) -> Result<(Network, ModelMeta)> {
     if zoo::NETWORKS.contains(&m) {
         gen::check_memory(m, &GenSpec::default())?;
         let net = gen::generate(m, &GenSpec::default())?;
-        let bytes = model::to_bytes(&net);
         let meta = ModelMeta {
             path: format!("builtin:{m}"),
-            sha256: sha256(&bytes),
+            sha256: if hash {
+                sha256(&model::to_bytes(&net))
+            } else {
+                String::new()
+            },
             source: net.source.clone(),
         };
         return Ok((net, meta));
@@ -286,7 +299,8 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     check_outputs(&outputs)?;
     let arch = Arch::load(&a.arch)?;
-    let (mut net, meta) = load_model(&a.model)?;
+    // The model's hash is only reported in JSON.
+    let (mut net, meta) = load_model_with(&a.model, a.json.is_some())?;
     let sources: Vec<ActSource> = if let (Some(d), Some(seed)) = (a.act_density, a.seed) {
         let enc = a.act_enc.unwrap_or_else(|| default_act_enc(&net));
         gen::fill_synthetic_acts(&mut net, enc, d, seed, a.sample)?;

@@ -194,6 +194,12 @@ impl Ctx<'_> {
     }
 }
 
+/// Little-endian value of exactly 8 bytes (one plane word): a single load.
+#[inline]
+fn le8(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().expect("chunks of 8 bytes"))
+}
+
 /// Little-endian unsigned value of up to 8 bytes.
 fn le(bytes: &[u8]) -> u64 {
     bytes
@@ -225,7 +231,7 @@ fn decode_tensor(t: &TensorHeader, data: &[u8], scales: &[u8], ctx: &Ctx<'_>) ->
     let tensor = match t.enc {
         Encoding::Ternary { levels, scale } => {
             let words = plane_words(n);
-            let all: Vec<u64> = data.chunks_exact(8).map(le).collect();
+            let all: Vec<u64> = data.chunks_exact(8).map(le8).collect();
             let l = levels as usize;
             let mut nonzero = Vec::with_capacity(l * words);
             let mut negative = Vec::with_capacity(l * words);
@@ -271,7 +277,7 @@ fn decode_tensor(t: &TensorHeader, data: &[u8], scales: &[u8], ctx: &Ctx<'_>) ->
         }
         Encoding::Binary { levels, scale } => {
             let words = plane_words(n);
-            let negative: Vec<u64> = data.chunks_exact(8).map(le).collect();
+            let negative: Vec<u64> = data.chunks_exact(8).map(le8).collect();
             for p in 0..levels as usize {
                 let plane = negative.get(p * words..(p + 1) * words).unwrap_or(&[]);
                 check_tail(
@@ -396,6 +402,10 @@ mod tests {
     fn le_and_index_helpers() {
         assert_eq!(le(&[0x01, 0x02]), 0x0201);
         assert_eq!(le(&[0xff; 8]), u64::MAX);
+        assert_eq!(
+            le8(&[1, 2, 3, 4, 5, 6, 7, 8]),
+            le(&[1, 2, 3, 4, 5, 6, 7, 8])
+        );
         assert_eq!(index(&[2, 3], 4), "[1,1]");
         assert_eq!(index(&[5], 4), "[4]");
     }

@@ -151,13 +151,21 @@ impl<'a> Group<'a> {
         let (cn, kh, kw) = (self.array.columns, self.b.kh, self.b.kw);
         out.clear();
         out.resize(kh * kw * cn, IDLE);
+        let b = &self.b;
         for c in 0..cn {
             let Some(n) = self.window_of(s, c) else {
                 continue;
             };
+            let (oy, ox) = b.window(n);
             for kx in 0..kw {
+                // Input column, None in the padding.
+                let ix = (ox * b.sw + kx).checked_sub(b.pw).filter(|&x| x < b.w);
                 for ky in 0..kh {
-                    out[(kx * kh + ky) * cn + c] = self.b.pos(n, ky, kx).unwrap_or(PAD);
+                    let iy = (oy * b.sh + ky).checked_sub(b.ph).filter(|&y| y < b.h);
+                    out[(kx * kh + ky) * cn + c] = match (iy, ix) {
+                        (Some(iy), Some(ix)) => iy * b.w + ix,
+                        _ => PAD,
+                    };
                 }
             }
         }

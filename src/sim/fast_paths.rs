@@ -318,3 +318,39 @@ proptest! {
         prop_assert_eq!(lockstep.0, sum);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// A layer's schemes share terms, layouts and statistics, and equal views are
+    /// simulated once: the results are those of each scheme alone.
+    #[test]
+    fn simulating_schemes_together_equals_each_alone(
+        c in conv(), arr in array(), regs in 0usize..3,
+        mut schemes in prop::collection::vec(scheme(), 1..8),
+        (wk, ak, levels, bits) in (0u8..3, 0u8..3, 1u8..=3, 2u8..=8),
+        (wd, ad, seed) in (0.0f64..=1.0, 0.0f64..=1.0, any::<u64>()),
+    ) {
+        let geom = crate::model::Geometry::Conv(c);
+        let w = tensor(&geom.weight_shape(), wk, levels, bits, wd, seed);
+        let a = tensor(&geom.act_shape(), ak, levels, bits, ad, seed ^ 0x9e37);
+        schemes.retain(|s| s.validate().is_ok() && s.check_layer("l", w.encoding(), a.encoding()).is_ok());
+        // Duplicates, as arch files may hold under different names.
+        if let Some(s) = schemes.first().cloned() {
+            schemes.push(Scheme { name: "again".into(), ..s });
+        }
+        let arr = ArrayShape { column_registers: regs, ..arr };
+        let layer = crate::model::Layer {
+            name: "l".into(),
+            geom,
+            weights: w,
+            acts: Default::default(),
+        };
+        let together = super::simulate_schemes(&layer, &a, &schemes, &arr).unwrap();
+        let alone: Vec<_> = schemes
+            .iter()
+            .map(|s| super::simulate_layer(&layer, &a, s, &arr).unwrap())
+            .collect();
+        prop_assert_eq!(together, alone);
+    }
+}

@@ -74,8 +74,9 @@ impl Family {
     }
 }
 
-/// One scheme's view of a layer's [`Operands`].
-#[derive(Clone, Copy, Debug)]
+/// One scheme's view of a layer's [`Operands`]: everything the engine reads of the
+/// scheme, so two schemes with equal views simulate alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SchemeOps {
     /// Index of the weight terms in `Operands::weight_terms`.
     pub w: usize,
@@ -169,16 +170,27 @@ pub fn simulate_schemes(
     for s in schemes {
         s.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
     }
-    let ops = Operands::new(&layer.weights, acts, schemes);
+    let mut ops = Operands::new(&layer.weights, acts, schemes);
+    // Schemes that see the layer alike (laconic and mltq-bit on ternary operands, say)
+    // are simulated once: `of[i]` is the unique view scheme i takes its results from.
+    let mut of = Vec::with_capacity(ops.schemes.len());
+    let mut unique: Vec<SchemeOps> = Vec::new();
+    for s in &ops.schemes {
+        of.push(unique.iter().position(|u| u == s).unwrap_or_else(|| {
+            unique.push(*s);
+            unique.len() - 1
+        }));
+    }
+    ops.schemes = unique;
     let used = used_array(&layer.geom, array);
     let cycles = match layer.geom {
         Geometry::Conv(c) => conv::cycles(&c, &ops, &used),
         Geometry::Fc { c, f } => fc::cycles(c, f, &ops, &used),
     };
     let sums = potential::sums(&layer.geom, &ops);
-    Ok(cycles
+    Ok(of
         .into_iter()
-        .zip(sums)
+        .map(|u| (cycles[u], sums[u]))
         .map(|(cycles, (work, busy))| LayerRun {
             macs: layer.geom.macs(),
             cycles,

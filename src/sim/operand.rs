@@ -168,12 +168,6 @@ impl TermKey {
     }
 }
 
-/// `terms(x)` of every element of a tensor under a scheme (binary operands take the
-/// planes override as their digit count).
-pub fn terms(t: &Tensor, scheme: &Scheme, op: Operand) -> Vec<u8> {
-    TermKey::of(t, scheme, op).terms(t)
-}
-
 /// Geometry of the bricks of one group (FC layers are a 1×1 conv on a 1×1 input).
 #[derive(Clone, Copy, Debug)]
 pub struct Bricks {

@@ -84,19 +84,6 @@ pub fn pass_max_into(b: &Bricks, terms: &[u8], f0: usize, f1: usize, out: &mut [
     }
 }
 
-/// Per step and lane, the max weight cycle factor over the filters `f0..f1` of a pass.
-/// `w` is laid out `[filter][step][lane]`.
-pub fn pass_max(w: &[u8], steps: usize, lanes: usize, f0: usize, f1: usize) -> Vec<u8> {
-    let per_filter = steps * lanes;
-    let mut out = vec![0u8; per_filter];
-    for f in f0..f1 {
-        for (m, &x) in out.iter_mut().zip(&w[f * per_filter..(f + 1) * per_filter]) {
-            *m = (*m).max(x);
-        }
-    }
-    out
-}
-
 /// max over lanes of a[l]·w[l].
 #[inline]
 pub fn brick_cost(a: &[u8], w: &[u8]) -> u32 {
@@ -120,6 +107,19 @@ mod tests {
     use super::*;
     use crate::model::Conv;
     use proptest::prelude::*;
+
+    /// Per step and lane, the max over the filters `f0..f1` of a `[filter][step][lane]`
+    /// layout: the direct loop `pass_max_into` replaces.
+    fn pass_max(w: &[u8], steps: usize, lanes: usize, f0: usize, f1: usize) -> Vec<u8> {
+        let per_filter = steps * lanes;
+        let mut out = vec![0u8; per_filter];
+        for f in f0..f1 {
+            for (m, &x) in out.iter_mut().zip(&w[f * per_filter..(f + 1) * per_filter]) {
+                *m = (*m).max(x);
+            }
+        }
+        out
+    }
 
     proptest! {
         #[test]

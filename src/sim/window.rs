@@ -9,11 +9,12 @@
 //! - constant activations K: K times the per-lane sums of each filter's weights, the
 //!   same for every window;
 //! - both factors 0 or a constant (word skipping): K_w·K_a times the max over (filter,
-//!   lane) of the number of steps where both are nonzero. Per window set the activation
-//!   flags are laid out as 16 windows side by side, so adding one step's flags is one
-//!   16-byte add; a (filter, lane) walks only its nonzero steps and counts for all the
-//!   columns at once: the work is the weights' nonzero count per window set,
-//!   MACs × weight density / 16 in all;
+//!   lane) of the number of steps where both are nonzero. The activation flags of 64
+//!   consecutive windows (whole window sets: 4 on a 16-column array) are laid out side by
+//!   side as bytes of eight u64 words, so adding one step's flags is eight word adds;
+//!   a (filter, lane) walks only its nonzero steps and counts for all 64 windows at
+//!   once: the work is the weights' nonzero count per 64 windows, MACs × weight
+//!   density / 64 word-adds of 8 windows in all;
 //! - otherwise, the direct sum over steps.
 
 use super::columns::Units;
@@ -185,7 +186,7 @@ impl NonzeroSteps {
         let mut lists = vec![0u32; ln * b.steps];
         let mut lens = vec![0usize; ln];
         let mut start = Vec::with_capacity(grp.fg * ln + 1);
-        let mut steps: Vec<u32> = Vec::new();
+        let mut steps: Vec<u32> = Vec::with_capacity(grp.fg * b.cg * kk);
         start.push(0);
         for f in 0..grp.fg {
             let row = &terms[(grp.f0 + f) * b.cg * kk..][..b.cg * kk];
@@ -231,96 +232,120 @@ impl NonzeroSteps {
     }
 }
 
-/// Windows counted side by side in one block (16: two u64 words of byte counters).
-const BLOCK: usize = 16;
+/// Windows counted side by side: byte counters in 8 u64 words.
+const GROUP: usize = 64;
+
+/// Byte counters of 64 windows: byte i of word w counts window 8·w + i.
+type Counts = [u64; 8];
 
 #[inline(never)]
 fn word_both(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     let b = &grp.b;
     let (steps, ln, chunks, cn) = (b.steps, b.lanes, b.chunks, grp.array.columns);
+    let (sets, passes) = (grp.window_sets(), grp.passes());
     let nz = grp.nonzero_steps(s.w);
     let a = grp.act_terms(s.a);
-    // Blocks of the columns that can hold a window.
-    let blocks = cn.min(b.windows()).div_ceil(BLOCK);
-    // acol[((block·lanes + l)·steps + t)·BLOCK + c]: act factor of column c at (t, l) ≠ 0.
-    let mut acol = vec![0u8; blocks * ln * steps * BLOCK];
-    let mut best = vec![0u32; blocks * BLOCK];
-    let mut cost = vec![0u32; cn];
+    // Whole window sets at a time, as many as 64 windows hold (one when columns > 64),
+    // so that each walk of a (filter, lane)'s nonzero steps counts for all of them.
+    let per_group = (GROUP / cn).clamp(1, sets.max(1));
+    let gn = (per_group * cn).div_ceil(GROUP);
+    // acol[(l·steps + t)·gn + g]: byte (window mod 8) of word (window mod 64)/8 is 1
+    // when the window's act factor at (t, l) is nonzero.
+    let mut acol = vec![[0u64; 8]; ln * steps * gn];
+    let mut best7 = vec![[0u64; 8]; gn];
+    let mut wide = vec![0u32; gn * GROUP];
+    let mut costs = vec![0u32; per_group * passes * cn];
     let mut slots = Vec::new();
-    for set in 0..grp.window_sets() {
-        grp.set_slots(set, &mut slots);
-        acol.fill(0);
-        for c in 0..cn.min(b.windows()) {
-            let (bk, ci) = (c / BLOCK, c % BLOCK);
-            for (kyx, sl) in slots.chunks_exact(cn).enumerate() {
-                let pos = sl[c];
-                if pos == IDLE || pos == PAD {
-                    // The padding's factor is 0 under word skipping.
-                    continue;
-                }
-                for kc in 0..chunks {
-                    let t = kyx * chunks + kc;
-                    let brick = &a[grp.brick_offset(pos, kc)..][..ln];
-                    for (l, &v) in brick.iter().enumerate() {
-                        acol[((bk * ln + l) * steps + t) * BLOCK + ci] = (v != 0) as u8;
+    for s0 in (0..sets).step_by(per_group) {
+        let s1 = (s0 + per_group).min(sets);
+        acol.fill([0; 8]);
+        for set in s0..s1 {
+            grp.set_slots(set, &mut slots);
+            for c in 0..cn {
+                let i = (set - s0) * cn + c;
+                let (g, w, shift) = (i / GROUP, (i % GROUP) / 8, 8 * (i % 8));
+                for (kyx, sl) in slots.chunks_exact(cn).enumerate() {
+                    let pos = sl[c];
+                    if pos == IDLE || pos == PAD {
+                        // The padding's factor is 0 under word skipping.
+                        continue;
+                    }
+                    for kc in 0..chunks {
+                        let t = kyx * chunks + kc;
+                        let brick = &a[grp.brick_offset(pos, kc)..][..ln];
+                        for (l, &v) in brick.iter().enumerate() {
+                            acol[(l * steps + t) * gn + g][w] |= ((v != 0) as u64) << shift;
+                        }
                     }
                 }
             }
         }
-        for p in 0..grp.passes() {
+        for p in 0..passes {
             let (f0, f1) = grp.pass_filters(p);
-            best.fill(0);
-            for bk in 0..blocks {
-                let mut best7: Counts = [0; 2];
-                let best = &mut best[bk * BLOCK..][..BLOCK];
-                for l in 0..ln {
-                    let col = acol[(bk * ln + l) * steps * BLOCK..][..steps * BLOCK]
-                        .as_chunks::<BLOCK>()
-                        .0;
-                    for f in f0..f1 {
-                        let list = nz.get(ln, f, l);
-                        if list.len() <= 127 {
-                            count_max7(col, list, &mut best7);
-                        } else {
-                            count_max32(col, list, best);
-                        }
+            best7.fill([0; 8]);
+            wide.fill(0);
+            for l in 0..ln {
+                let col = &acol[l * steps * gn..(l + 1) * steps * gn];
+                for f in f0..f1 {
+                    let list = nz.get(ln, f, l);
+                    if list.len() <= 127 {
+                        count_max7(col, gn, list, &mut best7);
+                    } else {
+                        count_max32(col, gn, list, &mut wide);
                     }
                 }
-                let bytes = [best7[0].to_le_bytes(), best7[1].to_le_bytes()];
-                for (b, &b7) in best.iter_mut().zip(bytes.iter().flatten()) {
-                    *b = (*b).max(b7 as u32);
+            }
+            for set in s0..s1 {
+                for c in 0..cn {
+                    let i = (set - s0) * cn + c;
+                    let byte = (best7[i / GROUP][(i % GROUP) / 8] >> (8 * (i % 8))) & 0xff;
+                    let best = (byte as u32).max(wide[i]);
+                    costs[((set - s0) * passes + p) * cn + c] = match grp.window_of(set, c) {
+                        None => 0,
+                        Some(_) => ((k as u64 * best as u64) as u32).max(s.min_cycles),
+                    };
                 }
             }
-            for (c, slot) in cost.iter_mut().enumerate() {
-                *slot = match grp.window_of(set, c) {
-                    None => 0,
-                    // c < windows here: c is in a block.
-                    Some(_) => ((k as u64 * best[c] as u64) as u32).max(s.min_cycles),
-                };
-            }
-            cols.unit(&cost);
+        }
+        // Units in the loop nest's order: window set, then pass.
+        for unit in costs[..(s1 - s0) * passes * cn].chunks_exact(cn) {
+            cols.unit(unit);
         }
     }
 }
 
-/// Byte counters of 16 windows, as two u64 words (bytes 0..8 and 8..16).
-type Counts = [u64; 2];
-
-/// best = max(best, Σ over `list` of col[t·BLOCK + c]) per window c, for flags col of 0
-/// or 1 and lists of at most 127 steps: every count fits in 7 bits, so the 16 counts
-/// are summed as bytes of two u64 words (no byte ever carries into the next) and the
-/// max is taken bytewise in the words too.
+/// best = max(best, Σ over `list` of col[t]) per window, for flags of 0 or 1 and lists
+/// of at most 127 steps: every count fits in 7 bits, so the counts are summed as bytes
+/// of u64 words (no byte ever carries into the next) and the max is taken bytewise in
+/// the words too. `col` holds `gn` groups of counters per step.
 #[inline]
-fn count_max7(col: &[[u8; BLOCK]], list: &[u32], best: &mut Counts) {
+fn count_max7(col: &[Counts], gn: usize, list: &[u32], best: &mut [Counts]) {
     debug_assert!(list.len() <= 127);
-    let (mut lo, mut hi) = (0u64, 0u64);
-    for &t in list {
-        let (a, b) = col[t as usize].split_at(8);
-        lo = lo.wrapping_add(u64::from_le_bytes(a.try_into().expect("8 bytes")));
-        hi = hi.wrapping_add(u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    if gn == 1 {
+        let mut acc = [0u64; 8];
+        for &t in list {
+            let v = &col[t as usize];
+            for i in 0..8 {
+                acc[i] = acc[i].wrapping_add(v[i]);
+            }
+        }
+        for i in 0..8 {
+            best[0][i] = max7(best[0][i], acc[i]);
+        }
+        return;
     }
-    best[0] = max7(best[0], lo);
-    best[1] = max7(best[1], hi);
+    for (g, best) in best.iter_mut().enumerate() {
+        let mut acc = [0u64; 8];
+        for &t in list {
+            let v = &col[t as usize * gn + g];
+            for i in 0..8 {
+                acc[i] = acc[i].wrapping_add(v[i]);
+            }
+        }
+        for i in 0..8 {
+            best[i] = max7(best[i], acc[i]);
+        }
+    }
 }
 
 /// Bytewise max of two words whose bytes are all below 128: (x | 0x80) − y keeps its
@@ -333,17 +358,19 @@ fn max7(x: u64, y: u64) -> u64 {
     (x & m) | (y & !m)
 }
 
-/// `count_max7` for lists of any length, counts in u32.
-fn count_max32(col: &[[u8; BLOCK]], list: &[u32], best: &mut [u32]) {
-    let mut acc = [0u32; BLOCK];
-    for &t in list {
-        let v = &col[t as usize];
-        for i in 0..BLOCK {
-            acc[i] += v[i] as u32;
+/// `count_max7` for lists of any length, counts in u32 per window.
+fn count_max32(col: &[Counts], gn: usize, list: &[u32], best: &mut [u32]) {
+    for (g, best) in best.chunks_exact_mut(GROUP).enumerate() {
+        let mut acc = [0u32; GROUP];
+        for &t in list {
+            let v = &col[t as usize * gn + g];
+            for (i, a) in acc.iter_mut().enumerate() {
+                *a += ((v[i / 8] >> (8 * (i % 8))) & 0xff) as u32;
+            }
         }
-    }
-    for i in 0..BLOCK {
-        best[i] = best[i].max(acc[i]);
+        for (b, &a) in best.iter_mut().zip(&acc) {
+            *b = (*b).max(a);
+        }
     }
 }
 
