@@ -150,8 +150,8 @@ impl Timing {
         } else {
             0
         };
-        for c in 0..cost.len() {
-            self.free[c] = self.free[c].max(ready) + cost[c] as u64;
+        for (free, &c) in self.free.iter_mut().zip(cost) {
+            *free = (*free).max(ready) + c as u64;
         }
         self.finish.push(*self.free.iter().max().unwrap());
     }
