@@ -90,8 +90,8 @@ pub(super) struct Group<'a> {
     weight_terms: Vec<OnceCell<Vec<u8>>>,
     /// Per weight term key: per pass, max term over its filters `[p][t][lane]`.
     pass_max: Vec<OnceCell<Vec<u8>>>,
-    /// Per weight term key: the steps where each (filter, lane) has a nonzero term.
-    nonzero_steps: Vec<OnceCell<window::NonzeroSteps>>,
+    /// Per weight term key: the nonzero steps of each (filter, lane) as bitsets.
+    weight_bits: Vec<OnceCell<window::WeightBits>>,
     /// Per term encoding: term positions of int activations, channel-last.
     act_masks: [OnceCell<Vec<u64>>; 3],
     /// Per term encoding: term positions of int weights, `[f][t][lane]`.
@@ -119,7 +119,7 @@ impl<'a> Group<'a> {
             brick_max: (0..na).map(|_| OnceCell::new()).collect(),
             weight_terms: (0..nw).map(|_| OnceCell::new()).collect(),
             pass_max: (0..nw).map(|_| OnceCell::new()).collect(),
-            nonzero_steps: (0..nw).map(|_| OnceCell::new()).collect(),
+            weight_bits: (0..nw).map(|_| OnceCell::new()).collect(),
             act_masks: Default::default(),
             weight_masks: Default::default(),
         }
@@ -233,9 +233,9 @@ impl<'a> Group<'a> {
         })
     }
 
-    /// The nonzero steps of every (filter, lane) of weight key `w`.
-    pub fn nonzero_steps(&self, w: usize) -> &window::NonzeroSteps {
-        self.nonzero_steps[w].get_or_init(|| window::NonzeroSteps::new(self, w))
+    /// The nonzero steps of every (filter, lane) of weight key `w`, as bitsets.
+    pub fn weight_bits(&self, w: usize) -> &window::WeightBits {
+        self.weight_bits[w].get_or_init(|| window::WeightBits::new(self, w))
     }
 
     /// Term positions of the (int) activations under `te`, channel-last.

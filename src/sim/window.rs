@@ -9,12 +9,9 @@
 //! - constant activations K: K times the per-lane sums of each filter's weights, the
 //!   same for every window;
 //! - both factors 0 or a constant (word skipping): K_w·K_a times the max over (filter,
-//!   lane) of the number of steps where both are nonzero. The activation flags of 64
-//!   consecutive windows (whole window sets: 4 on a 16-column array) are laid out side by
-//!   side as bytes of eight u64 words, so adding one step's flags is eight word adds;
-//!   a (filter, lane) walks only its nonzero steps and counts for all 64 windows at
-//!   once: the work is the weights' nonzero count per 64 windows, MACs × weight
-//!   density / 64 word-adds of 8 windows in all;
+//!   lane) of the number of steps where both are nonzero, from bitsets of nonzero steps
+//!   (AND and popcount), visiting the candidates most nonzero steps first and stopping
+//!   as soon as neither side's count can beat the best found (see `word_both`);
 //! - otherwise, the direct sum over steps.
 
 use super::columns::Units;
@@ -164,213 +161,242 @@ fn constant_acts(grp: &Group, s: &SchemeOps, cols: &mut impl Units, ka: u32) {
     }
 }
 
-/// The steps where each (filter, lane) of a group has a nonzero weight term, as
-/// compressed lists: those of (f, l) are `steps[start[f·lanes + l]..start[f·lanes + l + 1]]`.
-pub(super) struct NonzeroSteps {
-    start: Vec<usize>,
-    steps: Vec<u32>,
+/// The steps where each (filter, lane) of a group has a nonzero weight term, as bitsets
+/// of ⌈T/64⌉ words; per pass and lane, its filters sorted by their nonzero count, most
+/// first. The entries of (pass p, lane l) are `base..base + n` with `(base, n) =
+/// entries(p, l)`: entry e has `count[e]` nonzero steps, flagged in
+/// `bits[e·words..(e + 1)·words]` (bit t mod 64 of word t div 64 for step t).
+pub(super) struct WeightBits {
+    words: usize,
+    count: Vec<u32>,
+    bits: Vec<u64>,
 }
 
-impl NonzeroSteps {
+impl WeightBits {
     /// Built from the tensor's own order, for weight key `w`.
-    pub fn new(grp: &Group, w: usize) -> NonzeroSteps {
+    pub fn new(grp: &Group, w: usize) -> WeightBits {
         let b = &grp.b;
         let (ln, kk) = (b.lanes, b.kh * b.kw);
+        let words = b.steps.div_ceil(64).max(1);
         let terms = &grp.ops.weight_terms[w].1;
-        // Step of kernel offset ky·KW + kx in chunk 0.
-        let step0: Vec<u32> = (0..kk)
-            .map(|i| (((i % b.kw) * b.kh + i / b.kw) * b.chunks) as u32)
+        // Per step, the offset of lane 0's weight in a filter's row, and its chunk.
+        let at: Vec<(usize, usize)> = (0..b.steps)
+            .map(|t| {
+                let (ky, kx, k) = b.step(t);
+                (k * ln * kk + ky * b.kw + kx, k)
+            })
             .collect();
-        // Per lane, room for every step of a filter; the nonzero ones are kept without
-        // a branch per weight, then appended lane by lane.
-        let mut lists = vec![0u32; ln * b.steps];
-        let mut lens = vec![0usize; ln];
-        let mut start = Vec::with_capacity(grp.fg * ln + 1);
-        let mut steps: Vec<u32> = Vec::with_capacity(grp.fg * b.cg * kk);
-        start.push(0);
+        // Per (filter, lane), in filter order; each word gathered in a register.
+        let mut raw = vec![0u64; grp.fg * ln * words];
+        let mut count = vec![0u32; grp.fg * ln];
         for f in 0..grp.fg {
             let row = &terms[(grp.f0 + f) * b.cg * kk..][..b.cg * kk];
-            lens.fill(0);
-            if kk == 1 {
-                // 1×1 kernels: step = chunk.
-                for (k, chunk) in row.chunks(ln).enumerate() {
-                    for ((&t, list), len) in chunk
-                        .iter()
-                        .zip(lists.chunks_exact_mut(b.steps))
-                        .zip(lens.iter_mut())
-                    {
-                        list[*len] = k as u32;
-                        *len += (t != 0) as usize;
-                    }
-                }
-            } else {
-                for (k, chunk) in row.chunks(ln * kk).enumerate() {
-                    for ((ts, list), len) in chunk
-                        .chunks_exact(kk)
-                        .zip(lists.chunks_exact_mut(b.steps))
-                        .zip(lens.iter_mut())
-                    {
-                        for (&t, &s0) in ts.iter().zip(&step0) {
-                            list[*len] = s0 + k as u32;
-                            *len += (t != 0) as usize;
+            for l in 0..ln {
+                let fl = f * ln + l;
+                for (wi, ts) in at.chunks(64).enumerate() {
+                    let mut word = 0u64;
+                    for (i, &(o, k)) in ts.iter().enumerate() {
+                        if k * ln + l < b.cg {
+                            word |= ((row[o + l * kk] != 0) as u64) << i;
                         }
                     }
+                    raw[fl * words + wi] = word;
+                    count[fl] += word.count_ones();
                 }
             }
-            for (l, &len) in lens.iter().enumerate() {
-                steps.extend_from_slice(&lists[l * b.steps..l * b.steps + len]);
-                start.push(steps.len());
+        }
+        let mut sorted_count = Vec::with_capacity(grp.fg * ln);
+        let mut bits = Vec::with_capacity(grp.fg * ln * words);
+        let (mut hist, mut order, mut lane_counts) = (Vec::new(), Vec::new(), Vec::new());
+        for p in 0..grp.passes() {
+            let (f0, f1) = grp.pass_filters(p);
+            for l in 0..ln {
+                lane_counts.clear();
+                lane_counts.extend((f0..f1).map(|f| count[f * ln + l]));
+                most_first(&lane_counts, b.steps, &mut hist, &mut order);
+                for &i in &order {
+                    let f = f0 + i as usize;
+                    sorted_count.push(count[f * ln + l]);
+                    bits.extend_from_slice(&raw[(f * ln + l) * words..][..words]);
+                }
             }
         }
-        NonzeroSteps { start, steps }
+        WeightBits {
+            words,
+            count: sorted_count,
+            bits,
+        }
     }
 
-    /// The nonzero steps of filter f, lane l.
+    /// First entry and number of entries of pass p, lane l.
     #[inline]
-    pub fn get(&self, lanes: usize, f: usize, l: usize) -> &[u32] {
-        &self.steps[self.start[f * lanes + l]..self.start[f * lanes + l + 1]]
+    fn entries(&self, grp: &Group, p: usize, l: usize) -> (usize, usize) {
+        let (f0, f1) = grp.pass_filters(p);
+        let n = f1 - f0;
+        (f0 * grp.b.lanes + l * n, n)
+    }
+
+    /// The largest number of steps where pass p's filters and an activation lane
+    /// (`act`, flagged like the weights; `na` of them) are both nonzero, if above
+    /// `best`; `best` otherwise. Filters are visited most nonzero steps first, so the
+    /// walk stops at the first whose count cannot beat `best`.
+    #[inline(always)]
+    fn best_overlap(&self, grp: &Group, p: usize, l: usize, act: &[u64], na: u32, mut best: u32) -> u32 {
+        let (base, n) = self.entries(grp, p, l);
+        let w = self.words;
+        for e in base..base + n {
+            if self.count[e] <= best {
+                break;
+            }
+            let v = overlap(act, &self.bits[e * w..(e + 1) * w]);
+            if v > best {
+                best = v;
+                if best >= na {
+                    break;
+                }
+            }
+        }
+        best
     }
 }
 
-/// Windows counted side by side: byte counters in 8 u64 words.
-const GROUP: usize = 64;
+/// The indices of `counts` (each at most `max`) by count, most first, equal counts in
+/// index order (a counting sort: O(n + max)).
+fn most_first(counts: &[u32], max: usize, hist: &mut Vec<u32>, out: &mut Vec<u32>) {
+    hist.clear();
+    hist.resize(max + 2, 0);
+    // Count n goes to bucket max − n (most first); hist[j + 1] counts bucket j, so that
+    // after the prefix sum hist[j] is bucket j's first place.
+    for &n in counts {
+        hist[max - n as usize + 1] += 1;
+    }
+    for i in 1..hist.len() {
+        hist[i] += hist[i - 1];
+    }
+    out.clear();
+    out.resize(counts.len(), 0);
+    for (i, &n) in counts.iter().enumerate() {
+        let slot = &mut hist[max - n as usize];
+        out[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+}
 
-/// Byte counters of 64 windows: byte i of word w counts window 8·w + i.
-type Counts = [u64; 8];
+/// Number of steps flagged in both bitsets.
+#[inline(always)]
+fn overlap(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
+}
 
-#[inline(never)]
+/// Word skipping on both operands: a lane's summed pair cost is K_w·K_a times the number
+/// of steps where both are nonzero, and a column's cost K_w·K_a times the max of that
+/// over (filter, lane). The nonzero steps of each (window, lane) and (filter, lane) are
+/// bitsets, so one (window, filter, lane) is ⌈T/64⌉ ANDs and popcounts; and since that
+/// number is at most the smaller of the two counts, (window, lane)s are visited most
+/// nonzero steps first and each walks its pass's filters most nonzero first, both
+/// walks stopping as soon as no count can beat the best found. The max is exact; the
+/// work, on typical tensors, a small fraction of every (window, filter, lane).
 fn word_both(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU has the instruction (checked just above).
+        return unsafe { word_both_popcnt(grp, s, cols, k) };
+    }
+    word_both_in(grp, s, cols, k)
+}
+
+/// `word_both_in` compiled with the `popcnt` instruction: without it (the x86-64
+/// baseline) `count_ones` is a dozen instructions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn word_both_popcnt(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
+    word_both_in(grp, s, cols, k)
+}
+
+#[inline(always)]
+fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     let b = &grp.b;
-    let (steps, ln, chunks, cn) = (b.steps, b.lanes, b.chunks, grp.array.columns);
+    let (ln, chunks, cn) = (b.lanes, b.chunks, grp.array.columns);
     let (sets, passes) = (grp.window_sets(), grp.passes());
-    let nz = grp.nonzero_steps(s.w);
+    let wb = grp.weight_bits(s.w);
+    let words = wb.words;
     let a = grp.act_terms(s.a);
-    // Whole window sets at a time, as many as 64 windows hold (one when columns > 64),
-    // so that each walk of a (filter, lane)'s nonzero steps counts for all of them.
-    let per_group = (GROUP / cn).clamp(1, sets.max(1));
-    let gn = (per_group * cn).div_ceil(GROUP);
-    // acol[(l·steps + t)·gn + g]: byte (window mod 8) of word (window mod 64)/8 is 1
-    // when the window's act factor at (t, l) is nonzero.
-    let mut acol = vec![[0u64; 8]; ln * steps * gn];
-    let mut best7 = vec![[0u64; 8]; gn];
-    let mut wide = vec![0u32; gn * GROUP];
-    let mut costs = vec![0u32; per_group * passes * cn];
+    let cost_of = |best: u32| ((k as u64 * best as u64) as u32).max(s.min_cycles);
+    let lockstep = cols.lockstep();
+    // Per (column, lane): the nonzero steps of its window as a bitset.
+    let mut abits = vec![0u64; cn * ln * words];
+    // Per (column, lane), its count; the (column, lane)s by count, most first.
+    let (mut acount, mut cand, mut hist) = (Vec::new(), Vec::new(), Vec::new());
+    let mut best = vec![0u32; cn];
+    let mut cost = vec![0u32; cn];
     let mut slots = Vec::new();
-    for s0 in (0..sets).step_by(per_group) {
-        let s1 = (s0 + per_group).min(sets);
-        acol.fill([0; 8]);
-        for set in s0..s1 {
-            grp.set_slots(set, &mut slots);
-            for c in 0..cn {
-                let i = (set - s0) * cn + c;
-                let (g, w, shift) = (i / GROUP, (i % GROUP) / 8, 8 * (i % 8));
-                for (kyx, sl) in slots.chunks_exact(cn).enumerate() {
-                    let pos = sl[c];
-                    if pos == IDLE || pos == PAD {
-                        // The padding's factor is 0 under word skipping.
-                        continue;
-                    }
-                    for kc in 0..chunks {
-                        let t = kyx * chunks + kc;
-                        let brick = &a[grp.brick_offset(pos, kc)..][..ln];
-                        for (l, &v) in brick.iter().enumerate() {
-                            acol[(l * steps + t) * gn + g][w] |= ((v != 0) as u64) << shift;
-                        }
+    let mut total = 0u64;
+    for set in 0..sets {
+        grp.set_slots(set, &mut slots);
+        abits.fill(0);
+        for (kyx, sl) in slots.chunks_exact(cn).enumerate() {
+            for (c, &pos) in sl.iter().enumerate() {
+                if pos == IDLE || pos == PAD {
+                    // The padding's factor is 0 under word skipping.
+                    continue;
+                }
+                let lanes = &mut abits[c * ln * words..][..ln * words];
+                for kc in 0..chunks {
+                    let t = kyx * chunks + kc;
+                    let brick = &a[grp.brick_offset(pos, kc)..][..ln];
+                    for (l, &v) in brick.iter().enumerate() {
+                        lanes[l * words + t / 64] |= ((v != 0) as u64) << (t % 64);
                     }
                 }
             }
+        }
+        acount.clear();
+        acount.extend(
+            abits
+                .chunks_exact(words)
+                .map(|lane| lane.iter().map(|x| x.count_ones()).sum::<u32>()),
+        );
+        most_first(&acount, b.steps, &mut hist, &mut cand);
+        // Lanes without a nonzero step cannot beat anything.
+        while cand.last().is_some_and(|&i| acount[i as usize] == 0) {
+            cand.pop();
         }
         for p in 0..passes {
-            let (f0, f1) = grp.pass_filters(p);
-            best7.fill([0; 8]);
-            wide.fill(0);
-            for l in 0..ln {
-                let col = &acol[l * steps * gn..(l + 1) * steps * gn];
-                for f in f0..f1 {
-                    let list = nz.get(ln, f, l);
-                    if list.len() <= 127 {
-                        count_max7(col, gn, list, &mut best7);
-                    } else {
-                        count_max32(col, gn, list, &mut wide);
+            if lockstep {
+                // Only the max over columns counts.
+                let mut m = 0;
+                for &i in &cand {
+                    let (i, na) = (i as usize, acount[i as usize]);
+                    if na <= m {
+                        break;
                     }
+                    let act = &abits[i * words..][..words];
+                    m = wb.best_overlap(grp, p, i % ln, act, na, m);
+                }
+                // Every set has a window in column 0.
+                total += cost_of(m) as u64;
+                continue;
+            }
+            best.fill(0);
+            for &i in &cand {
+                let (i, na) = (i as usize, acount[i as usize]);
+                let c = i / ln;
+                if na > best[c] {
+                    let act = &abits[i * words..][..words];
+                    best[c] = wb.best_overlap(grp, p, i % ln, act, na, best[c]);
                 }
             }
-            for set in s0..s1 {
-                for c in 0..cn {
-                    let i = (set - s0) * cn + c;
-                    let byte = (best7[i / GROUP][(i % GROUP) / 8] >> (8 * (i % 8))) & 0xff;
-                    let best = (byte as u32).max(wide[i]);
-                    costs[((set - s0) * passes + p) * cn + c] = match grp.window_of(set, c) {
-                        None => 0,
-                        Some(_) => ((k as u64 * best as u64) as u32).max(s.min_cycles),
-                    };
-                }
+            for (c, slot) in cost.iter_mut().enumerate() {
+                *slot = match grp.window_of(set, c) {
+                    None => 0,
+                    Some(_) => cost_of(best[c]),
+                };
             }
-        }
-        // Units in the loop nest's order: window set, then pass.
-        for unit in costs[..(s1 - s0) * passes * cn].chunks_exact(cn) {
-            cols.unit(unit);
+            cols.unit(&cost);
         }
     }
-}
-
-/// best = max(best, Σ over `list` of col[t]) per window, for flags of 0 or 1 and lists
-/// of at most 127 steps: every count fits in 7 bits, so the counts are summed as bytes
-/// of u64 words (no byte ever carries into the next) and the max is taken bytewise in
-/// the words too. `col` holds `gn` groups of counters per step.
-#[inline]
-fn count_max7(col: &[Counts], gn: usize, list: &[u32], best: &mut [Counts]) {
-    debug_assert!(list.len() <= 127);
-    if gn == 1 {
-        let mut acc = [0u64; 8];
-        for &t in list {
-            let v = &col[t as usize];
-            for i in 0..8 {
-                acc[i] = acc[i].wrapping_add(v[i]);
-            }
-        }
-        for i in 0..8 {
-            best[0][i] = max7(best[0][i], acc[i]);
-        }
-        return;
-    }
-    for (g, best) in best.iter_mut().enumerate() {
-        let mut acc = [0u64; 8];
-        for &t in list {
-            let v = &col[t as usize * gn + g];
-            for i in 0..8 {
-                acc[i] = acc[i].wrapping_add(v[i]);
-            }
-        }
-        for i in 0..8 {
-            best[i] = max7(best[i], acc[i]);
-        }
-    }
-}
-
-/// Bytewise max of two words whose bytes are all below 128: (x | 0x80) − y keeps its
-/// high bit exactly where x ≥ y, and never borrows across bytes.
-#[inline]
-fn max7(x: u64, y: u64) -> u64 {
-    const H: u64 = 0x8080_8080_8080_8080;
-    let ge = ((x | H) - y) & H;
-    let m = (ge >> 7) * 0xff;
-    (x & m) | (y & !m)
-}
-
-/// `count_max7` for lists of any length, counts in u32 per window.
-fn count_max32(col: &[Counts], gn: usize, list: &[u32], best: &mut [u32]) {
-    for (g, best) in best.chunks_exact_mut(GROUP).enumerate() {
-        let mut acc = [0u32; GROUP];
-        for &t in list {
-            let v = &col[t as usize * gn + g];
-            for (i, a) in acc.iter_mut().enumerate() {
-                *a += ((v[i / 8] >> (8 * (i % 8))) & 0xff) as u32;
-            }
-        }
-        for (b, &a) in best.iter_mut().zip(&acc) {
-            *b = (*b).max(a);
-        }
+    if lockstep {
+        cols.add_lockstep(total);
     }
 }
 
@@ -419,3 +445,4 @@ fn general(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
         }
     }
 }
+
