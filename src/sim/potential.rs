@@ -124,27 +124,31 @@ fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
     let cols: Vec<(usize, usize)> = (0..kw).map(|kx| b.cols_read(kx)).collect();
     let mut nonzero = vec![0u64; c.c * k];
     let mut sum = vec![0u64; c.c * k];
+    // A stride at or above the input's extent reads each input row (column) from at
+    // most one window, so any stride ≥ the extent sums alike: capped there, the
+    // prefix buffers stay the input's size whatever the file's stride.
+    let (sw, sh) = (c.sw.min(w.max(1)), c.sh.min(h.max(1)));
     // q: strided prefix of one row; r[kx][iy]: the row's sum over the columns read at kx.
-    let mut q = vec![(0u64, 0u64); w + c.sw];
+    let mut q = vec![(0u64, 0u64); w + sw];
     let mut r = vec![(0u64, 0u64); kw * h];
-    let mut qc = vec![(0u64, 0u64); h + c.sh];
+    let mut qc = vec![(0u64, 0u64); h + sh];
     for ch in 0..c.c {
         let plane = &terms[ch * h * w..(ch + 1) * h * w];
         for iy in 0..h {
             let row = &plane[iy * w..(iy + 1) * w];
             strided_prefix(
                 row.iter().map(|&t| ((t > 0) as u64, t as u64)),
-                c.sw,
+                sw,
                 &mut q,
             );
             for (kx, &(first, n)) in cols.iter().enumerate() {
-                r[kx * h + iy] = range(&q, first, n, c.sw);
+                r[kx * h + iy] = range(&q, first, n, sw);
             }
         }
         for kx in 0..kw {
-            strided_prefix(r[kx * h..(kx + 1) * h].iter().copied(), c.sh, &mut qc);
+            strided_prefix(r[kx * h..(kx + 1) * h].iter().copied(), sh, &mut qc);
             for (ky, &(first, n)) in rows.iter().enumerate() {
-                let (nz, st) = range(&qc, first, n, c.sh);
+                let (nz, st) = range(&qc, first, n, sh);
                 nonzero[ch * k + ky * kw + kx] = nz;
                 sum[ch * k + ky * kw + kx] = st;
             }
@@ -208,15 +212,15 @@ mod tests {
     }
 
     fn conv() -> impl Strategy<Value = Conv> {
-        // Strides above the kernel, padding above kernel − 1, groups.
+        // Strides above the kernel and above the input, padding above kernel − 1, groups.
         (
             1usize..=3,
             1usize..=9,
             1usize..=9,
             1usize..=4,
             1usize..=4,
-            1usize..=4,
-            1usize..=3,
+            1usize..=12,
+            1usize..=12,
             0usize..=4,
             0usize..=3,
             1usize..=2,
@@ -240,6 +244,34 @@ mod tests {
                     (h + 2 * ph >= kh && w + 2 * pw >= kw).then_some(c)
                 },
             )
+    }
+
+    /// A file may give any stride up to 2^32 − 1: the sums still take memory of the
+    /// input's size (a mutant once asked for 64 GiB here), and equal the direct ones.
+    #[test]
+    fn huge_strides_sum_like_the_direct_loop() {
+        let c = Conv {
+            c: 2,
+            h: 5,
+            w: 4,
+            f: 2,
+            kh: 3,
+            kw: 1,
+            sh: u32::MAX as usize,
+            sw: 2,
+            ph: 1,
+            pw: 0,
+            groups: 2,
+        };
+        let terms: Vec<u8> = (0..c.c * c.h * c.w).map(|i| (i % 3) as u8).collect();
+        let s = conv_act_stats(&c, &terms);
+        assert_eq!(s, act_stats_direct(&c, &terms));
+        // One window row (oy = 0 reads rows ky − 1), two window columns (ox = 0, 1):
+        // at (ky, kx) = (0, 0) only padding; at (1, 0) row 0, columns 0 and 2.
+        assert_eq!(s.count, 2);
+        assert_eq!(s.terms[0], 0);
+        // Channel 0, row 0: terms i % 3 at i = 0, 2 → 0 + 2.
+        assert_eq!((s.nonzero[1], s.terms[1]), (1, 2));
     }
 
     proptest! {
