@@ -71,6 +71,31 @@ impl Tensor {
                 w % words.max(1)
             )));
         }
+        Tensor::ternary_checked(shape, levels, scale, nonzero, negative, scales)
+    }
+
+    /// [`Tensor::ternary`] for planes whose bits the caller has already checked (the
+    /// `.mltq` reader checks them as it reads, naming the byte): no bit past the last
+    /// element, no negative bit without its nonzero bit. Only the sizes are checked.
+    pub(crate) fn ternary_checked(
+        shape: &[usize],
+        levels: u8,
+        scale: ScaleMode,
+        nonzero: Vec<u64>,
+        negative: Vec<u64>,
+        scales: Vec<f32>,
+    ) -> Result<Tensor> {
+        check_levels(levels)?;
+        let len = shape.iter().product::<usize>();
+        let want = levels as usize * plane_words(len);
+        if nonzero.len() != want || negative.len() != want {
+            return Err(Error::invalid(format!(
+                "ternary tensor of {len} elements and {levels} levels needs {want} words per plane set, got {} and {}",
+                nonzero.len(),
+                negative.len()
+            )));
+        }
+        debug_assert!(nonzero.iter().zip(&negative).all(|(z, g)| g & !z == 0));
         let enc = Encoding::Ternary { levels, scale };
         check_scales(shape, &enc, scales.len())?;
         Ok(Tensor {

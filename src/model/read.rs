@@ -96,6 +96,48 @@ enum Source<'a> {
 }
 
 impl<'a> Source<'a> {
+    /// Append to `out` the `n` little-endian words starting at payload offset `off`
+    /// (inside a range already checked to lie in the payload): one copy, straight into
+    /// `out`.
+    fn words(&mut self, off: u64, n: usize, out: &mut Vec<u64>, name: &str) -> Result<()> {
+        let r = Range {
+            off,
+            len: (n * 8) as u64,
+        };
+        match self {
+            Source::Bytes(_) => {
+                let bytes = self.get(r, name)?;
+                out.extend(bytes.chunks_exact(8).map(le8));
+            }
+            Source::File { file, base, path } => {
+                let start = base.checked_add(off).ok_or_else(|| {
+                    Error::payload(name, off, r.end(), "range lies outside the payload")
+                })?;
+                file.seek(SeekFrom::Start(start))
+                    .map_err(|e| Error::read(path, e))?;
+                let at = out.len();
+                out.resize(at + n, 0);
+                let new = &mut out[at..];
+                file.read_exact(bytemuck::cast_slice_mut(new))
+                    .map_err(|e| Error::read(path, e))?;
+                if cfg!(target_endian = "big") {
+                    for w in new {
+                        *w = u64::from_le(*w);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes of a tensor's `scales` range (empty without one).
+    fn get_scales(&mut self, t: &TensorHeader, name: &str) -> Result<Cow<'a, [u8]>> {
+        match t.scales {
+            Some(r) => self.get(r, name),
+            None => Ok(Cow::Borrowed(&[][..])),
+        }
+    }
+
     /// The bytes of a range already checked to lie inside the payload.
     fn get(&mut self, r: Range, name: &str) -> Result<Cow<'a, [u8]>> {
         let outside = || {
@@ -132,18 +174,13 @@ fn decode(h: &Header, name: &str, mut src: Source<'_>) -> Result<Network> {
     let mut weights: Vec<Option<Tensor>> = vec![None; h.layers.len()];
     let mut acts: Vec<BTreeMap<u32, Tensor>> = vec![BTreeMap::new(); h.layers.len()];
     for t in &h.tensors {
-        let data = src.get(t.data, name)?;
-        let scales = match t.scales {
-            Some(r) => src.get(r, name)?,
-            None => Cow::Borrowed(&[][..]),
-        };
         let ctx = Ctx {
             path: name,
             what: t.describe(&h.layers),
             line: t.line,
             payload_start: h.len,
         };
-        let tensor = decode_tensor(t, &data, &scales, &ctx)?;
+        let tensor = decode_tensor(t, &mut src, name, &ctx)?;
         match t.sample {
             None => weights[t.layer] = Some(tensor),
             Some(s) => {
@@ -226,60 +263,60 @@ fn index(shape: &[usize], mut i: usize) -> String {
     )
 }
 
-fn decode_tensor(t: &TensorHeader, data: &[u8], scales: &[u8], ctx: &Ctx<'_>) -> Result<Tensor> {
+/// Decode one tensor, reading its ranges from `src`: digit planes straight into the
+/// tensor's words (one copy), checked as they arrive.
+fn decode_tensor(
+    t: &TensorHeader,
+    src: &mut Source<'_>,
+    name: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Tensor> {
     let n: usize = t.shape.iter().product();
     let tensor = match t.enc {
         Encoding::Ternary { levels, scale } => {
-            let words = plane_words(n);
-            let all: Vec<u64> = data.chunks_exact(8).map(le8).collect();
-            let l = levels as usize;
+            let (words, l) = (plane_words(n), levels as usize);
             let mut nonzero = Vec::with_capacity(l * words);
             let mut negative = Vec::with_capacity(l * words);
             for p in 0..l {
-                let nz = all.get(2 * p * words..(2 * p + 1) * words).unwrap_or(&[]);
-                let ng = all
-                    .get((2 * p + 1) * words..(2 * p + 2) * words)
-                    .unwrap_or(&[]);
-                check_tail(
-                    nz,
-                    n,
-                    t.data.off + (2 * p * words * 8) as u64,
-                    &format!("level {p} nonzero plane"),
-                    ctx,
-                )?;
-                check_tail(
-                    ng,
-                    n,
-                    t.data.off + ((2 * p + 1) * words * 8) as u64,
-                    &format!("level {p} negative plane"),
-                    ctx,
-                )?;
-                if let Some(w) = nz.iter().zip(ng).position(|(z, g)| g & !z != 0) {
+                let nz_off = t.data.off + (2 * p * words * 8) as u64;
+                let ng_off = nz_off + (words * 8) as u64;
+                src.words(nz_off, words, &mut nonzero, name)?;
+                src.words(ng_off, words, &mut negative, name)?;
+                let (nz, ng) = (&nonzero[p * words..], &negative[p * words..]);
+                check_tail(nz, n, nz_off, &format!("level {p} nonzero plane"), ctx)?;
+                check_tail(ng, n, ng_off, &format!("level {p} negative plane"), ctx)?;
+                // One pass over both planes; the word is looked for only on error.
+                let stray = nz.iter().zip(ng.iter()).fold(0, |acc, (z, g)| acc | (g & !z));
+                if stray != 0 {
+                    let w = nz
+                        .iter()
+                        .zip(ng.iter())
+                        .position(|(z, g)| g & !z != 0)
+                        .expect("a stray negative bit was seen");
                     let bad = ng[w] & !nz[w];
                     let i = w * 64 + bad.trailing_zeros() as usize;
-                    let off = t.data.off + (((2 * p + 1) * words + w) * 8) as u64;
                     return Err(ctx.err(
-                        off,
+                        ng_off + (w * 8) as u64,
                         8,
                         format!(
                             "element {i} {} level {p}: the negative bit is set but the nonzero bit (payload bytes {}..{}) is 0; a negative digit must also be nonzero",
                             index(&t.shape, i),
-                            t.data.off + ((2 * p * words + w) * 8) as u64,
-                            t.data.off + ((2 * p * words + w) * 8 + 8) as u64
+                            nz_off + (w * 8) as u64,
+                            nz_off + (w * 8 + 8) as u64
                         ),
                     ));
                 }
-                nonzero.extend_from_slice(nz);
-                negative.extend_from_slice(ng);
             }
-            let s = decode_scales(t, scales, levels, scale, ctx)?;
-            Tensor::ternary(&t.shape, levels, scale, nonzero, negative, s)
+            let scales = src.get_scales(t, name)?;
+            let s = decode_scales(t, &scales, levels, scale, ctx)?;
+            Tensor::ternary_checked(&t.shape, levels, scale, nonzero, negative, s)
         }
         Encoding::Binary { levels, scale } => {
             let words = plane_words(n);
-            let negative: Vec<u64> = data.chunks_exact(8).map(le8).collect();
+            let mut negative = Vec::with_capacity(levels as usize * words);
+            src.words(t.data.off, levels as usize * words, &mut negative, name)?;
             for p in 0..levels as usize {
-                let plane = negative.get(p * words..(p + 1) * words).unwrap_or(&[]);
+                let plane = &negative[p * words..(p + 1) * words];
                 check_tail(
                     plane,
                     n,
@@ -288,7 +325,8 @@ fn decode_tensor(t: &TensorHeader, data: &[u8], scales: &[u8], ctx: &Ctx<'_>) ->
                     ctx,
                 )?;
             }
-            let s = decode_scales(t, scales, levels, scale, ctx)?;
+            let scales = src.get_scales(t, name)?;
+            let s = decode_scales(t, &scales, levels, scale, ctx)?;
             Tensor::binary(&t.shape, levels, scale, negative, s)
         }
         Encoding::Int {
@@ -297,6 +335,7 @@ fn decode_tensor(t: &TensorHeader, data: &[u8], scales: &[u8], ctx: &Ctx<'_>) ->
             precision,
             scale,
         } => {
+            let data = src.get(t.data, name)?;
             let w = header::int_storage_bytes(bits) as usize;
             let store_bits = 8 * w as u32;
             let (lo, hi) = int_range(bits, signed);

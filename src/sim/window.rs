@@ -179,29 +179,34 @@ impl WeightBits {
         let (ln, kk) = (b.lanes, b.kh * b.kw);
         let words = b.steps.div_ceil(64).max(1);
         let terms = &grp.ops.weight_terms[w].1;
-        // Per step, the offset of lane 0's weight in a filter's row, and its chunk.
-        let at: Vec<(usize, usize)> = (0..b.steps)
-            .map(|t| {
-                let (ky, kx, k) = b.step(t);
-                (k * ln * kk + ky * b.kw + kx, k)
-            })
-            .collect();
+        let len = b.cg * kk;
+        // Per (lane, step): the offset of its weight in a filter's row, or `len` (a zero
+        // appended to the row) past Cg; steps padded to whole words.
+        let tw = words * 64;
+        let mut at = vec![len as u32; ln * tw];
+        for t in 0..b.steps {
+            let (ky, kx, k) = b.step(t);
+            for l in (0..ln).filter(|l| k * ln + l < b.cg) {
+                at[l * tw + t] = ((k * ln + l) * kk + ky * b.kw + kx) as u32;
+            }
+        }
         // Per (filter, lane), in filter order; each word gathered in a register.
         let mut raw = vec![0u64; grp.fg * ln * words];
         let mut count = vec![0u32; grp.fg * ln];
+        let mut row = vec![0u8; len + 1];
         for f in 0..grp.fg {
-            let row = &terms[(grp.f0 + f) * b.cg * kk..][..b.cg * kk];
-            for l in 0..ln {
-                let fl = f * ln + l;
-                for (wi, ts) in at.chunks(64).enumerate() {
-                    let mut word = 0u64;
-                    for (i, &(o, k)) in ts.iter().enumerate() {
-                        if k * ln + l < b.cg {
-                            word |= ((row[o + l * kk] != 0) as u64) << i;
-                        }
-                    }
-                    raw[fl * words + wi] = word;
-                    count[fl] += word.count_ones();
+            row[..len].copy_from_slice(&terms[(grp.f0 + f) * len..][..len]);
+            for (fl, lane) in raw[f * ln * words..][..ln * words]
+                .chunks_exact_mut(words)
+                .enumerate()
+            {
+                let offs = &at[fl * tw..][..tw];
+                for (word, offs) in lane.iter_mut().zip(offs.chunks_exact(64)) {
+                    *word = offs
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |w, (i, &o)| w | ((row[o as usize] != 0) as u64) << i);
+                    count[f * ln + fl] += word.count_ones();
                 }
             }
         }
