@@ -296,27 +296,59 @@ proptest! {
         (wk, ak, levels, bits) in (0u8..3, 0u8..3, 1u8..=3, 2u8..=8),
         (wd, ad, seed) in (0.0f64..=1.0, 0.0f64..=1.0, any::<u64>()),
     ) {
-        prop_assume!(s.validate().is_ok());
-        let geom = crate::model::Geometry::Conv(c);
-        let w = tensor(&geom.weight_shape(), wk, levels, bits, wd, seed);
-        let a = tensor(&geom.act_shape(), ak, levels, bits, ad, seed ^ 0x9e37);
-        prop_assume!(s.check_layer("l", w.encoding(), a.encoding()).is_ok());
-        let ops = Operands::new(&w, &a, std::slice::from_ref(&s));
-        let b = Bricks::conv(&c, arr.lanes);
-        let fg = c.fg();
-        let (mut fast, mut direct, mut lockstep) = (vec![], vec![], Lockstep(0));
-        for g in 0..c.groups {
-            let grp = Group::new(&b, g, g * fg, fg, &ops, &arr);
-            let mut rec = Recorder(vec![]);
-            grp.run(&ops.schemes[0], &mut rec);
-            fast.extend(rec.0);
-            grp.run(&ops.schemes[0], &mut lockstep);
-            direct.extend(direct_units(&b, g, fg, &w, &a, &s, &arr));
-        }
-        let sum: u64 = direct.iter().map(|u| *u.iter().max().unwrap() as u64).sum();
-        prop_assert_eq!(fast, direct);
-        prop_assert_eq!(lockstep.0, sum);
+        check_every_unit(c, arr, s, (wk, ak, levels, bits), (wd, ad, seed))?;
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    /// More than 64 chunks (one or two lanes, many channels): a window's chunk flags
+    /// then span several words, shifted into its steps across word boundaries.
+    #[test]
+    fn more_than_64_chunks_equal_the_direct_loops(
+        (cg, h, w, k, lanes) in (60usize..=140, 1usize..=4, 1usize..=4, 1usize..=3, 1usize..=2),
+        (tiles, rows, columns) in (1usize..=2, 1usize..=3, 1usize..=5),
+        s in prop_oneof![Just(Scheme::preset("mltq-word").unwrap()), scheme()],
+        (wd, ad, seed) in (0.0f64..=1.0, 0.0f64..=1.0, any::<u64>()),
+    ) {
+        let c = Conv { c: cg, h, w, f: 3, kh: k, kw: k, sh: 1, sw: 1, ph: 1, pw: 0, groups: 1 };
+        prop_assume!(c.validate().is_ok());
+        let arr = ArrayShape { tiles, rows, columns, lanes, column_registers: 0 };
+        check_every_unit(c, arr, s, (0, 0, 2, 4), (wd, ad, seed))?;
+    }
+}
+
+/// Every unit of the engine's path for `s` (recorded, and summed by the lockstep
+/// shortcuts) against the direct loops.
+fn check_every_unit(
+    c: Conv,
+    arr: ArrayShape,
+    s: Scheme,
+    (wk, ak, levels, bits): (u8, u8, u8, u8),
+    (wd, ad, seed): (f64, f64, u64),
+) -> Result<(), TestCaseError> {
+    prop_assume!(s.validate().is_ok());
+    let geom = crate::model::Geometry::Conv(c);
+    let w = tensor(&geom.weight_shape(), wk, levels, bits, wd, seed);
+    let a = tensor(&geom.act_shape(), ak, levels, bits, ad, seed ^ 0x9e37);
+    prop_assume!(s.check_layer("l", w.encoding(), a.encoding()).is_ok());
+    let ops = Operands::new(&w, &a, std::slice::from_ref(&s));
+    let b = Bricks::conv(&c, arr.lanes);
+    let fg = c.fg();
+    let (mut fast, mut direct, mut lockstep) = (vec![], vec![], Lockstep(0));
+    for g in 0..c.groups {
+        let grp = Group::new(&b, g, g * fg, fg, &ops, &arr);
+        let mut rec = Recorder(vec![]);
+        grp.run(&ops.schemes[0], &mut rec);
+        fast.extend(rec.0);
+        grp.run(&ops.schemes[0], &mut lockstep);
+        direct.extend(direct_units(&b, g, fg, &w, &a, &s, &arr));
+    }
+    let sum: u64 = direct.iter().map(|u| *u.iter().max().unwrap() as u64).sum();
+    prop_assert_eq!(fast, direct);
+    prop_assert_eq!(lockstep.0, sum);
+    Ok(())
 }
 
 proptest! {

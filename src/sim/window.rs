@@ -287,6 +287,46 @@ fn most_first(counts: &[u32], max: usize, hist: &mut Vec<u32>, out: &mut Vec<u32
     }
 }
 
+/// Per (input position, lane) of the channel-last activation terms `a`: bit k of its
+/// `cw` words set when chunk k's value is nonzero.
+fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
+    let b = &grp.b;
+    let (ln, cp) = (b.lanes, b.padded_channels());
+    let mut flags = vec![0u64; b.h * b.w * ln * cw];
+    for (pos, out) in flags.chunks_exact_mut(ln * cw).enumerate() {
+        let bricks = &a[pos * cp..(pos + 1) * cp];
+        for (l, lane) in out.chunks_exact_mut(cw).enumerate() {
+            for (wi, word) in lane.iter_mut().enumerate() {
+                *word = bricks
+                    .chunks_exact(ln)
+                    .skip(wi * 64)
+                    .take(64)
+                    .enumerate()
+                    .fold(0, |w, (i, brick)| w | ((brick[l] != 0) as u64) << i);
+            }
+        }
+    }
+    flags
+}
+
+/// dst |= src << at, over bitsets of u64 words (every bit that would land past `dst`
+/// is 0).
+#[inline]
+fn or_at(dst: &mut [u64], at: usize, src: &[u64]) {
+    let (w0, sh) = (at / 64, at % 64);
+    for (j, &x) in src.iter().enumerate() {
+        // Words past the last chunk of `src` or past `dst` hold no set bit.
+        if let Some(d) = dst.get_mut(w0 + j) {
+            *d |= x << sh;
+        }
+        if sh != 0 {
+            if let Some(d) = dst.get_mut(w0 + j + 1) {
+                *d |= x >> (64 - sh);
+            }
+        }
+    }
+}
+
 /// Number of steps flagged in both bitsets.
 #[inline(always)]
 fn overlap(a: &[u64], b: &[u64]) -> u32 {
@@ -328,6 +368,9 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     let a = grp.act_terms(s.a);
     let cost_of = |best: u32| ((k as u64 * best as u64) as u32).max(s.min_cycles);
     let lockstep = cols.lockstep();
+    // Per (input position, lane): its chunks' nonzero flags, ⌈chunks/64⌉ words.
+    let cw = chunks.div_ceil(64);
+    let flags = chunk_flags(grp, a, cw);
     // Per (column, lane): the nonzero steps of its window as a bitset.
     let mut abits = vec![0u64; cn * ln * words];
     // Per (column, lane), its count; the (column, lane)s by count, most first.
@@ -339,6 +382,8 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     for set in 0..sets {
         grp.set_slots(set, &mut slots);
         abits.fill(0);
+        // A window's steps at kernel offset kyx are steps kyx·chunks … of its lanes: the
+        // position's chunk flags, shifted there.
         for (kyx, sl) in slots.chunks_exact(cn).enumerate() {
             for (c, &pos) in sl.iter().enumerate() {
                 if pos == IDLE || pos == PAD {
@@ -346,11 +391,15 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                     continue;
                 }
                 let lanes = &mut abits[c * ln * words..][..ln * words];
-                for kc in 0..chunks {
-                    let t = kyx * chunks + kc;
-                    let brick = &a[grp.brick_offset(pos, kc)..][..ln];
-                    for (l, &v) in brick.iter().enumerate() {
-                        lanes[l * words + t / 64] |= ((v != 0) as u64) << (t % 64);
+                let src = &flags[pos * ln * cw..][..ln * cw];
+                if words == 1 {
+                    // Then cw = 1 too.
+                    for (dst, &x) in lanes.iter_mut().zip(src) {
+                        *dst |= x << (kyx * chunks);
+                    }
+                } else {
+                    for (dst, src) in lanes.chunks_exact_mut(words).zip(src.chunks_exact(cw)) {
+                        or_at(dst, kyx * chunks, src);
                     }
                 }
             }
