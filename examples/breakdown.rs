@@ -3,6 +3,8 @@
 //! the arch alone.
 //!
 //! `cargo run --release --no-default-features --example breakdown [network] [arch]`
+//! (`MLTQ_FILE=net.mltq`: load that file and simulate it, as `mltq simulate` does;
+//! `MLTQ_PER_SCHEME=1`: each scheme alone too)
 //!
 //! For instruction counts of the simulation alone (every layer, every scheme, on the
 //! main thread):
@@ -23,6 +25,21 @@ fn main() {
     let name = args.get(1).map(String::as_str).unwrap_or("resnet50");
     let arch = args.get(2).map(String::as_str).unwrap_or("arch/pe16.toml");
     let arch = Arch::load(Path::new(arch)).unwrap();
+    if let Some(file) = std::env::var_os("MLTQ_FILE") {
+        // Memory speed for a fresh process: the file's bytes read into fresh memory.
+        let t = Instant::now();
+        let raw = std::hint::black_box(std::fs::read(&file).unwrap());
+        eprintln!("fs::read (file)       {:>8.1} ms ({} MB)", ms(t), raw.len() / 1_000_000);
+        drop(raw);
+        // As `mltq simulate --model FILE` loads it: the first decode of the process.
+        let t = Instant::now();
+        let net = model::load(Path::new(&file)).unwrap();
+        eprintln!("load (file, first)    {:>8.1} ms", ms(t));
+        let t = Instant::now();
+        run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap();
+        eprintln!("simulate (rayon)      {:>8.1} ms", ms(t));
+        return;
+    }
     let t = Instant::now();
     let net = gen::generate(name, &GenSpec::default()).unwrap();
     eprintln!("generate              {:>8.1} ms", ms(t));
@@ -33,10 +50,13 @@ fn main() {
         ms(t),
         bytes.len() / 1_000_000
     );
-    let t = Instant::now();
-    let parsed = model::parse_bytes(&bytes, name).unwrap();
-    eprintln!("parse_bytes           {:>8.1} ms", ms(t));
-    drop(parsed);
+    // The first decode of a process also pays for fresh pages; later ones reuse them.
+    for run in ["first", "again"] {
+        let t = Instant::now();
+        let parsed = model::parse_bytes(&bytes, name).unwrap();
+        eprintln!("parse_bytes ({run})   {:>8.1} ms", ms(t));
+        drop(parsed);
+    }
     let t = Instant::now();
     run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap();
     eprintln!("simulate (rayon)      {:>8.1} ms", ms(t));
