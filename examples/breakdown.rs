@@ -29,7 +29,11 @@ fn main() {
         // Memory speed for a fresh process: the file's bytes read into fresh memory.
         let t = Instant::now();
         let raw = std::hint::black_box(std::fs::read(&file).unwrap());
-        eprintln!("fs::read (file)       {:>8.1} ms ({} MB)", ms(t), raw.len() / 1_000_000);
+        eprintln!(
+            "fs::read (file)       {:>8.1} ms ({} MB)",
+            ms(t),
+            raw.len() / 1_000_000
+        );
         drop(raw);
         // As `mltq simulate --model FILE` loads it: the first decode of the process.
         let t = Instant::now();

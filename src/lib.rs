@@ -5,6 +5,10 @@
 //! per layer and scheme, [`sim::LayerRun`] (cycles, work, counters) → [`report`].
 //! See ARCHITECTURE.md for the module map.
 
+// Lets code shared with the integration tests (src/sim/strategies.rs) say `mltq::`.
+#[cfg(test)]
+extern crate self as mltq;
+
 pub mod arch;
 pub mod cli;
 pub mod encoding;

@@ -5,83 +5,13 @@
 use std::collections::BTreeMap;
 
 use mltq::arch::ArrayShape;
-use mltq::encoding::{ScaleMode, TermEncoding};
 use mltq::model::{Conv, Geometry, Layer};
-use mltq::scheme::{Scheme, Serial, Skip, SyncMode, PRESETS};
 use mltq::sim::{reference, simulate_layer};
-use mltq::tensor::Tensor;
 use proptest::prelude::*;
 
-/// An encoding to draw: 0 ternary, 1 binary, 2 int.
-#[derive(Clone, Copy, Debug)]
-struct Enc {
-    kind: u8,
-    levels: u8,
-    signed: bool,
-}
-
-fn enc() -> impl Strategy<Value = Enc> {
-    (0u8..3, 1u8..=3, any::<bool>()).prop_map(|(kind, levels, signed)| Enc {
-        kind,
-        levels,
-        signed,
-    })
-}
-
-/// A tensor of `shape` with values drawn from `seed`, with about `density` nonzero words.
-fn tensor(shape: &[usize], e: Enc, density: f64, seed: u64) -> Tensor {
-    let n: usize = shape.iter().product();
-    let mut s = seed | 1;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
-    let keep = |x: u64| ((x >> 11) as f64 / (1u64 << 53) as f64) < density;
-    match e.kind {
-        0 | 1 => {
-            let l = e.levels as usize;
-            let binary = e.kind == 1;
-            let mut d = Vec::with_capacity(n * l);
-            for _ in 0..n {
-                let nz = keep(next());
-                for _ in 0..l {
-                    let r = next();
-                    d.push(match (binary, nz, r % 3) {
-                        (true, _, 0) => -1,
-                        (true, _, _) => 1,
-                        (false, false, _) => 0,
-                        (false, true, 0) => 0,
-                        (false, true, 1) => 1,
-                        (false, true, _) => -1,
-                    });
-                }
-            }
-            Tensor::from_digits(shape, binary, e.levels, ScaleMode::Tensor, &d, vec![1.0; l])
-                .unwrap()
-        }
-        _ => {
-            let bits = 4 + 4 * (e.levels % 2);
-            let prec = bits - (e.levels / 2);
-            let v: Vec<i32> = (0..n)
-                .map(|_| {
-                    let r = next();
-                    if !keep(r) {
-                        return 0;
-                    }
-                    let m = (next() % (1 << (bits - 1))) as i32;
-                    if e.signed && r % 2 == 0 {
-                        -m
-                    } else {
-                        m
-                    }
-                })
-                .collect();
-            Tensor::int(shape, bits, e.signed, prec, None, v).unwrap()
-        }
-    }
-}
+#[path = "../src/sim/strategies.rs"]
+mod strategies;
+use strategies::{enc, scheme, tensor, Enc};
 
 fn geometry() -> impl Strategy<Value = Geometry> {
     let conv = (
@@ -129,42 +59,6 @@ fn array() -> impl Strategy<Value = ArrayShape> {
             column_registers,
         },
     )
-}
-
-fn scheme() -> impl Strategy<Value = Scheme> {
-    let preset = (0..PRESETS.len()).prop_map(|i| Scheme::preset(PRESETS[i]).unwrap());
-    let custom = (
-        0u8..4,
-        0u8..3,
-        0u8..3,
-        any::<bool>(),
-        0u32..=1,
-        0u8..3,
-        prop::option::of(0u32..=3),
-        prop::option::of(1u32..=5),
-        prop::option::of(1u32..=5),
-    )
-        .prop_map(|(serial, sa, sw, window, min_cycles, te, fsb, pa, pw)| {
-            let skip = |k| [Skip::None, Skip::Word, Skip::Term][k as usize];
-            Scheme {
-                serial: [Serial::None, Serial::Act, Serial::Weight, Serial::Both][serial as usize],
-                skip_act: skip(sa),
-                skip_weight: skip(sw),
-                sync: if window {
-                    SyncMode::Window
-                } else {
-                    SyncMode::Step
-                },
-                min_cycles,
-                term_encoding: [TermEncoding::Plain, TermEncoding::Booth, TermEncoding::Naf]
-                    [te as usize],
-                first_stage_bits: fsb,
-                planes_act: pa,
-                planes_weight: pw,
-                ..Scheme::custom("custom")
-            }
-        });
-    prop_oneof![preset, custom]
 }
 
 proptest! {

@@ -286,7 +286,10 @@ fn decode_tensor(
                 check_tail(nz, n, nz_off, &format!("level {p} nonzero plane"), ctx)?;
                 check_tail(ng, n, ng_off, &format!("level {p} negative plane"), ctx)?;
                 // One pass over both planes; the word is looked for only on error.
-                let stray = nz.iter().zip(ng.iter()).fold(0, |acc, (z, g)| acc | (g & !z));
+                let stray = nz
+                    .iter()
+                    .zip(ng.iter())
+                    .fold(0, |acc, (z, g)| acc | (g & !z));
                 if stray != 0 {
                     let w = nz
                         .iter()

@@ -15,11 +15,11 @@ use super::columns::Units;
 use super::conv::Group;
 use super::first_stage::rounds;
 use super::operand::{act_layout, lut, weight_layout, Bricks, TermKey};
+use super::strategies::{scheme, tensor, Enc};
 use super::{Family, Operands};
 use crate::arch::ArrayShape;
-use crate::encoding::{ScaleMode, TermEncoding};
 use crate::model::Conv;
-use crate::scheme::{Operand, Scheme, Serial, Skip, SyncMode, PRESETS};
+use crate::scheme::{Operand, Scheme};
 use crate::tensor::{Tensor, Values};
 
 /// Records every unit.
@@ -165,50 +165,6 @@ fn direct_units(
     units
 }
 
-/// A tensor of `shape`: 0 ternary, 1 binary, 2 int (with `bits`), about `density`
-/// nonzero words, from `seed`.
-fn tensor(shape: &[usize], kind: u8, levels: u8, bits: u8, density: f64, seed: u64) -> Tensor {
-    let n: usize = shape.iter().product();
-    let mut x = seed | 1;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let keep = move |r: u64| (r % 1000) as f64 / 1000.0 < density;
-    match kind {
-        0 | 1 => {
-            let binary = kind == 1;
-            let d: Vec<i8> = (0..n * levels as usize)
-                .map(|_| {
-                    let r = next();
-                    match (binary, keep(r)) {
-                        (true, _) => [1, -1][(r >> 20) as usize % 2],
-                        (false, true) => [1, -1][(r >> 20) as usize % 2],
-                        (false, false) => 0,
-                    }
-                })
-                .collect();
-            let scales = vec![1.0; levels as usize];
-            Tensor::from_digits(shape, binary, levels, ScaleMode::Tensor, &d, scales).unwrap()
-        }
-        _ => {
-            let v: Vec<i32> = (0..n)
-                .map(|_| {
-                    let r = next();
-                    if keep(r) {
-                        ((r >> 20) % (1 << bits)) as i32
-                    } else {
-                        0
-                    }
-                })
-                .collect();
-            Tensor::int(shape, bits, false, bits, None, v).unwrap()
-        }
-    }
-}
-
 fn conv() -> impl Strategy<Value = Conv> {
     (
         (1usize..=30, 1usize..=3, 1usize..=5),
@@ -246,39 +202,6 @@ fn array() -> impl Strategy<Value = ArrayShape> {
             column_registers: 0,
         }
     })
-}
-
-fn scheme() -> impl Strategy<Value = Scheme> {
-    let preset = (0..PRESETS.len()).prop_map(|i| Scheme::preset(PRESETS[i]).unwrap());
-    let custom = (
-        (0u8..4, 0u8..3, 0u8..3, any::<bool>()),
-        (0u32..=1, 0u8..3, prop::option::of(0u32..=3)),
-        (prop::option::of(1u32..=5), prop::option::of(1u32..=5)),
-    )
-        .prop_map(
-            |((serial, sa, sw, window), (min_cycles, te, fsb), (pa, pw))| {
-                let skip = |k| [Skip::None, Skip::Word, Skip::Term][k as usize];
-                Scheme {
-                    serial: [Serial::None, Serial::Act, Serial::Weight, Serial::Both]
-                        [serial as usize],
-                    skip_act: skip(sa),
-                    skip_weight: skip(sw),
-                    sync: if window {
-                        SyncMode::Window
-                    } else {
-                        SyncMode::Step
-                    },
-                    min_cycles,
-                    term_encoding: [TermEncoding::Plain, TermEncoding::Booth, TermEncoding::Naf]
-                        [te as usize],
-                    first_stage_bits: fsb,
-                    planes_act: pa,
-                    planes_weight: pw,
-                    ..Scheme::custom("custom")
-                }
-            },
-        );
-    prop_oneof![preset, custom]
 }
 
 proptest! {
@@ -330,8 +253,14 @@ fn check_every_unit(
 ) -> Result<(), TestCaseError> {
     prop_assume!(s.validate().is_ok());
     let geom = crate::model::Geometry::Conv(c);
-    let w = tensor(&geom.weight_shape(), wk, levels, bits, wd, seed);
-    let a = tensor(&geom.act_shape(), ak, levels, bits, ad, seed ^ 0x9e37);
+    let e = |kind| Enc {
+        kind,
+        levels,
+        bits,
+        signed: false,
+    };
+    let w = tensor(&geom.weight_shape(), e(wk), wd, seed);
+    let a = tensor(&geom.act_shape(), e(ak), ad, seed ^ 0x9e37);
     prop_assume!(s.check_layer("l", w.encoding(), a.encoding()).is_ok());
     let ops = Operands::new(&w, &a, std::slice::from_ref(&s));
     let b = Bricks::conv(&c, arr.lanes);
@@ -364,8 +293,9 @@ proptest! {
         (wd, ad, seed) in (0.0f64..=1.0, 0.0f64..=1.0, any::<u64>()),
     ) {
         let geom = crate::model::Geometry::Conv(c);
-        let w = tensor(&geom.weight_shape(), wk, levels, bits, wd, seed);
-        let a = tensor(&geom.act_shape(), ak, levels, bits, ad, seed ^ 0x9e37);
+        let e = |kind| Enc { kind, levels, bits, signed: false };
+        let w = tensor(&geom.weight_shape(), e(wk), wd, seed);
+        let a = tensor(&geom.act_shape(), e(ak), ad, seed ^ 0x9e37);
         schemes.retain(|s| s.validate().is_ok() && s.check_layer("l", w.encoding(), a.encoding()).is_ok());
         // Duplicates, as arch files may hold under different names.
         if let Some(s) = schemes.first().cloned() {

@@ -16,6 +16,8 @@ pub mod operand;
 pub mod potential;
 pub mod reference;
 pub mod step;
+#[cfg(test)]
+pub(crate) mod strategies;
 pub mod window;
 
 use crate::arch::ArrayShape;

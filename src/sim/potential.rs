@@ -136,11 +136,7 @@ fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
         let plane = &terms[ch * h * w..(ch + 1) * h * w];
         for iy in 0..h {
             let row = &plane[iy * w..(iy + 1) * w];
-            strided_prefix(
-                row.iter().map(|&t| ((t > 0) as u64, t as u64)),
-                sw,
-                &mut q,
-            );
+            strided_prefix(row.iter().map(|&t| ((t > 0) as u64, t as u64)), sw, &mut q);
             for (kx, &(first, n)) in cols.iter().enumerate() {
                 r[kx * h + iy] = range(&q, first, n, sw);
             }

@@ -246,7 +246,15 @@ impl WeightBits {
     /// `best`; `best` otherwise. Filters are visited most nonzero steps first, so the
     /// walk stops at the first whose count cannot beat `best`.
     #[inline(always)]
-    fn best_overlap(&self, grp: &Group, p: usize, l: usize, act: &[u64], na: u32, mut best: u32) -> u32 {
+    fn best_overlap(
+        &self,
+        grp: &Group,
+        p: usize,
+        l: usize,
+        act: &[u64],
+        na: u32,
+        mut best: u32,
+    ) -> u32 {
         let (base, n) = self.entries(grp, p, l);
         let w = self.words;
         for e in base..base + n {
@@ -499,4 +507,3 @@ fn general(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
         }
     }
 }
-
