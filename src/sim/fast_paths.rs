@@ -1,13 +1,13 @@
 //! The engine's fast paths against the direct loops they replace, sync unit by sync
 //! unit. For generated conv layers, arrays and schemes, every unit's per-column costs
 //! from the engine's paths (per-brick step costs, pass maxima on terms, first-stage
-//! round caches, integral-image lane sums, byte counters over nonzero steps, constant
-//! operands factored out) equal the direct computation: per column, the max over the
-//! pass's filters of the PE cost summed or maxed over every step and lane, from plain
-//! factor layouts. And the lockstep shortcuts (R = 0) equal the sum of the units'
-//! maxima. Geometries include strides above the kernel, padding above kernel − 1,
-//! groups, one-window layers, tiny and wide arrays (more than 16 columns), 16 lanes and
-//! more than 127 steps (the wide counters of the word-skipping path).
+//! round caches, integral-image lane sums, pruned maxima over nonzero-step bitsets,
+//! constant operands factored out) equal the direct computation: per column, the max
+//! over the pass's filters of the PE cost summed or maxed over every step and lane,
+//! from plain factor layouts. And the lockstep shortcuts (R = 0) equal the sum of the
+//! units' maxima. Geometries include strides above the kernel, padding above
+//! kernel − 1, groups, one-window layers, tiny and wide arrays (more than 16 columns),
+//! 16 lanes, more than 64 steps (bitsets of several words) and more than 64 chunks.
 
 use proptest::prelude::*;
 

@@ -136,13 +136,13 @@ fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
         let plane = &terms[ch * h * w..(ch + 1) * h * w];
         for iy in 0..h {
             let row = &plane[iy * w..(iy + 1) * w];
-            strided_prefix(row.iter().map(|&t| ((t > 0) as u64, t as u64)), sw, &mut q);
+            strided_prefix(row, |t| ((t > 0) as u64, t as u64), sw, &mut q);
             for (kx, &(first, n)) in cols.iter().enumerate() {
                 r[kx * h + iy] = range(&q, first, n, sw);
             }
         }
         for kx in 0..kw {
-            strided_prefix(r[kx * h..(kx + 1) * h].iter().copied(), sh, &mut qc);
+            strided_prefix(&r[kx * h..(kx + 1) * h], |x| x, sh, &mut qc);
             for (ky, &(first, n)) in rows.iter().enumerate() {
                 let (nz, st) = range(&qc, first, n, sh);
                 nonzero[ch * k + ky * kw + kx] = nz;
@@ -157,12 +157,19 @@ fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
     }
 }
 
-/// q[j + s] = q[j] + v[j], q[0..s] = 0: a prefix sum along each residue class mod s.
+/// q[j + s] = q[j] + f(v[j]), q[0..s] = 0: a prefix sum along each residue class mod
+/// s. Each class is summed in registers (a running sum through `q` would wait on the
+/// store of the element s before at every element).
 #[inline]
-fn strided_prefix(v: impl Iterator<Item = (u64, u64)>, s: usize, q: &mut [(u64, u64)]) {
+fn strided_prefix<T: Copy>(v: &[T], f: impl Fn(T) -> (u64, u64), s: usize, q: &mut [(u64, u64)]) {
     q[..s].fill((0, 0));
-    for (j, (a, b)) in v.enumerate() {
-        q[j + s] = (q[j].0 + a, q[j].1 + b);
+    for r in 0..s.min(v.len()) {
+        let mut acc = (0u64, 0u64);
+        for (j, &x) in v.iter().enumerate().skip(r).step_by(s) {
+            let (a, b) = f(x);
+            acc = (acc.0 + a, acc.1 + b);
+            q[j + s] = acc;
+        }
     }
 }
 
