@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::arch::Arch;
@@ -350,34 +351,41 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     pb.set_message(format!("{} on {}", net.name, arch.name));
     let tick = || pb.inc(1);
     let schemes: Vec<String> = arch.schemes.iter().map(|s| s.name.clone()).collect();
-    let mut runs: Vec<Run> = Vec::with_capacity(sources.len());
-    for src in sources {
-        let cx = RowCtx {
-            network: &net.name,
-            schemes: &schemes,
-            baseline: arch.baseline,
-            clock_ghz: arch.clock_ghz,
-            sample: src.sample(),
-        };
-        let sink = |l: usize, r: &[LayerRun]| -> Result<()> {
-            let rows = cx.layer_rows(&net.layers[l].name, r);
-            let mut f = stream
-                .as_ref()
-                .expect("a sink only with a stream")
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            f.append(|w| report::csv::write(w, &rows, false))
-        };
-        let on_layer: Option<run::OnLayer<'_>> = stream.as_ref().map(|_| &sink as run::OnLayer<'_>);
-        let run = run::simulate_with(&net, &arch, src, &tick, on_layer)?;
-        if let Some(f) = &stream {
-            let totals = RowCtx::of(&run).total_rows(&run.runs);
-            f.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .append(|w| report::csv::write(w, &totals, false))?;
+    let runs: Vec<Run> = match &stream {
+        // Samples in parallel too (each one's layers already are), gathered in sample
+        // order; the first sample's error if any fails.
+        None => sources
+            .into_par_iter()
+            .map(|src| run::simulate(&net, &arch, src, &tick))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<Vec<Run>>>()?,
+        // With a stream, one sample after the other, so that its rows stay in order.
+        Some(st) => {
+            let append = |rows: &[Row]| -> Result<()> {
+                st.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .append(|w| report::csv::write(w, rows, false))
+            };
+            let mut runs = Vec::with_capacity(sources.len());
+            for src in sources {
+                let cx = RowCtx {
+                    network: &net.name,
+                    schemes: &schemes,
+                    baseline: arch.baseline,
+                    clock_ghz: arch.clock_ghz,
+                    sample: src.sample(),
+                };
+                let sink = |l: usize, r: &[LayerRun]| -> Result<()> {
+                    append(&cx.layer_rows(&net.layers[l].name, r))
+                };
+                let run = run::simulate_with(&net, &arch, src, &tick, Some(&sink))?;
+                append(&RowCtx::of(&run).total_rows(&run.runs))?;
+                runs.push(run);
+            }
+            runs
         }
-        runs.push(run);
-    }
+    };
     pb.finish_and_clear();
     let rows: Vec<Vec<Row>> = runs.iter().map(report::rows).collect();
 
