@@ -62,23 +62,28 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
 pub fn pass_max_into(b: &Bricks, terms: &[u8], f0: usize, f1: usize, out: &mut [u8]) {
     let (ln, kk) = (b.lanes, b.kh * b.kw);
     let row = b.cg * kk;
-    for f in f0..f1 {
-        let r = &terms[f * row..(f + 1) * row];
-        if kk == 1 {
-            // 1×1 kernels and FC layers: [t][lane] is the channel order.
-            for (m, &x) in out.iter_mut().zip(r) {
-                *m = (*m).max(x);
-            }
-            continue;
+    // The max over the filters in the tensor's own order (one vectorized pass over the
+    // weights), then laid out [t][lane] once.
+    let mut m = vec![0u8; row];
+    for r in terms[f0 * row..f1 * row].chunks_exact(row) {
+        for (m, &x) in m.iter_mut().zip(r) {
+            *m = (*m).max(x);
         }
-        for c in 0..b.cg {
-            let (k, l) = (c / ln, c % ln);
-            for ky in 0..b.kh {
-                for kx in 0..b.kw {
-                    let t = (kx * b.kh + ky) * b.chunks + k;
-                    let m = &mut out[t * ln + l];
-                    *m = (*m).max(r[c * kk + ky * b.kw + kx]);
-                }
+    }
+    if kk == 1 {
+        // 1×1 kernels and FC layers: [t][lane] is the channel order.
+        for (o, &x) in out.iter_mut().zip(&m) {
+            *o = (*o).max(x);
+        }
+        return;
+    }
+    for c in 0..b.cg {
+        let (k, l) = (c / ln, c % ln);
+        for ky in 0..b.kh {
+            for kx in 0..b.kw {
+                let t = (kx * b.kh + ky) * b.chunks + k;
+                let o = &mut out[t * ln + l];
+                *o = (*o).max(m[c * kk + ky * b.kw + kx]);
             }
         }
     }

@@ -185,13 +185,13 @@ impl WeightBits {
         let terms = &grp.ops.weight_terms[w].1;
         let len = b.cg * kk;
         // Per (lane, step): the offset of its weight in a filter's row, or `len` (a zero
-        // appended to the row) past Cg; steps padded to whole words.
-        let tw = words * 64;
-        let mut at = vec![len as u32; ln * tw];
-        for t in 0..b.steps {
+        // appended to the row) past Cg.
+        let tn = b.steps;
+        let mut at = vec![len as u32; ln * tn];
+        for t in 0..tn {
             let (ky, kx, k) = b.step(t);
             for l in (0..ln).filter(|l| k * ln + l < b.cg) {
-                at[l * tw + t] = ((k * ln + l) * kk + ky * b.kw + kx) as u32;
+                at[l * tn + t] = ((k * ln + l) * kk + ky * b.kw + kx) as u32;
             }
         }
         // Per (filter, lane), in filter order; each word gathered in a register.
@@ -204,8 +204,8 @@ impl WeightBits {
                 .chunks_exact_mut(words)
                 .enumerate()
             {
-                let offs = &at[fl * tw..][..tw];
-                for (word, offs) in lane.iter_mut().zip(offs.chunks_exact(64)) {
+                let offs = &at[fl * tn..][..tn];
+                for (word, offs) in lane.iter_mut().zip(offs.chunks(64)) {
                     *word = offs
                         .iter()
                         .enumerate()
