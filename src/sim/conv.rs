@@ -48,6 +48,13 @@ pub(super) enum StepCost<'c> {
     Act { brick: Vec<u32>, pad: u32 },
     /// Depends only on (pass, step): `[p·T + t]`, for every column with a window.
     Weight(Vec<u32>),
+    /// Max over lanes of a[l]·w[l]: `a` the activation factors channel-last (`pad` the
+    /// padding brick's), `w` the pass maxima's factors `[p][t][lane]`.
+    Product {
+        a: Vec<u8>,
+        pad: Vec<u8>,
+        w: Vec<u8>,
+    },
     /// Anything else: f(offset of the activation brick in the channel-last layout, or
     /// None in the padding; t; p).
     General(Box<dyn Fn(Option<usize>, usize, usize) -> u32 + 'c>),
@@ -65,6 +72,14 @@ impl StepCost<'_> {
                 _ => brick[pos * grp.b.chunks + k],
             },
             StepCost::Weight(c) => c[p * grp.b.steps + t],
+            StepCost::Product { a, pad, w } => {
+                let ln = grp.b.lanes;
+                let a = match pos {
+                    PAD => &pad[..],
+                    _ => &a[grp.brick_offset(pos, k)..][..ln],
+                };
+                step::brick_cost(a, &w[(p * grp.b.steps + t) * ln..][..ln])
+            }
             StepCost::General(f) => match pos {
                 PAD => f(None, t, p),
                 _ => f(Some(grp.brick_offset(pos, k)), t, p),
@@ -307,6 +322,35 @@ impl<'a> Group<'a> {
                     // Every set costs the same.
                     let per_set: u64 = c.iter().map(|&x| x.max(min_cycles) as u64).sum();
                     total = per_set * sets as u64;
+                }
+                StepCost::Product { a, pad, w } => {
+                    // Factors are nonnegative, so the max over columns of
+                    // max_l a[l]·w[l] is max_l w[l]·(max over columns of a[l]): the
+                    // set's bricks at a step are maxed once, for every pass.
+                    let ln = self.b.lanes;
+                    let mut top = vec![0u8; ln];
+                    for s in 0..sets {
+                        self.set_slots(s, &mut slots);
+                        for t in 0..steps {
+                            let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
+                            top.fill(0);
+                            for &pos in sl {
+                                let brick = match pos {
+                                    IDLE => continue,
+                                    PAD => &pad[..],
+                                    _ => &a[self.brick_offset(pos, k)..][..ln],
+                                };
+                                for (m, &x) in top.iter_mut().zip(brick) {
+                                    *m = (*m).max(x);
+                                }
+                            }
+                            // Every set has a window in column 0.
+                            for p in 0..passes {
+                                let wb = &w[(p * steps + t) * ln..][..ln];
+                                total += step::brick_cost(&top, wb).max(min_cycles) as u64;
+                            }
+                        }
+                    }
                 }
                 StepCost::General(f) => {
                     for s in 0..sets {

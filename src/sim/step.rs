@@ -16,6 +16,10 @@
 //!   KH·KW windows and all passes that read it;
 //! - constant activations: K · (factor of the max weight term of the pass at step t),
 //!   the same for every window.
+//!
+//! Otherwise (`StepCost::Product`), with lock-step columns the same argument goes one
+//! step further: the max over columns of max_l a_c[l]·w[l] is max_l w[l]·(max_c a_c[l]),
+//! so a window set's bricks at a step are maxed once and costed once per pass.
 
 use super::conv::{Group, StepCost};
 use super::operand::{lut, Bricks};
@@ -24,7 +28,7 @@ use super::SchemeOps;
 /// The cost of a step-synchronous scheme on a group.
 pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
     let (la, lw) = (lut(&s.act_rule), lut(&s.weight_rule));
-    let (steps, lanes) = (grp.b.steps, grp.b.lanes);
+    let lanes = grp.b.lanes;
     if s.weight_rule.constant_cycle().is_some() {
         let kw = lw[0] as u32;
         return StepCost::Act {
@@ -45,16 +49,11 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
                 .collect(),
         );
     }
-    let a_cf: Vec<u8> = grp.act_terms(s.a).iter().map(|&t| la[t as usize]).collect();
-    let w_cf: Vec<u8> = grp.pass_max(s.w).iter().map(|&t| lw[t as usize]).collect();
-    let pad = vec![la[0]; lanes];
-    StepCost::General(Box::new(move |off, t, p| {
-        let a = match off {
-            Some(o) => &a_cf[o..o + lanes],
-            None => &pad[..],
-        };
-        brick_cost(a, &w_cf[(p * steps + t) * lanes..][..lanes])
-    }))
+    StepCost::Product {
+        a: grp.act_terms(s.a).iter().map(|&t| la[t as usize]).collect(),
+        pad: vec![la[0]; lanes],
+        w: grp.pass_max(s.w).iter().map(|&t| lw[t as usize]).collect(),
+    }
 }
 
 /// Per step and lane, the max over the filters `f0..f1` (of the whole layer) of their
