@@ -198,7 +198,20 @@ impl WeightBits {
         let mut raw = vec![0u64; grp.fg * ln * words];
         let mut count = vec![0u32; grp.fg * ln];
         let mut row = vec![0u8; len + 1];
+        let mut tmp = vec![0u64; words * ln];
         for f in 0..grp.fg {
+            if kk == 1 {
+                // 1×1 kernels: a row is its chunks' bricks, and step = chunk.
+                lane_flags(&terms[(grp.f0 + f) * len..][..len], ln, &mut tmp);
+                for l in 0..ln {
+                    for wi in 0..words {
+                        let word = tmp[wi * ln + l];
+                        raw[(f * ln + l) * words + wi] = word;
+                        count[f * ln + l] += word.count_ones();
+                    }
+                }
+                continue;
+            }
             row[..len].copy_from_slice(&terms[(grp.f0 + f) * len..][..len]);
             for (fl, lane) in raw[f * ln * words..][..ln * words]
                 .chunks_exact_mut(words)
@@ -340,20 +353,35 @@ fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
     let b = &grp.b;
     let (ln, cp) = (b.lanes, b.padded_channels());
     let mut flags = vec![0u64; b.h * b.w * ln * cw];
+    let mut tmp = vec![0u64; cw * ln];
     for (pos, out) in flags.chunks_exact_mut(ln * cw).enumerate() {
         let bricks = &a[pos * cp..(pos + 1) * cp];
+        if cw == 1 {
+            lane_flags(bricks, ln, out);
+            continue;
+        }
+        lane_flags(bricks, ln, &mut tmp);
         for (l, lane) in out.chunks_exact_mut(cw).enumerate() {
             for (wi, word) in lane.iter_mut().enumerate() {
-                *word = bricks
-                    .chunks_exact(ln)
-                    .skip(wi * 64)
-                    .take(64)
-                    .enumerate()
-                    .fold(0, |w, (i, brick)| w | ((brick[l] != 0) as u64) << i);
+                *word = tmp[wi * ln + l];
             }
         }
     }
     flags
+}
+
+/// Chunk flags of consecutive bricks of `ln` values (the last one may be short): bit
+/// k mod 64 of `out[(k div 64)·ln + l]` set when lane l of brick k is nonzero. Lanes
+/// are contiguous in both, so the inner loop is one the compiler vectorizes.
+#[inline]
+fn lane_flags(bricks: &[u8], ln: usize, out: &mut [u64]) {
+    out.fill(0);
+    for (k, brick) in bricks.chunks(ln).enumerate() {
+        let (words, sh) = (&mut out[(k / 64) * ln..][..brick.len()], k % 64);
+        for (w, &v) in words.iter_mut().zip(brick) {
+            *w |= ((v != 0) as u64) << sh;
+        }
+    }
 }
 
 /// dst |= src << at, over bitsets of u64 words (every bit that would land past `dst`
