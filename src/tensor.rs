@@ -50,14 +50,7 @@ impl Tensor {
         check_levels(levels)?;
         let len = shape.iter().product::<usize>();
         let words = plane_words(len);
-        let want = levels as usize * words;
-        if nonzero.len() != want || negative.len() != want {
-            return Err(Error::invalid(format!(
-                "ternary tensor of {len} elements and {levels} levels needs {want} words per plane set, got {} and {}",
-                nonzero.len(),
-                negative.len()
-            )));
-        }
+        check_plane_sets(len, levels, &nonzero, &negative)?;
         check_tail(&nonzero, len, words)?;
         check_tail(&negative, len, words)?;
         if let Some(w) = nonzero
@@ -87,14 +80,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         check_levels(levels)?;
         let len = shape.iter().product::<usize>();
-        let want = levels as usize * plane_words(len);
-        if nonzero.len() != want || negative.len() != want {
-            return Err(Error::invalid(format!(
-                "ternary tensor of {len} elements and {levels} levels needs {want} words per plane set, got {} and {}",
-                nonzero.len(),
-                negative.len()
-            )));
-        }
+        check_plane_sets(len, levels, &nonzero, &negative)?;
         debug_assert!(nonzero.iter().zip(&negative).all(|(z, g)| g & !z == 0));
         let enc = Encoding::Ternary { levels, scale };
         check_scales(shape, &enc, scales.len())?;
@@ -426,6 +412,19 @@ pub fn int_range(bits: u8, signed: bool) -> (i64, i64) {
     } else {
         (0, (1i64 << bits) - 1)
     }
+}
+
+/// A ternary tensor's two plane sets hold `levels` planes of its elements each.
+fn check_plane_sets(len: usize, levels: u8, nonzero: &[u64], negative: &[u64]) -> Result<()> {
+    let want = levels as usize * plane_words(len);
+    if nonzero.len() != want || negative.len() != want {
+        return Err(Error::invalid(format!(
+            "ternary tensor of {len} elements and {levels} levels needs {want} words per plane set, got {} and {}",
+            nonzero.len(),
+            negative.len()
+        )));
+    }
+    Ok(())
 }
 
 fn check_levels(levels: u8) -> Result<()> {
