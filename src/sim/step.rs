@@ -15,7 +15,8 @@
 //!   activation brick alone — computed once per (input position, chunk), shared by the
 //!   KH·KW windows and all passes that read it;
 //! - constant activations: K · (factor of the max weight term of the pass at step t),
-//!   the same for every window.
+//!   the same for every window;
+//! - both constant: every step of every window costs the same.
 //!
 //! Otherwise (`StepCost::Product`), with lock-step columns the same argument goes one
 //! step further: the max over columns of max_l a_c[l]·w[l] is max_l w[l]·(max_c a_c[l]),
@@ -29,6 +30,11 @@ use super::SchemeOps;
 pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
     let (la, lw) = (lut(&s.act_rule), lut(&s.weight_rule));
     let lanes = grp.b.lanes;
+    if let (Some(kw), Some(ka)) = (s.weight_rule.constant_cycle(), s.act_rule.constant_cycle()) {
+        // Both constant (dadiannao, stripes, mlb): every step of a window costs kw·ka,
+        // padding included.
+        return StepCost::Weight(vec![kw * ka; grp.passes() * grp.b.steps]);
+    }
     if s.weight_rule.constant_cycle().is_some() {
         let kw = lw[0] as u32;
         return StepCost::Act {
