@@ -267,6 +267,28 @@ impl WeightBits {
         }
     }
 
+    /// max(`best`, the largest number of steps where any of pass p's filters and the
+    /// activation lane `act` (`na` nonzero steps) are both nonzero): pruned up to 64
+    /// steps, every filter counted above (see `best_overlap`, `max_overlap`).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn beat(
+        &self,
+        grp: &Group,
+        p: usize,
+        l: usize,
+        act: &[u64],
+        na: u32,
+        best: u32,
+        acc: &mut Vec<u32>,
+    ) -> u32 {
+        if self.words > 1 {
+            best.max(self.max_overlap(grp, p, l, act, acc))
+        } else {
+            self.best_overlap(grp, p, l, act, na, best)
+        }
+    }
+
     /// The largest number of steps where any of pass p's filters and an activation
     /// lane (`act`) are both nonzero, every filter counted (more than one word: there
     /// the counts' bound rarely prunes, and counting all filters word by word is one
@@ -516,11 +538,7 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                         break;
                     }
                     let act = &abits[i * words..][..words];
-                    m = if words > 1 {
-                        m.max(wb.max_overlap(grp, p, i % ln, act, &mut acc))
-                    } else {
-                        wb.best_overlap(grp, p, i % ln, act, na, m)
-                    };
+                    m = wb.beat(grp, p, i % ln, act, na, m, &mut acc);
                 }
                 // Every set has a window in column 0.
                 total += cost_of(m) as u64;
@@ -532,11 +550,7 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                 let c = i / ln;
                 if na > best[c] {
                     let act = &abits[i * words..][..words];
-                    best[c] = if words > 1 {
-                        best[c].max(wb.max_overlap(grp, p, i % ln, act, &mut acc))
-                    } else {
-                        wb.best_overlap(grp, p, i % ln, act, na, best[c])
-                    };
+                    best[c] = wb.beat(grp, p, i % ln, act, na, best[c], &mut acc);
                 }
             }
             for (c, slot) in cost.iter_mut().enumerate() {
