@@ -110,16 +110,10 @@ impl<'a> Source<'a> {
                 out.extend(bytes.chunks_exact(8).map(le8));
             }
             Source::File { file, base, path } => {
-                let start = base.checked_add(off).ok_or_else(|| {
-                    Error::payload(name, off, r.end(), "range lies outside the payload")
-                })?;
-                file.seek(SeekFrom::Start(start))
-                    .map_err(|e| Error::read(path, e))?;
                 let at = out.len();
                 out.resize(at + n, 0);
                 let new = &mut out[at..];
-                file.read_exact(bytemuck::cast_slice_mut(new))
-                    .map_err(|e| Error::read(path, e))?;
+                read_at(file, *base, path, r, name, bytemuck::cast_slice_mut(new))?;
                 if cfg!(target_endian = "big") {
                     for w in new {
                         *w = u64::from_le(*w);
@@ -140,14 +134,7 @@ impl<'a> Source<'a> {
 
     /// The bytes of a range already checked to lie inside the payload.
     fn get(&mut self, r: Range, name: &str) -> Result<Cow<'a, [u8]>> {
-        let outside = || {
-            Error::payload(
-                name,
-                r.off,
-                r.end(),
-                "range lies outside the payload (offsets relative to the payload start)",
-            )
-        };
+        let outside = || outside(name, r);
         match self {
             Source::Bytes(b) => {
                 let (off, end) = (
@@ -158,16 +145,37 @@ impl<'a> Source<'a> {
             }
             Source::File { file, base, path } => {
                 let len = usize::try_from(r.len).map_err(|_| outside())?;
-                let start = base.checked_add(r.off).ok_or_else(outside)?;
-                file.seek(SeekFrom::Start(start))
-                    .map_err(|e| Error::read(path, e))?;
                 let mut buf = vec![0u8; len];
-                file.read_exact(&mut buf)
-                    .map_err(|e| Error::read(path, e))?;
+                read_at(file, *base, path, r, name, &mut buf)?;
                 Ok(Cow::Owned(buf))
             }
         }
     }
+}
+
+/// The error for a range that does not lie inside the payload.
+fn outside(name: &str, r: Range) -> Error {
+    Error::payload(
+        name,
+        r.off,
+        r.end(),
+        "range lies outside the payload (offsets relative to the payload start)",
+    )
+}
+
+/// Fill `buf` with the file's bytes of payload range `r` (the payload starts at `base`).
+fn read_at(
+    file: &mut File,
+    base: u64,
+    path: &Path,
+    r: Range,
+    name: &str,
+    buf: &mut [u8],
+) -> Result<()> {
+    let start = base.checked_add(r.off).ok_or_else(|| outside(name, r))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| Error::read(path, e))?;
+    file.read_exact(buf).map_err(|e| Error::read(path, e))
 }
 
 fn decode(h: &Header, name: &str, mut src: Source<'_>) -> Result<Network> {
