@@ -184,24 +184,13 @@ impl WeightBits {
         let words = b.steps.div_ceil(64).max(1);
         let terms = &grp.ops.weight_terms[w].1;
         let len = b.cg * kk;
-        // Per (lane, step): the offset of its weight in a filter's row, or `len` (a zero
-        // appended to the row) past Cg.
-        let tn = b.steps;
-        let mut at = vec![len as u32; ln * tn];
-        for t in 0..tn {
-            let (ky, kx, k) = b.step(t);
-            for l in (0..ln).filter(|l| k * ln + l < b.cg) {
-                at[l * tn + t] = ((k * ln + l) * kk + ky * b.kw + kx) as u32;
-            }
-        }
-        // Per (filter, lane), in filter order; each word gathered in a register.
+        // Per (filter, lane), in filter order.
         let mut raw = vec![0u64; grp.fg * ln * words];
         let mut count = vec![0u32; grp.fg * ln];
-        let mut row = vec![0u8; len + 1];
-        let mut tmp = vec![0u64; words * ln];
-        for f in 0..grp.fg {
-            if kk == 1 {
-                // 1×1 kernels: a row is its chunks' bricks, and step = chunk.
+        if kk == 1 {
+            // 1×1 kernels: a row is its chunks' bricks, and step = chunk.
+            let mut tmp = vec![0u64; words * ln];
+            for f in 0..grp.fg {
                 lane_flags(&terms[(grp.f0 + f) * len..][..len], ln, &mut tmp);
                 for l in 0..ln {
                     for wi in 0..words {
@@ -210,20 +199,33 @@ impl WeightBits {
                         count[f * ln + l] += word.count_ones();
                     }
                 }
-                continue;
             }
-            row[..len].copy_from_slice(&terms[(grp.f0 + f) * len..][..len]);
-            for (fl, lane) in raw[f * ln * words..][..ln * words]
-                .chunks_exact_mut(words)
-                .enumerate()
-            {
-                let offs = &at[fl * tn..][..tn];
-                for (word, offs) in lane.iter_mut().zip(offs.chunks(64)) {
-                    *word = offs
-                        .iter()
-                        .enumerate()
-                        .fold(0u64, |w, (i, &o)| w | ((row[o as usize] != 0) as u64) << i);
-                    count[f * ln + fl] += word.count_ones();
+        } else {
+            // Per (lane, step): the offset of its weight in a filter's row, or `len` (a
+            // zero appended to the row) past Cg; each word is gathered in a register.
+            let tn = b.steps;
+            let mut at = vec![len as u32; ln * tn];
+            for t in 0..tn {
+                let (ky, kx, k) = b.step(t);
+                for l in (0..ln).filter(|l| k * ln + l < b.cg) {
+                    at[l * tn + t] = ((k * ln + l) * kk + ky * b.kw + kx) as u32;
+                }
+            }
+            let mut row = vec![0u8; len + 1];
+            for f in 0..grp.fg {
+                row[..len].copy_from_slice(&terms[(grp.f0 + f) * len..][..len]);
+                for (fl, lane) in raw[f * ln * words..][..ln * words]
+                    .chunks_exact_mut(words)
+                    .enumerate()
+                {
+                    let offs = &at[fl * tn..][..tn];
+                    for (word, offs) in lane.iter_mut().zip(offs.chunks(64)) {
+                        *word = offs
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |w, (i, &o)| w | ((row[o as usize] != 0) as u64) << i);
+                        count[f * ln + fl] += word.count_ones();
+                    }
                 }
             }
         }
