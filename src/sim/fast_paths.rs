@@ -242,6 +242,27 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 60, ..ProptestConfig::default() })]
+
+    /// Kernels of more than 64 positions: a channel's run of weight bits then spans
+    /// words in the bitsets of word skipping.
+    #[test]
+    fn kernels_past_64_positions_equal_the_direct_loops(
+        (cg, kh, kw, extra, lanes) in (1usize..=5, 7usize..=11, 8usize..=11, 0usize..=2, 1usize..=4),
+        (tiles, rows, columns) in (1usize..=2, 1usize..=3, 1usize..=5),
+        s in prop_oneof![Just(Scheme::preset("mltq-word").unwrap()), scheme()],
+        (wd, ad, seed) in (0.0f64..=1.0, 0.0f64..=1.0, any::<u64>()),
+    ) {
+        let c = Conv {
+            c: cg, h: kh + extra, w: kw, f: 3, kh, kw, sh: 1, sw: 1, ph: 1, pw: 0, groups: 1,
+        };
+        prop_assume!(c.validate().is_ok());
+        let arr = ArrayShape { tiles, rows, columns, lanes, column_registers: 0 };
+        check_every_unit(c, arr, s, (0, 0, 2, 4), (wd, ad, seed))?;
+    }
+}
+
 /// Every unit of the engine's path for `s` (recorded, and summed by the lockstep
 /// shortcuts) against the direct loops.
 fn check_every_unit(

@@ -76,23 +76,25 @@ pub fn weight_stats(geom: &Geometry, terms: &[u8]) -> Stats {
     let mut nonzero = vec![0u64; groups * row];
     let mut sum = vec![0u64; groups * row];
     // u32 partial sums (at most 2^16 filters of 255 terms each per flush), vectorizable.
-    let mut nz32 = vec![0u32; row];
-    let mut st32 = vec![0u32; row];
+    // Summed in u16 over blocks of 255 filters (255 terms of at most 255 fit), a loop
+    // the compiler vectorizes, then added up in u64.
+    let mut nz16 = vec![0u16; row];
+    let mut st16 = vec![0u16; row];
     for g in 0..groups {
-        for start in (0..fg).step_by(1 << 16) {
-            nz32.fill(0);
-            st32.fill(0);
-            for f in start..(start + (1 << 16)).min(fg) {
+        for start in (0..fg).step_by(255) {
+            nz16.fill(0);
+            st16.fill(0);
+            for f in start..(start + 255).min(fg) {
                 let r = &terms[(g * fg + f) * row..(g * fg + f + 1) * row];
-                for ((n, s), &t) in nz32.iter_mut().zip(st32.iter_mut()).zip(r) {
-                    *n += (t > 0) as u32;
-                    *s += t as u32;
+                for ((n, s), &t) in nz16.iter_mut().zip(st16.iter_mut()).zip(r) {
+                    *n += (t != 0) as u16;
+                    *s += t as u16;
                 }
             }
             let at = g * row;
             for i in 0..row {
-                nonzero[at + i] += nz32[i] as u64;
-                sum[at + i] += st32[i] as u64;
+                nonzero[at + i] += nz16[i] as u64;
+                sum[at + i] += st16[i] as u64;
             }
         }
     }
@@ -132,8 +134,20 @@ fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
     let mut q = vec![(0u64, 0u64); w + sw];
     let mut r = vec![(0u64, 0u64); kw * h];
     let mut qc = vec![(0u64, 0u64); h + sh];
+    let mut unit = (sw == 1 && sh == 1).then(|| UnitStride::new(h, w));
     for ch in 0..c.c {
         let plane = &terms[ch * h * w..(ch + 1) * h * w];
+        if let Some(u) = unit.as_mut() {
+            u.sum_plane(plane);
+            for (ky, &ry) in rows.iter().enumerate() {
+                for (kx, &rx) in cols.iter().enumerate() {
+                    let (nz, st) = u.rect(plane, ry, rx);
+                    nonzero[ch * k + ky * kw + kx] = nz;
+                    sum[ch * k + ky * kw + kx] = st;
+                }
+            }
+            continue;
+        }
         for iy in 0..h {
             let row = &plane[iy * w..(iy + 1) * w];
             strided_prefix(row, |t| ((t > 0) as u64, t as u64), sw, &mut q);
@@ -154,6 +168,123 @@ fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
         count: b.windows() as u64,
         nonzero,
         terms: sum,
+    }
+}
+
+/// Unit stride both ways: the windows at (ky, kx) read one rectangle of the plane, its
+/// sums taken as the plane's total less the rows and the columns outside it plus the
+/// values outside both (the corners), or summed directly when the rectangle is the
+/// smaller. The total is one reduction over the plane; the few rows and columns outside
+/// some rectangle (the kernel's reach past the padding) are summed on first use.
+struct UnitStride {
+    h: usize,
+    w: usize,
+    total: (u64, u64),
+    /// Per row, per column: (nonzero count, term sum), once summed.
+    row: Vec<Option<(u64, u64)>>,
+    col: Vec<Option<(u64, u64)>>,
+}
+
+/// (nonzero count, term sum) of some values.
+fn value_sums(v: impl Iterator<Item = u8> + Clone) -> (u64, u64) {
+    (
+        v.clone().filter(|&t| t != 0).count() as u64,
+        v.map(|t| t as u64).sum(),
+    )
+}
+
+/// (nonzero count, term sum) of a slice.
+fn byte_sums(v: &[u8]) -> (u64, u64) {
+    // SAFETY: SSE2 is part of the x86-64 baseline, present on every such CPU.
+    #[cfg(target_arch = "x86_64")]
+    return unsafe { byte_sums_sse2(v) };
+    #[cfg(not(target_arch = "x86_64"))]
+    value_sums(v.iter().copied())
+}
+
+/// [`byte_sums`] 16 bytes per step with SSE2 (part of the x86-64 baseline): `psadbw`
+/// sums the bytes, and the bytes of a compare with 0 (255 for each zero) summed alike
+/// count the zeros.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn byte_sums_sse2(v: &[u8]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    let blocks = v.chunks_exact(16);
+    let tail = value_sums(blocks.remainder().iter().copied());
+    let zero = _mm_setzero_si128();
+    let (mut zeros, mut sum) = (zero, zero);
+    for b in blocks {
+        // SAFETY: `b` is 16 readable bytes; the load is unaligned.
+        let x = unsafe { _mm_loadu_si128(b.as_ptr().cast()) };
+        sum = _mm_add_epi64(sum, _mm_sad_epu8(x, zero));
+        zeros = _mm_add_epi64(zeros, _mm_sad_epu8(_mm_cmpeq_epi8(x, zero), zero));
+    }
+    let lanes = |x: __m128i| {
+        let mut out = [0u64; 2];
+        // SAFETY: `out` is 16 writable bytes; the store is unaligned.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), x) };
+        out[0] + out[1]
+    };
+    let blocks_len = (v.len() - v.len() % 16) as u64;
+    (
+        blocks_len - lanes(zeros) / 255 + tail.0,
+        lanes(sum) + tail.1,
+    )
+}
+
+impl UnitStride {
+    fn new(h: usize, w: usize) -> UnitStride {
+        UnitStride {
+            h,
+            w,
+            total: (0, 0),
+            row: vec![None; h],
+            col: vec![None; w],
+        }
+    }
+
+    fn sum_plane(&mut self, plane: &[u8]) {
+        self.total = byte_sums(plane);
+        self.row.fill(None);
+        self.col.fill(None);
+    }
+
+    /// (nonzero count, term sum) over rows `y0..y0 + ny` and columns `x0..x0 + nx`.
+    fn rect(
+        &mut self,
+        plane: &[u8],
+        (y0, ny): (usize, usize),
+        (x0, nx): (usize, usize),
+    ) -> (u64, u64) {
+        let (h, w) = (self.h, self.w);
+        if ny == 0 || nx == 0 {
+            return (0, 0);
+        }
+        let (out_y, out_x) = (h - ny, w - nx);
+        if ny * nx <= out_y * out_x + out_y * w + out_x * h {
+            let rows = plane[y0 * w..(y0 + ny) * w].chunks_exact(w);
+            return value_sums(rows.flat_map(|r| r[x0..x0 + nx].iter().copied()));
+        }
+        // Wrapping: the parts may cross zero, the result is exact.
+        let sub = |v: (u64, u64), d: (u64, u64)| (v.0.wrapping_sub(d.0), v.1.wrapping_sub(d.1));
+        let mut v = self.total;
+        for iy in (0..y0).chain(y0 + ny..h) {
+            let r = *self.row[iy].get_or_insert_with(|| byte_sums(&plane[iy * w..][..w]));
+            v = sub(v, r);
+        }
+        for ix in (0..x0).chain(x0 + nx..w) {
+            let c = *self.col[ix]
+                .get_or_insert_with(|| value_sums(plane[ix..].iter().step_by(w).copied()));
+            v = sub(v, c);
+            for iy in (0..y0).chain(y0 + ny..h) {
+                let t = plane[iy * w + ix];
+                v = (
+                    v.0.wrapping_add((t != 0) as u64),
+                    v.1.wrapping_add(t as u64),
+                );
+            }
+        }
+        v
     }
 }
 
@@ -281,10 +412,57 @@ mod tests {
         #[test]
         fn counting_equals_the_im2col_sum(c in conv(), seed in any::<u64>()) {
             let n = c.c * c.h * c.w;
+            // Terms up to 255 in some channels.
             let terms: Vec<u8> = (0..n)
-                .map(|i| ((seed >> (i % 61)) as u8 ^ i as u8) % 4)
+                .map(|i| ((seed >> (i % 61)) as u8 ^ i as u8) % if i % 5 == 0 { 255 } else { 4 })
                 .collect();
             prop_assert_eq!(conv_act_stats(&c, &terms), act_stats_direct(&c, &terms));
+        }
+
+        #[test]
+        fn unit_strides_equal_the_im2col_sum(
+            c in conv().prop_map(|c| Conv { sh: 1, sw: 1, ..c }), seed in any::<u64>(),
+        ) {
+            let n = c.c * c.h * c.w;
+            let terms: Vec<u8> = (0..n)
+                .map(|i| ((seed >> (i % 53)) as u8 ^ (i * 3) as u8) % if i % 7 == 0 { 255 } else { 3 })
+                .collect();
+            prop_assert_eq!(conv_act_stats(&c, &terms), act_stats_direct(&c, &terms));
+        }
+
+        #[test]
+        fn byte_sums_count_and_add_every_byte(
+            v in proptest::collection::vec(prop_oneof![Just(0u8), Just(255u8), any::<u8>()], 0..100),
+        ) {
+            prop_assert_eq!(byte_sums(&v), value_sums(v.iter().copied()));
+        }
+
+        #[test]
+        fn weight_sums_equal_the_direct_loop(
+            (groups, fg, row) in (1usize..=3, 1usize..=600, 1usize..=12),
+            big in any::<bool>(), seed in any::<u64>(),
+        ) {
+            // With `big`, terms near 255: the u16 block sums at their limit.
+            let terms: Vec<u8> = (0..groups * fg * row)
+                .map(|i| {
+                    let x = (seed >> (i % 59)) as u8 ^ (i * 7) as u8;
+                    if big { x | 0xf0 } else { x % 3 }
+                })
+                .collect();
+            let geom = Geometry::Conv(Conv {
+                c: groups * row, h: 1, w: 1, f: groups * fg, kh: 1, kw: 1,
+                sh: 1, sw: 1, ph: 0, pw: 0, groups,
+            });
+            let s = weight_stats(&geom, &terms);
+            prop_assert_eq!(s.count, fg as u64);
+            for g in 0..groups {
+                for i in 0..row {
+                    let vals = (0..fg).map(|f| terms[(g * fg + f) * row + i]);
+                    let nz = vals.clone().filter(|&t| t != 0).count() as u64;
+                    let st: u64 = vals.map(|t| t as u64).sum();
+                    prop_assert_eq!((s.nonzero[g * row + i], s.terms[g * row + i]), (nz, st));
+                }
+            }
         }
 
         #[test]

@@ -395,17 +395,48 @@ fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
 }
 
 /// Chunk flags of consecutive bricks of `ln` values (the last one may be short): bit
-/// k mod 64 of `out[(k div 64)·ln + l]` set when lane l of brick k is nonzero. Lanes
-/// are contiguous in both, so the inner loop is one the compiler vectorizes.
+/// k mod 64 of `out[(k div 64)·ln + l]` set when lane l of brick k is nonzero.
+///
+/// Eight lanes of eight bricks at a time, in registers: each brick's eight lanes are
+/// one u64 whose bytes' nonzero flags ([`nonzero_high`]) are shifted to bit j of each
+/// byte for the batch's brick j, so that byte i ends up holding lane i's flags of the
+/// eight chunks, then OR-ed into the lane's word (8 | 64: a batch never straddles two).
 #[inline]
 fn lane_flags(bricks: &[u8], ln: usize, out: &mut [u64]) {
     out.fill(0);
-    for (k, brick) in bricks.chunks(ln).enumerate() {
-        let (words, sh) = (&mut out[(k / 64) * ln..][..brick.len()], k % 64);
-        for (w, &v) in words.iter_mut().zip(brick) {
-            *w |= ((v != 0) as u64) << sh;
+    let nb = bricks.len().div_ceil(ln);
+    for k0 in (0..nb).step_by(8) {
+        let (word, sh) = (k0 / 64, k0 % 64);
+        for g in (0..ln).step_by(8) {
+            let mut acc = 0u64;
+            for j in 0..(nb - k0).min(8) {
+                let start = (k0 + j) * ln + g;
+                let end = ((k0 + j) * ln + ln.min(g + 8)).min(bricks.len());
+                let x = match bricks.get(start..start + 8) {
+                    Some(b) if end == start + 8 => u64::from_le_bytes(b.try_into().expect("8")),
+                    _ => {
+                        let mut b = [0u8; 8];
+                        if start < end {
+                            b[..end - start].copy_from_slice(&bricks[start..end]);
+                        }
+                        u64::from_le_bytes(b)
+                    }
+                };
+                acc |= (nonzero_high(x) >> 7) << j;
+            }
+            let lanes = &mut out[word * ln + g..][..(ln - g).min(8)];
+            for (i, w) in lanes.iter_mut().enumerate() {
+                *w |= (acc >> (8 * i) & 0xff) << sh;
+            }
         }
     }
+}
+
+/// The high bit of each byte of x set when the byte is nonzero, every other bit 0.
+#[inline]
+fn nonzero_high(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    ((x & LOW7).wrapping_add(LOW7) | x) & !LOW7
 }
 
 /// dst |= src << at, over bitsets of u64 words (every bit that would land past `dst`
@@ -612,5 +643,38 @@ fn general(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
             }
             cols.unit(&cost);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn lane_flags_flag_each_nonzero_lane_of_each_brick(
+            (ln, v) in (1usize..=20).prop_flat_map(|ln| (
+                Just(ln),
+                proptest::collection::vec(prop_oneof![Just(0u8), any::<u8>()], 0..(ln * 140)),
+            )),
+        ) {
+            let words = v.len().div_ceil(ln).div_ceil(64).max(1);
+            let mut out = vec![u64::MAX; words * ln];
+            lane_flags(&v, ln, &mut out);
+            for k in 0..words * 64 {
+                for l in 0..ln {
+                    let want = v.get(k * ln + l).is_some_and(|&x| x != 0) as u64;
+                    prop_assert_eq!(out[(k / 64) * ln + l] >> (k % 64) & 1, want, "brick {} lane {}", k, l);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nonzero_high_of_words() {
+        assert_eq!(nonzero_high(0), 0);
+        assert_eq!(nonzero_high(u64::MAX), 0x8080_8080_8080_8080);
+        assert_eq!(nonzero_high(0x0000_7f00_0080_0001), 0x0000_8000_0080_0080);
     }
 }
