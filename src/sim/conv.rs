@@ -12,7 +12,7 @@
 use std::cell::OnceCell;
 
 use super::columns::{Columns, Units};
-use super::operand::{act_layout, weight_layout, Bricks};
+use super::operand::{act_layout, act_layout_bytes, weight_layout, Bricks};
 use super::{first_stage, step, window, Family, Operands, SchemeOps};
 use crate::arch::ArrayShape;
 use crate::model::Conv;
@@ -202,10 +202,8 @@ impl<'a> Group<'a> {
 
     /// Activation terms of act key `a`, channel-last and brick-padded.
     pub fn act_terms(&self, a: usize) -> &[u8] {
-        self.act_terms[a].get_or_init(|| {
-            let t = &self.ops.act_terms[a].1;
-            act_layout(&self.b, self.g, 0, |i| t[i])
-        })
+        self.act_terms[a]
+            .get_or_init(|| act_layout_bytes(&self.b, self.g, &self.ops.act_terms[a].1))
     }
 
     /// Max term of each activation brick of act key `a`, `[pos·chunks + k]`.

@@ -328,6 +328,60 @@ pub fn act_layout<T: Copy>(b: &Bricks, g: usize, pad: T, value: impl Fn(usize) -
     out
 }
 
+/// [`act_layout`] of plain bytes (`src` is the whole tensor): 8×8 tiles of (channel,
+/// position) are loaded as eight u64 rows, transposed in registers and stored as eight
+/// rows of (position, channel); the edges that fill no whole tile go one by one.
+pub fn act_layout_bytes(b: &Bricks, g: usize, src: &[u8]) -> Vec<u8> {
+    let cp = b.padded_channels();
+    let hw = b.h * b.w;
+    let mut out = vec![0u8; hw * cp];
+    let plane = |c: usize| &src[(g * b.cg + c) * hw..][..hw];
+    let (c8, p8) = (b.cg - b.cg % 8, hw - hw % 8);
+    for c0 in (0..c8).step_by(8) {
+        for p0 in (0..p8).step_by(8) {
+            let mut rows = [0u64; 8];
+            for (i, r) in rows.iter_mut().enumerate() {
+                *r = u64::from_le_bytes(plane(c0 + i)[p0..p0 + 8].try_into().expect("8"));
+            }
+            transpose8(&mut rows);
+            for (j, r) in rows.iter().enumerate() {
+                out[(p0 + j) * cp + c0..][..8].copy_from_slice(&r.to_le_bytes());
+            }
+        }
+        for c in c0..c0 + 8 {
+            for (pos, &v) in plane(c).iter().enumerate().skip(p8) {
+                out[pos * cp + c] = v;
+            }
+        }
+    }
+    for c in c8..b.cg {
+        for (pos, &v) in plane(c).iter().enumerate() {
+            out[pos * cp + c] = v;
+        }
+    }
+    out
+}
+
+/// Transpose an 8×8 matrix of bytes held as eight u64 rows (byte j of row i is
+/// element (i, j)): swap the off-diagonal 1×1, then 2×2, then 4×4 blocks.
+#[inline]
+fn transpose8(r: &mut [u64; 8]) {
+    const MASKS: [u64; 3] = [
+        0x00ff_00ff_00ff_00ff,
+        0x0000_ffff_0000_ffff,
+        0x0000_0000_ffff_ffff,
+    ];
+    for (level, mask) in MASKS.into_iter().enumerate() {
+        let d = 1 << level;
+        for i in (0..8).filter(|i| i & d == 0) {
+            let sh = 8 * d as u32;
+            let t = ((r[i] >> sh) ^ r[i + d]) & mask;
+            r[i + d] ^= t;
+            r[i] ^= t << sh;
+        }
+    }
+}
+
 /// Per-value factors of the weights of filters `f0..f0+fg`, laid out `[f][t][lane]`;
 /// lanes past Cg hold `pad`. Weights are F·Cg·KH·KW in C order (FC: F·C), read in that
 /// order.
@@ -355,4 +409,43 @@ pub fn weight_layout<T: Copy>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn byte_layout_equals_the_generic_layout(
+            (cg, groups, h, w, lanes) in (1usize..=20, 1usize..=3, 1usize..=6, 1usize..=7, 1usize..=9),
+            seed in any::<u64>(),
+        ) {
+            let c = Conv {
+                c: cg * groups, h, w, f: groups, kh: 1, kw: 1,
+                sh: 1, sw: 1, ph: 0, pw: 0, groups,
+            };
+            let b = Bricks::conv(&c, lanes);
+            let src: Vec<u8> = (0..c.c * h * w)
+                .map(|i| (seed.rotate_left(i as u32) as u8) ^ i as u8)
+                .collect();
+            for g in 0..groups {
+                prop_assert_eq!(act_layout_bytes(&b, g, &src), act_layout(&b, g, 0, |i| src[i]));
+            }
+        }
+    }
+
+    #[test]
+    fn transpose8_moves_each_byte_across_the_diagonal() {
+        let mut r = [0u64; 8];
+        for (i, row) in r.iter_mut().enumerate() {
+            *row = u64::from_le_bytes(std::array::from_fn(|j| (i * 8 + j) as u8));
+        }
+        transpose8(&mut r);
+        for (j, row) in r.iter().enumerate() {
+            let want: [u8; 8] = std::array::from_fn(|i| (i * 8 + j) as u8);
+            assert_eq!(row.to_le_bytes(), want, "row {j}");
+        }
+    }
 }

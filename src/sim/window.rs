@@ -404,6 +404,29 @@ fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
 #[inline]
 fn lane_flags(bricks: &[u8], ln: usize, out: &mut [u64]) {
     out.fill(0);
+    if ln % 8 == 0 && ln <= 64 && bricks.len() % ln == 0 {
+        // Whole bricks of whole groups of eight lanes: no edge to mind.
+        let groups = ln / 8;
+        for (kb, batch) in bricks.chunks(8 * ln).enumerate() {
+            let mut acc = [0u64; 8];
+            for (j, brick) in batch.chunks_exact(ln).enumerate() {
+                for (a, lanes) in acc.iter_mut().zip(brick.chunks_exact(8)) {
+                    let x = u64::from_le_bytes(lanes.try_into().expect("8"));
+                    *a |= (nonzero_high(x) >> 7) << j;
+                }
+            }
+            let (word, sh) = (kb * 8 / 64, kb * 8 % 64);
+            for (a, lanes) in acc[..groups]
+                .iter()
+                .zip(out[word * ln..][..ln].chunks_exact_mut(8))
+            {
+                for (i, w) in lanes.iter_mut().enumerate() {
+                    *w |= (a >> (8 * i) & 0xff) << sh;
+                }
+            }
+        }
+        return;
+    }
     let nb = bricks.len().div_ceil(ln);
     for k0 in (0..nb).step_by(8) {
         let (word, sh) = (k0 / 64, k0 % 64);
@@ -659,16 +682,41 @@ mod tests {
                 proptest::collection::vec(prop_oneof![Just(0u8), any::<u8>()], 0..(ln * 140)),
             )),
         ) {
+            check_lane_flags(ln, &v)?;
+        }
+
+        #[test]
+        fn lane_flags_of_whole_bricks_of_eight_lane_groups(
+            (ln, v) in prop_oneof![Just(8usize), Just(16), Just(24), Just(64)].prop_flat_map(|ln| (
+                Just(ln),
+                (0usize..140).prop_flat_map(move |n| proptest::collection::vec(
+                    prop_oneof![Just(0u8), any::<u8>()], n * ln,
+                )),
+            )),
+        ) {
+            check_lane_flags(ln, &v)?;
+        }
+    }
+
+    fn check_lane_flags(ln: usize, v: &[u8]) -> Result<(), TestCaseError> {
+        {
             let words = v.len().div_ceil(ln).div_ceil(64).max(1);
             let mut out = vec![u64::MAX; words * ln];
-            lane_flags(&v, ln, &mut out);
+            lane_flags(v, ln, &mut out);
             for k in 0..words * 64 {
                 for l in 0..ln {
                     let want = v.get(k * ln + l).is_some_and(|&x| x != 0) as u64;
-                    prop_assert_eq!(out[(k / 64) * ln + l] >> (k % 64) & 1, want, "brick {} lane {}", k, l);
+                    prop_assert_eq!(
+                        out[(k / 64) * ln + l] >> (k % 64) & 1,
+                        want,
+                        "brick {} lane {}",
+                        k,
+                        l
+                    );
                 }
             }
         }
+        Ok(())
     }
 
     #[test]
