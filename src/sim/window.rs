@@ -404,7 +404,7 @@ fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
 #[inline]
 fn lane_flags(bricks: &[u8], ln: usize, out: &mut [u64]) {
     out.fill(0);
-    if ln % 8 == 0 && ln <= 64 && bricks.len() % ln == 0 {
+    if ln.is_multiple_of(8) && ln <= 64 && bricks.len().is_multiple_of(ln) {
         // Whole bricks of whole groups of eight lanes: no edge to mind.
         let groups = ln / 8;
         for (kb, batch) in bricks.chunks(8 * ln).enumerate() {
