@@ -12,7 +12,9 @@
 //!   and the positions read form a grid: rows `first, first + SH, …` (the same for every
 //!   kx) times columns likewise. Σ_n a(pos(n, ky, kx)) is a sum over that grid, taken
 //!   with strided prefix sums (rows, then columns) instead of one term per window; the
-//!   windows that fall in the padding add α each.
+//!   windows that fall in the padding add α each. With unit strides the grid is a
+//!   rectangle: the plane's total (one vectorized pass) less the few rows and columns
+//!   outside it, plus the corners outside both.
 
 use super::operand::{Bricks, Linear};
 use super::Operands;
