@@ -88,6 +88,21 @@ impl StepCost<'_> {
     }
 }
 
+/// m[l] = max(m[l], x[l]) over equal-length bricks; 16 lanes (the usual brick) in one
+/// shape the compiler turns into a single vector max.
+#[inline]
+fn max_into(m: &mut [u8], x: &[u8]) {
+    if let (Ok(m), Ok(x)) = (<&mut [u8; 16]>::try_from(&mut *m), <&[u8; 16]>::try_from(x)) {
+        for l in 0..16 {
+            m[l] = m[l].max(x[l]);
+        }
+        return;
+    }
+    for (m, &x) in m.iter_mut().zip(x) {
+        *m = (*m).max(x);
+    }
+}
+
 /// One group's operands, with the array it runs on and what its schemes share.
 pub(super) struct Group<'a> {
     pub b: Bricks,
@@ -111,7 +126,15 @@ pub(super) struct Group<'a> {
     act_masks: [OnceCell<Vec<u64>>; 3],
     /// Per term encoding: term positions of int weights, `[f][t][lane]`.
     weight_masks: [OnceCell<Vec<u64>>; 3],
+    /// Every set's slots (see `set_slots`), set-major, when they fit `SLOTS_CACHED`
+    /// entries; None otherwise (each set's are then computed on every call).
+    slots: OnceCell<Option<Vec<usize>>>,
 }
+
+/// The most slot entries a group keeps for its schemes to share (16 MB). The unit
+/// tests keep only small groups', so that both ways are exercised (the integration
+/// tests, built without `cfg(test)`, run the cached way).
+const SLOTS_CACHED: usize = if cfg!(test) { 64 } else { 1 << 21 };
 
 impl<'a> Group<'a> {
     pub fn new(
@@ -137,6 +160,7 @@ impl<'a> Group<'a> {
             weight_bits: (0..nw).map(|_| OnceCell::new()).collect(),
             act_masks: Default::default(),
             weight_masks: Default::default(),
+            slots: OnceCell::new(),
         }
     }
 
@@ -162,7 +186,29 @@ impl<'a> Group<'a> {
 
     /// Per kernel offset kyx = kx·KH + ky and column c, at `[kyx·columns + c]`: the input
     /// position (iy·W + ix) the column's window reads in set s, PAD or IDLE.
-    pub fn set_slots(&self, s: usize, out: &mut Vec<usize>) {
+    pub fn set_slots<'s>(&'s self, s: usize, buf: &'s mut Vec<usize>) -> &'s [usize] {
+        let per_set = self.b.kh * self.b.kw * self.array.columns;
+        let cached = self.slots.get_or_init(|| {
+            (self.window_sets().saturating_mul(per_set) <= SLOTS_CACHED).then(|| {
+                let mut all = Vec::with_capacity(self.window_sets() * per_set);
+                for set in 0..self.window_sets() {
+                    self.compute_slots(set, buf);
+                    all.extend_from_slice(buf);
+                }
+                all
+            })
+        });
+        match cached {
+            Some(all) => &all[s * per_set..][..per_set],
+            None => {
+                self.compute_slots(s, buf);
+                buf
+            }
+        }
+    }
+
+    /// [`Group::set_slots`], computed.
+    fn compute_slots(&self, s: usize, out: &mut Vec<usize>) {
         let (cn, kh, kw) = (self.array.columns, self.b.kh, self.b.kw);
         out.clear();
         out.resize(kh * kw * cn, IDLE);
@@ -286,35 +332,80 @@ impl<'a> Group<'a> {
         }
     }
 
+    /// Σ over units of the max over columns, `StepCost::Act` (every pass alike).
+    #[inline(never)]
+    fn lockstep_act(&self, min_cycles: u32, brick: &[u32], pad: u32) -> u64 {
+        let (chunks, cn) = (self.b.chunks, self.array.columns);
+        let mut buf = Vec::new();
+        let mut total = 0u64;
+        for s in 0..self.window_sets() {
+            let slots = self.set_slots(s, &mut buf);
+            for sl in slots.chunks_exact(cn) {
+                for k in 0..chunks {
+                    let mut m = 0;
+                    for &pos in sl {
+                        m = m.max(match pos {
+                            IDLE => 0,
+                            PAD => pad,
+                            _ => brick[pos * chunks + k],
+                        });
+                    }
+                    // Every set has a window in column 0.
+                    total += m.max(min_cycles) as u64;
+                }
+            }
+        }
+        total * self.passes() as u64
+    }
+
+    /// Σ over units of the max over columns, `StepCost::Product`: factors are
+    /// nonnegative, so the max over columns of max_l a[l]·w[l] is max_l w[l]·(max over
+    /// columns of a[l]): the set's bricks at a step are maxed once, for every pass.
+    #[inline(never)]
+    fn lockstep_product(&self, min_cycles: u32, a: &[u8], pad: &[u8], w: &[u8]) -> u64 {
+        let (steps, chunks, cn, ln) = (
+            self.b.steps,
+            self.b.chunks,
+            self.array.columns,
+            self.b.lanes,
+        );
+        let mut buf = Vec::new();
+        let mut top = vec![0u8; ln];
+        let mut total = 0u64;
+        for s in 0..self.window_sets() {
+            let slots = self.set_slots(s, &mut buf);
+            for t in 0..steps {
+                let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
+                top.fill(0);
+                for &pos in sl {
+                    let brick = match pos {
+                        IDLE => continue,
+                        PAD => pad,
+                        _ => &a[self.brick_offset(pos, k)..][..ln],
+                    };
+                    max_into(&mut top, brick);
+                }
+                // Every set has a window in column 0.
+                for p in 0..self.passes() {
+                    let wb = &w[(p * steps + t) * ln..][..ln];
+                    total += step::brick_cost(&top, wb).max(min_cycles) as u64;
+                }
+            }
+        }
+        total
+    }
+
     /// Feed the step-synchronous units (window set, pass, step) to the columns.
     pub fn drive_step(&self, cols: &mut impl Units, min_cycles: u32, cost: &StepCost) {
         let (steps, chunks, cn) = (self.b.steps, self.b.chunks, self.array.columns);
         let (sets, passes) = (self.window_sets(), self.passes());
-        let mut slots = Vec::new();
+        let mut buf = Vec::new();
         if cols.lockstep() {
             // Only Σ over units of max over columns counts.
             let mut total = 0u64;
             match cost {
                 StepCost::Act { brick, pad } => {
-                    // Every pass costs the same.
-                    for s in 0..sets {
-                        self.set_slots(s, &mut slots);
-                        for sl in slots.chunks_exact(cn) {
-                            for k in 0..chunks {
-                                let mut m = 0;
-                                for &pos in sl {
-                                    m = m.max(match pos {
-                                        IDLE => 0,
-                                        PAD => *pad,
-                                        _ => brick[pos * chunks + k],
-                                    });
-                                }
-                                // Every set has a window in column 0.
-                                total += m.max(min_cycles) as u64;
-                            }
-                        }
-                    }
-                    total *= passes as u64;
+                    total = self.lockstep_act(min_cycles, brick, *pad);
                 }
                 StepCost::Weight(c) => {
                     // Every set costs the same.
@@ -322,37 +413,11 @@ impl<'a> Group<'a> {
                     total = per_set * sets as u64;
                 }
                 StepCost::Product { a, pad, w } => {
-                    // Factors are nonnegative, so the max over columns of
-                    // max_l a[l]·w[l] is max_l w[l]·(max over columns of a[l]): the
-                    // set's bricks at a step are maxed once, for every pass.
-                    let ln = self.b.lanes;
-                    let mut top = vec![0u8; ln];
-                    for s in 0..sets {
-                        self.set_slots(s, &mut slots);
-                        for t in 0..steps {
-                            let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
-                            top.fill(0);
-                            for &pos in sl {
-                                let brick = match pos {
-                                    IDLE => continue,
-                                    PAD => &pad[..],
-                                    _ => &a[self.brick_offset(pos, k)..][..ln],
-                                };
-                                for (m, &x) in top.iter_mut().zip(brick) {
-                                    *m = (*m).max(x);
-                                }
-                            }
-                            // Every set has a window in column 0.
-                            for p in 0..passes {
-                                let wb = &w[(p * steps + t) * ln..][..ln];
-                                total += step::brick_cost(&top, wb).max(min_cycles) as u64;
-                            }
-                        }
-                    }
+                    total = self.lockstep_product(min_cycles, a, pad, w);
                 }
                 StepCost::General(f) => {
                     for s in 0..sets {
-                        self.set_slots(s, &mut slots);
+                        let slots = self.set_slots(s, &mut buf);
                         for p in 0..passes {
                             for t in 0..steps {
                                 let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
@@ -375,7 +440,7 @@ impl<'a> Group<'a> {
         }
         let mut cost_v = vec![0u32; cn];
         for s in 0..sets {
-            self.set_slots(s, &mut slots);
+            let slots = self.set_slots(s, &mut buf);
             for p in 0..passes {
                 for t in 0..steps {
                     let sl = &slots[(t / chunks) * cn..][..cn];

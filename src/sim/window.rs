@@ -546,10 +546,10 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     let (mut acount, mut cand, mut hist) = (Vec::new(), Vec::new(), Vec::new());
     let mut best = vec![0u32; cn];
     let mut cost = vec![0u32; cn];
-    let (mut slots, mut acc) = (Vec::new(), Vec::new());
+    let (mut buf, mut acc) = (Vec::new(), Vec::new());
     let mut total = 0u64;
     for set in 0..sets {
-        grp.set_slots(set, &mut slots);
+        let slots = grp.set_slots(set, &mut buf);
         abits.fill(0);
         // A window's steps at kernel offset kyx are steps kyx·chunks … of its lanes: the
         // position's chunk flags, shifted there.
@@ -635,10 +635,10 @@ fn general(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
         .collect();
     let pad = vec![la[0]; ln];
     let mut cost = vec![0u32; cn];
-    let mut slots = Vec::new();
+    let mut buf = Vec::new();
     let mut sums = vec![0u32; ln];
     for set in 0..grp.window_sets() {
-        grp.set_slots(set, &mut slots);
+        let slots = grp.set_slots(set, &mut buf);
         for p in 0..grp.passes() {
             let (f0, f1) = grp.pass_filters(p);
             for (c, slot) in cost.iter_mut().enumerate() {
