@@ -33,9 +33,10 @@ pub(super) fn run(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
     }
 }
 
-/// Per position, the activation factors summed over chunks, per lane, as an integral
-/// image: `[(iy·(W+1) + ix)·lanes + l]` = Σ over positions above and left of (iy, ix).
-pub(super) fn lane_integral(grp: &Group, a_cf: &[u8]) -> Vec<u64> {
+/// Per position, the activation factors (`la` of the channel-last terms `a`) summed
+/// over chunks, per lane, as an integral image: `[(iy·(W+1) + ix)·lanes + l]` = Σ over
+/// positions above and left of (iy, ix).
+fn lane_integral(grp: &Group, a: &[u8], la: &[u8; 256]) -> Vec<u64> {
     let b = &grp.b;
     let (w1, ln, cp) = (b.w + 1, b.lanes, b.padded_channels());
     let mut integ = vec![0u64; (b.h + 1) * w1 * ln];
@@ -44,9 +45,9 @@ pub(super) fn lane_integral(grp: &Group, a_cf: &[u8]) -> Vec<u64> {
         for ix in 0..b.w {
             let pos = iy * b.w + ix;
             ps.fill(0);
-            for brick in a_cf[pos * cp..(pos + 1) * cp].chunks_exact(ln) {
+            for brick in a[pos * cp..(pos + 1) * cp].chunks_exact(ln) {
                 for (s, &v) in ps.iter_mut().zip(brick) {
-                    *s += v as u64;
+                    *s += la[v as usize] as u64;
                 }
             }
             let (up, here) = (iy * w1 + ix, (iy + 1) * w1 + ix);
@@ -61,7 +62,7 @@ pub(super) fn lane_integral(grp: &Group, a_cf: &[u8]) -> Vec<u64> {
 
 /// Per lane, the activation factors of window n summed over its steps, from the
 /// integral image; `pad` is the factor of the padding.
-pub(super) fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, out: &mut [u64]) {
+fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, out: &mut [u64]) {
     let b = &grp.b;
     let (oy, ox) = b.window(n);
     let (ya, yb) = (
@@ -90,8 +91,7 @@ pub(super) fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, ou
 
 fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
     let la = lut(&s.act_rule);
-    let a_cf: Vec<u8> = grp.act_terms(s.a).iter().map(|&t| la[t as usize]).collect();
-    let integ = lane_integral(grp, &a_cf);
+    let integ = lane_integral(grp, grp.act_terms(s.a), &la);
     let cn = grp.array.columns;
     let mut sums = vec![0u64; grp.b.lanes];
     let mut per_col = vec![0u32; cn];
