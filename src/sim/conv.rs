@@ -48,10 +48,13 @@ pub(super) enum StepCost<'c> {
     Act { brick: Vec<u32>, pad: u32 },
     /// Depends only on (pass, step): `[p·T + t]`, for every column with a window.
     Weight(Vec<u32>),
-    /// Max over lanes of a[l]·w[l]: `a` the activation factors channel-last (`pad` the
-    /// padding brick's), `w` the pass maxima's factors `[p][t][lane]`.
+    /// Max over lanes of a[l]·w[l]: a = `la` of the activation terms (channel-last;
+    /// the padding brick's terms are 0), `w` the pass maxima's factors `[p][t][lane]`.
+    /// `a` itself is laid out on first use (lock-step columns map only maxima).
     Product {
-        a: Vec<u8>,
+        terms: &'c [u8],
+        la: [u8; 256],
+        a: OnceCell<Vec<u8>>,
         pad: Vec<u8>,
         w: Vec<u8>,
     },
@@ -72,13 +75,22 @@ impl StepCost<'_> {
                 _ => brick[pos * grp.b.chunks + k],
             },
             StepCost::Weight(c) => c[p * grp.b.steps + t],
-            StepCost::Product { a, pad, w } => {
+            StepCost::Product {
+                terms,
+                la,
+                a,
+                pad,
+                w,
+            } => {
                 let ln = grp.b.lanes;
-                let a = match pos {
-                    PAD => &pad[..],
-                    _ => &a[grp.brick_offset(pos, k)..][..ln],
-                };
-                step::brick_cost(a, &w[(p * grp.b.steps + t) * ln..][..ln])
+                let w = &w[(p * grp.b.steps + t) * ln..][..ln];
+                match pos {
+                    PAD => step::brick_cost(pad, w),
+                    _ => {
+                        let a = a.get_or_init(|| terms.iter().map(|&t| la[t as usize]).collect());
+                        step::brick_cost(&a[grp.brick_offset(pos, k)..][..ln], w)
+                    }
+                }
             }
             StepCost::General(f) => match pos {
                 PAD => f(None, t, p),
@@ -362,7 +374,7 @@ impl<'a> Group<'a> {
     /// nonnegative, so the max over columns of max_l a[l]·w[l] is max_l w[l]·(max over
     /// columns of a[l]): the set's bricks at a step are maxed once, for every pass.
     #[inline(never)]
-    fn lockstep_product(&self, min_cycles: u32, a: &[u8], pad: &[u8], w: &[u8]) -> u64 {
+    fn lockstep_product(&self, min_cycles: u32, terms: &[u8], la: &[u8; 256], w: &[u8]) -> u64 {
         let (steps, chunks, cn, ln) = (
             self.b.steps,
             self.b.chunks,
@@ -370,25 +382,27 @@ impl<'a> Group<'a> {
             self.b.lanes,
         );
         let mut buf = Vec::new();
-        let mut top = vec![0u8; ln];
+        let (mut top, mut top_f) = (vec![0u8; ln], vec![0u8; ln]);
         let mut total = 0u64;
         for s in 0..self.window_sets() {
             let slots = self.set_slots(s, &mut buf);
             for t in 0..steps {
                 let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
+                // Max terms over the columns (the padding's are 0), then their factors:
+                // factors are nondecreasing in the terms.
                 top.fill(0);
                 for &pos in sl {
-                    let brick = match pos {
-                        IDLE => continue,
-                        PAD => pad,
-                        _ => &a[self.brick_offset(pos, k)..][..ln],
-                    };
-                    max_into(&mut top, brick);
+                    if pos != IDLE && pos != PAD {
+                        max_into(&mut top, &terms[self.brick_offset(pos, k)..][..ln]);
+                    }
+                }
+                for (f, &m) in top_f.iter_mut().zip(&top) {
+                    *f = la[m as usize];
                 }
                 // Every set has a window in column 0.
                 for p in 0..self.passes() {
                     let wb = &w[(p * steps + t) * ln..][..ln];
-                    total += step::brick_cost(&top, wb).max(min_cycles) as u64;
+                    total += step::brick_cost(&top_f, wb).max(min_cycles) as u64;
                 }
             }
         }
@@ -412,8 +426,8 @@ impl<'a> Group<'a> {
                     let per_set: u64 = c.iter().map(|&x| x.max(min_cycles) as u64).sum();
                     total = per_set * sets as u64;
                 }
-                StepCost::Product { a, pad, w } => {
-                    total = self.lockstep_product(min_cycles, a, pad, w);
+                StepCost::Product { terms, la, w, .. } => {
+                    total = self.lockstep_product(min_cycles, terms, la, w);
                 }
                 StepCost::General(f) => {
                     for s in 0..sets {

@@ -56,7 +56,9 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
         );
     }
     StepCost::Product {
-        a: grp.act_terms(s.a).iter().map(|&t| la[t as usize]).collect(),
+        terms: grp.act_terms(s.a),
+        la,
+        a: std::cell::OnceCell::new(),
         pad: vec![la[0]; lanes],
         w: grp.pass_max(s.w).iter().map(|&t| lw[t as usize]).collect(),
     }
