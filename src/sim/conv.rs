@@ -53,7 +53,7 @@ pub(super) enum StepCost<'c> {
     /// `a` itself is laid out on first use (lock-step columns map only maxima).
     Product {
         terms: &'c [u8],
-        la: [u8; 256],
+        la: Box<[u8; 256]>,
         a: OnceCell<Vec<u8>>,
         pad: Vec<u8>,
         w: Vec<u8>,

@@ -57,7 +57,7 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
     }
     StepCost::Product {
         terms: grp.act_terms(s.a),
-        la,
+        la: Box::new(la),
         a: std::cell::OnceCell::new(),
         pad: vec![la[0]; lanes],
         w: grp.pass_max(s.w).iter().map(|&t| lw[t as usize]).collect(),
