@@ -143,9 +143,9 @@ pub(super) struct Group<'a> {
     slots: OnceCell<Option<Vec<usize>>>,
 }
 
-/// The most slot entries a group keeps for its schemes to share (16 MB). The unit
-/// tests keep only small groups', so that both ways are exercised (the integration
-/// tests, built without `cfg(test)`, run the cached way).
+/// The most slot entries a group keeps for its schemes to share (16 MB). Unit-test
+/// builds keep only groups of up to 64 entries, so that both ways are exercised (the
+/// integration tests, built without `cfg(test)`, run the cached way).
 const SLOTS_CACHED: usize = if cfg!(test) { 64 } else { 1 << 21 };
 
 impl<'a> Group<'a> {
@@ -197,7 +197,9 @@ impl<'a> Group<'a> {
     }
 
     /// Per kernel offset kyx = kx·KH + ky and column c, at `[kyx·columns + c]`: the input
-    /// position (iy·W + ix) the column's window reads in set s, PAD or IDLE.
+    /// position (iy·W + ix) the column's window reads in set s, PAD or IDLE. Borrowed
+    /// from the group's copy of every set's slots, or (groups too large to keep them)
+    /// computed into `buf`.
     pub fn set_slots<'s>(&'s self, s: usize, buf: &'s mut Vec<usize>) -> &'s [usize] {
         let per_set = self.b.kh * self.b.kw * self.array.columns;
         let cached = self.slots.get_or_init(|| {
