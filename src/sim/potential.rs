@@ -77,7 +77,6 @@ pub fn weight_stats(geom: &Geometry, terms: &[u8]) -> Stats {
     };
     let mut nonzero = vec![0u64; groups * row];
     let mut sum = vec![0u64; groups * row];
-    // u32 partial sums (at most 2^16 filters of 255 terms each per flush), vectorizable.
     // Summed in u16 over blocks of 255 filters (255 terms of at most 255 fit), a loop
     // the compiler vectorizes, then added up in u64.
     let mut nz16 = vec![0u16; row];
