@@ -36,12 +36,27 @@ fn main() {
         );
         drop(raw);
         // As `mltq simulate --model FILE` loads it: the first decode of the process.
-        let t = Instant::now();
+        let (t, f) = (Instant::now(), faults());
         let net = model::load(Path::new(&file)).unwrap();
-        eprintln!("load (file, first)    {:>8.1} ms", ms(t));
-        let t = Instant::now();
+        eprintln!(
+            "load (file, first)    {:>8.1} ms ({} page faults)",
+            ms(t),
+            faults() - f
+        );
+        let (t, f) = (Instant::now(), faults());
         run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap();
-        eprintln!("simulate (rayon)      {:>8.1} ms", ms(t));
+        eprintln!(
+            "simulate (rayon)      {:>8.1} ms ({} page faults)",
+            ms(t),
+            faults() - f
+        );
+        let (t, f) = (Instant::now(), faults());
+        simulate_serial(&net, &arch);
+        eprintln!(
+            "simulate (one thread) {:>8.1} ms ({} page faults)",
+            ms(t),
+            faults() - f
+        );
         return;
     }
     let t = Instant::now();
@@ -84,6 +99,18 @@ fn simulate_serial(net: &Network, arch: &Arch) {
     for l in &net.layers {
         std::hint::black_box(simulate_schemes(l, &l.acts[&0], &arch.schemes, &arch.array).unwrap());
     }
+}
+
+/// Minor page faults of this process so far (Linux; 0 elsewhere).
+fn faults() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command's closing parenthesis; minflt is field 10.
+            let rest = &s[s.rfind(')')? + 2..];
+            rest.split(' ').nth(7)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 fn ms(t: Instant) -> f64 {

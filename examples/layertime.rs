@@ -3,14 +3,15 @@
 //!
 //! `cargo run --release --no-default-features --example layertime [scheme] [network] [arch]`
 //! (defaults `mltq-word resnet50 arch/pe16.toml`; `N=200`: runs per layer, 5 unless
-//! told; `L=layer2.1.conv2`: that layer only, e.g. under `perf record`)
+//! told; `L=layer2.1.conv2`: that layer only, e.g. under `perf record`;
+//! `MLTQ_FILE=net.mltq`: that file's network instead of a generated one)
 
 use std::path::Path;
 use std::time::Instant;
 
 use mltq::arch::Arch;
 use mltq::gen::{self, GenSpec};
-use mltq::model::Geometry;
+use mltq::model::{self, Geometry};
 use mltq::sim::simulate_layer;
 
 fn main() {
@@ -24,7 +25,10 @@ fn main() {
         .iter()
         .find(|s| s.name == scheme)
         .unwrap_or_else(|| panic!("no scheme {scheme} in the arch"));
-    let net = gen::generate(name, &GenSpec::default()).unwrap();
+    let net = match std::env::var_os("MLTQ_FILE") {
+        Some(file) => model::load(Path::new(&file)).unwrap(),
+        None => gen::generate(name, &GenSpec::default()).unwrap(),
+    };
     let runs: usize = std::env::var("N").map_or(5, |n| n.parse().expect("N: a count"));
     let only = std::env::var("L").ok();
     let mut total = 0.0;

@@ -178,6 +178,28 @@ fn mltq_word_skips_pairs_with_a_zero_word_on_either_side() {
 }
 
 #[test]
+fn mltq_word_finds_the_best_filter_past_denser_ones() {
+    // 1×1 conv, one lane: C = 20 channels are 20 steps. Activations nonzero on
+    // channels 0..10 (10 steps). Filters 0–7 are nonzero everywhere but channel 0
+    // (19 steps each, 9 shared with the activations); filter 8 exactly on 0..10 (10
+    // steps, all 10 shared). One PE row per filter, one pass: the unit costs the max
+    // over filters of the shared steps, 10 (K = 1 · 1 plane); a search that stopped at
+    // the denser filters would find 9. MLB: 20 steps · 1 · 1 plane = 20.
+    let g = Geometry::Conv(Conv::square(20, (1, 1), 9, 1, 1, 0, 1));
+    let mut w = Vec::new();
+    for f in 0..9 {
+        w.extend((0..20).map(|c| if f < 8 { (c > 0) as i8 } else { (c < 10) as i8 }));
+    }
+    let w = tern(&[9, 20, 1, 1], 1, &w);
+    let a: Vec<i8> = (0..20).map(|c| (c < 10) as i8).collect();
+    let a = tern(&[20, 1, 1], 1, &a);
+    let ar = arr(1, 9, 1, 1, 0);
+    let word = run(g, w.clone(), &a, &preset("mltq-word"), &ar);
+    assert_eq!(word.cycles, 10);
+    assert_eq!(run(g, w, &a, &preset("mlb"), &ar).cycles, 20);
+}
+
+#[test]
 fn pragmatic_first_stage_limits_the_shift_reach() {
     // Activations 5 (terms at 0, 2) and 2 (term at 1) on two lanes of one step.
     // Pragmatic: max terms = 2. B = 0: rounds at base 0, 1, 2 → 3. B = 1: [0,1] then

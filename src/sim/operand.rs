@@ -437,6 +437,30 @@ mod tests {
     }
 
     #[test]
+    fn cycle_linear_equals_the_factor_table_of_every_rule() {
+        for serial in [false, true] {
+            for skip in [Skip::None, Skip::Word, Skip::Term] {
+                for planes in [1, 2, 3, 8, 32] {
+                    let r = Rule {
+                        serial,
+                        skip,
+                        planes,
+                        width: planes,
+                    };
+                    let (t, f) = (lut(&r), r.cycle_linear());
+                    for v in 0..=255u8 {
+                        assert_eq!(
+                            t[v as usize] as u64,
+                            f.sum(1, (v > 0) as u64, v as u64),
+                            "{r:?} terms {v}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn transpose8_moves_each_byte_across_the_diagonal() {
         let mut r = [0u64; 8];
         for (i, row) in r.iter_mut().enumerate() {

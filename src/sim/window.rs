@@ -16,7 +16,7 @@
 
 use super::columns::Units;
 use super::conv::{Group, IDLE, PAD};
-use super::operand::lut;
+use super::operand::{lut, Linear};
 use super::SchemeOps;
 
 /// Run one window-synchronous scheme's units (window set, pass) of a group.
@@ -33,27 +33,33 @@ pub(super) fn run(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
     }
 }
 
-/// Per position, the activation factors (`la` of the channel-last terms `a`) summed
-/// over chunks, per lane, as an integral image: `[(iy·(W+1) + ix)·lanes + l]` = Σ over
-/// positions above and left of (iy, ix).
-fn lane_integral(grp: &Group, a: &[u8], la: &[u8; 256]) -> Vec<u64> {
+/// Per position, the activation cycle factors (`f` of the channel-last terms `a`)
+/// summed over chunks, per lane, as an integral image: `[(iy·(W+1) + ix)·lanes + l]` =
+/// Σ over positions above and left of (iy, ix). A factor is α + β·[t > 0] + γ·t, so a
+/// position's lane sums are its chunks' nonzero counts and term sums per lane (plain
+/// adds over the lanes, which the compiler vectorizes; no table lookup per value).
+fn lane_integral(grp: &Group, a: &[u8], f: Linear) -> Vec<u64> {
     let b = &grp.b;
     let (w1, ln, cp) = (b.w + 1, b.lanes, b.padded_channels());
     let mut integ = vec![0u64; (b.h + 1) * w1 * ln];
-    let mut ps = vec![0u64; ln];
+    let (mut nz, mut ts) = (vec![0u32; ln], vec![0u32; ln]);
+    let base = f.alpha * b.chunks as u64;
     for iy in 0..b.h {
         for ix in 0..b.w {
             let pos = iy * b.w + ix;
-            ps.fill(0);
+            nz.fill(0);
+            ts.fill(0);
             for brick in a[pos * cp..(pos + 1) * cp].chunks_exact(ln) {
-                for (s, &v) in ps.iter_mut().zip(brick) {
-                    *s += la[v as usize] as u64;
+                for ((n, t), &v) in nz.iter_mut().zip(ts.iter_mut()).zip(brick) {
+                    *n += (v != 0) as u32;
+                    *t += v as u32;
                 }
             }
             let (up, here) = (iy * w1 + ix, (iy + 1) * w1 + ix);
             for l in 0..ln {
+                let ps = base + f.beta * nz[l] as u64 + f.gamma * ts[l] as u64;
                 integ[(here + 1) * ln + l] =
-                    ps[l] + integ[(up + 1) * ln + l] + integ[here * ln + l] - integ[up * ln + l];
+                    ps + integ[(up + 1) * ln + l] + integ[here * ln + l] - integ[up * ln + l];
             }
         }
     }
@@ -91,7 +97,7 @@ fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, out: &mut [u6
 
 fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
     let la = lut(&s.act_rule);
-    let integ = lane_integral(grp, grp.act_terms(s.a), &la);
+    let integ = lane_integral(grp, grp.act_terms(s.a), s.act_rule.cycle_linear());
     let cn = grp.array.columns;
     let mut sums = vec![0u64; grp.b.lanes];
     let mut per_col = vec![0u32; cn];
@@ -288,7 +294,7 @@ impl WeightBits {
         if self.words > 1 {
             best.max(self.max_overlap(grp, p, l, act, acc))
         } else {
-            self.best_overlap(grp, p, l, act, na, best)
+            self.best_overlap(grp, p, l, act[0], na, best)
         }
     }
 
@@ -319,31 +325,32 @@ impl WeightBits {
     }
 
     /// The largest number of steps where pass p's filters and an activation lane
-    /// (`act`, flagged like the weights; `na` of them) are both nonzero, if above
-    /// `best`; `best` otherwise. Filters are visited most nonzero steps first, so the
-    /// walk stops at the first whose count cannot beat `best`.
+    /// (`act`, one word: up to 64 steps, flagged like the weights; `na` of them) are
+    /// both nonzero, if above `best`; `best` otherwise. Filters are visited most nonzero
+    /// steps first, eight at a time (one AND and count of eight words, which the
+    /// compiler vectorizes), and the walk stops at the first eight whose leading count
+    /// cannot beat `best`: a filter's overlap is at most its count, so the filters
+    /// counted past that point change nothing.
     #[inline(always)]
     fn best_overlap(
         &self,
         grp: &Group,
         p: usize,
         l: usize,
-        act: &[u64],
+        act: u64,
         na: u32,
         mut best: u32,
     ) -> u32 {
         let (base, n) = self.entries(grp, p, l);
-        let w = self.words;
-        for e in base..base + n {
-            if self.count[e] <= best {
+        let (count, bits) = (&self.count[base..base + n], &self.bits[base..base + n]);
+        for (counts, words) in count.chunks(8).zip(bits.chunks(8)) {
+            if counts[0] <= best {
                 break;
             }
-            let v = overlap(act, &self.bits[e * w..(e + 1) * w]);
-            if v > best {
-                best = v;
-                if best >= na {
-                    break;
-                }
+            let m = words.iter().map(|&w| (act & w).count_ones()).max();
+            best = best.max(m.unwrap_or(0));
+            if best >= na {
+                break;
             }
         }
         best
@@ -374,10 +381,24 @@ fn most_first(counts: &[u32], max: usize, hist: &mut Vec<u32>, out: &mut Vec<u32
 
 /// Per (input position, lane) of the channel-last activation terms `a`: bit k of its
 /// `cw` words set when chunk k's value is nonzero.
+///
+/// Under 8 chunks (a batch of `lane_flags`) a position's lanes are one word each,
+/// OR-ed brick by brick: one loop over the lanes that the compiler vectorizes, with no
+/// per-position setup. From 8, `lane_flags` per position.
 fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
     let b = &grp.b;
     let (ln, cp) = (b.lanes, b.padded_channels());
     let mut flags = vec![0u64; b.h * b.w * ln * cw];
+    if b.chunks < 8 {
+        for (out, bricks) in flags.chunks_exact_mut(ln).zip(a.chunks_exact(cp)) {
+            for (k, brick) in bricks.chunks_exact(ln).enumerate() {
+                for (w, &v) in out.iter_mut().zip(brick) {
+                    *w |= ((v != 0) as u64) << k;
+                }
+            }
+        }
+        return flags;
+    }
     let mut tmp = vec![0u64; cw * ln];
     for (pos, out) in flags.chunks_exact_mut(ln * cw).enumerate() {
         let bricks = &a[pos * cp..(pos + 1) * cp];
@@ -483,12 +504,6 @@ fn or_at(dst: &mut [u64], at: usize, src: &[u64]) {
             }
         }
     }
-}
-
-/// Number of steps flagged in both bitsets.
-#[inline(always)]
-fn overlap(a: &[u64], b: &[u64]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
 }
 
 /// Word skipping on both operands: a lane's summed pair cost is K_w·K_a times the number
