@@ -2,7 +2,8 @@
 //! goes: each layer simulated alone, best of N runs.
 //!
 //! `cargo run --release --no-default-features --example layertime [scheme] [network] [arch]`
-//! (defaults `mltq-word resnet50 arch/pe16.toml`; `N=200`: runs per layer, 5 unless
+//! (defaults `mltq-word resnet50 arch/pe16.toml`; scheme `all`: every scheme of the arch
+//! together, as `mltq simulate` runs a layer; `N=200`: runs per layer, 5 unless
 //! told; `L=layer2.1.conv2`: that layer only, e.g. under `perf record`;
 //! `MLTQ_FILE=net.mltq`: that file's network instead of a generated one)
 
@@ -12,7 +13,8 @@ use std::time::Instant;
 use mltq::arch::Arch;
 use mltq::gen::{self, GenSpec};
 use mltq::model::{self, Geometry};
-use mltq::sim::simulate_layer;
+use mltq::scheme::Scheme;
+use mltq::sim::simulate_schemes;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -20,11 +22,16 @@ fn main() {
     let name = args.get(2).map(String::as_str).unwrap_or("resnet50");
     let arch = args.get(3).map(String::as_str).unwrap_or("arch/pe16.toml");
     let arch = Arch::load(Path::new(arch)).unwrap();
-    let s = arch
-        .schemes
-        .iter()
-        .find(|s| s.name == scheme)
-        .unwrap_or_else(|| panic!("no scheme {scheme} in the arch"));
+    // `all`: every scheme of the arch at once, as `mltq simulate` runs a layer.
+    let schemes: Vec<Scheme> = match scheme {
+        "all" => arch.schemes.clone(),
+        _ => vec![arch
+            .schemes
+            .iter()
+            .find(|s| s.name == scheme)
+            .unwrap_or_else(|| panic!("no scheme {scheme} in the arch"))
+            .clone()],
+    };
     let net = match std::env::var_os("MLTQ_FILE") {
         Some(file) => model::load(Path::new(&file)).unwrap(),
         None => gen::generate(name, &GenSpec::default()).unwrap(),
@@ -39,7 +46,7 @@ fn main() {
         let mut best = f64::MAX;
         for _ in 0..runs {
             let t = Instant::now();
-            std::hint::black_box(simulate_layer(l, &l.acts[&0], s, &arch.array).unwrap());
+            std::hint::black_box(simulate_schemes(l, &l.acts[&0], &schemes, &arch.array).unwrap());
             best = best.min(t.elapsed().as_secs_f64() * 1e3);
         }
         total += best;

@@ -317,18 +317,9 @@ impl Tensor {
         match (&self.values, self.enc) {
             (Values::Planes { nonzero, .. }, Encoding::Ternary { levels, .. }) => {
                 let words = plane_words(n);
-                // Eight elements at a time: a byte of a plane spread to one 0/1 byte per
-                // element, added as a u64 (at most 8 levels: no byte carries).
                 let mut t = vec![0u8; words * 64];
                 for p in 0..levels as usize {
-                    let plane = &nonzero[p * words..(p + 1) * words];
-                    for (dst, &word) in t.chunks_exact_mut(64).zip(plane) {
-                        for (j, d) in dst.chunks_exact_mut(8).enumerate() {
-                            let d: &mut [u8; 8] = d.try_into().expect("8 bytes");
-                            let add = SPREAD[(word >> (8 * j)) as u8 as usize];
-                            *d = u64::from_le_bytes(*d).wrapping_add(add).to_le_bytes();
-                        }
-                    }
+                    add_plane(&mut t, &nonzero[p * words..(p + 1) * words]);
                 }
                 t.truncate(n);
                 t
@@ -386,6 +377,46 @@ impl Tensor {
                     .map(|p| self.scales[base + p] * self.digit(i, p) as f32)
                     .sum()
             }
+        }
+    }
+}
+
+/// `t[i] += 1` for every bit i set in `plane` (64 bytes of `t` per word; at most 8
+/// levels are added, so no byte overflows). With AVX-512BW, one masked add per word;
+/// otherwise [`add_plane_spread`].
+fn add_plane(t: &mut [u8], plane: &[u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512BW (checked just above).
+        return unsafe { add_plane_avx512(t, plane) };
+    }
+    add_plane_spread(t, plane)
+}
+
+/// [`add_plane`] eight elements at a time: a byte of the plane spread to one 0/1 byte
+/// per element, added as a u64.
+fn add_plane_spread(t: &mut [u8], plane: &[u64]) {
+    for (dst, &word) in t.chunks_exact_mut(64).zip(plane) {
+        for (j, d) in dst.chunks_exact_mut(8).enumerate() {
+            let d: &mut [u8; 8] = d.try_into().expect("8 bytes");
+            let add = SPREAD[(word >> (8 * j)) as u8 as usize];
+            *d = u64::from_le_bytes(*d).wrapping_add(add).to_le_bytes();
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn add_plane_avx512(t: &mut [u8], plane: &[u64]) {
+    use std::arch::x86_64::{__m512i, _mm512_loadu_si512, _mm512_mask_add_epi8};
+    use std::arch::x86_64::{_mm512_set1_epi8, _mm512_storeu_si512};
+    let one = _mm512_set1_epi8(1);
+    for (dst, &word) in t.chunks_exact_mut(64).zip(plane) {
+        let at = dst.as_mut_ptr().cast::<__m512i>();
+        // SAFETY: `dst` is 64 writable bytes; both accesses are unaligned ones.
+        unsafe {
+            let cur = _mm512_loadu_si512(at.cast_const());
+            _mm512_storeu_si512(at, _mm512_mask_add_epi8(cur, word, cur, one));
         }
     }
 }
@@ -501,6 +532,25 @@ mod tests {
                 .map(|i| (0..levels as usize).filter(|&p| t.digit(i, p) != 0).count() as u8)
                 .collect();
             proptest::prop_assert_eq!(t.all_terms(TermEncoding::Plain, None), direct);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plane_adds_equal_the_portable_spread(
+            planes in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<u64>(), 5), 1..=8),
+        ) {
+            let (mut fast, mut spread) = (vec![0u8; 5 * 64], vec![0u8; 5 * 64]);
+            for p in &planes {
+                add_plane(&mut fast, p);
+                add_plane_spread(&mut spread, p);
+            }
+            let direct: Vec<u8> = (0..5 * 64)
+                .map(|i| planes.iter().filter(|p| p[i / 64] >> (i % 64) & 1 == 1).count() as u8)
+                .collect();
+            proptest::prop_assert_eq!(&fast, &direct);
+            proptest::prop_assert_eq!(&spread, &direct);
         }
     }
 

@@ -71,6 +71,37 @@ pub fn combine(w: &Stats, a: &Stats, lw: Linear, la: Linear) -> u64 {
 
 /// Statistics of the weights over the filters of each group (FC: over all filters).
 pub fn weight_stats(geom: &Geometry, terms: &[u8]) -> Stats {
+    // The same loops compiled for wider vectors when the CPU has them: two (AVX2) or
+    // four (AVX-512BW) times the u16 adds per instruction of the baseline's SSE2.
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512bw") {
+            // SAFETY: the CPU has AVX-512BW (checked just above).
+            return unsafe { weight_stats_avx512(geom, terms) };
+        }
+        if has!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { weight_stats_avx2(geom, terms) };
+        }
+    }
+    weight_stats_in(geom, terms)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+fn weight_stats_avx512(geom: &Geometry, terms: &[u8]) -> Stats {
+    weight_stats_in(geom, terms)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn weight_stats_avx2(geom: &Geometry, terms: &[u8]) -> Stats {
+    weight_stats_in(geom, terms)
+}
+
+#[inline(always)]
+fn weight_stats_in(geom: &Geometry, terms: &[u8]) -> Stats {
     let (groups, fg, row) = match *geom {
         Geometry::Conv(c) => (c.groups, c.fg(), c.cg() * c.kh * c.kw),
         Geometry::Fc { c, f } => (1, f, c),
