@@ -168,23 +168,42 @@ fn constant_acts(grp: &Group, s: &SchemeOps, cols: &mut impl Units, ka: u32) {
 }
 
 /// The steps where each (filter, lane) of a group has a nonzero weight term, as bitsets
-/// of ⌈T/64⌉ words; per pass and lane, its filters sorted by their nonzero count, most
-/// first. The entries of (pass p, lane l) are `base..base + n` with `(base, n) =
-/// entries(p, l)`: entry e has `count[e]` nonzero steps, flagged in
-/// `bits[e·words..(e + 1)·words]` (bit t mod 64 of word t div 64 for step t).
+/// of ⌈T/64⌉ words (bit t mod 64 of word t div 64 for step t). The entries of (pass p,
+/// lane l) are `base..base + n` with `(base, n) = entries(p, l)`.
+///
+/// - One word (up to 64 steps): per pass and lane, the filters sorted by their nonzero
+///   count, most first; entry e has `count[e]` nonzero steps, flagged in `bits[e]`.
+/// - More words: `by_word` only, the filters in their own order, word-major per (pass,
+///   lane): word i of entry `base + j` at `base·words + i·n + j`, so that one
+///   activation word meets the same word of every filter in one loop (every filter is
+///   counted there, so no order is needed).
 pub(super) struct WeightBits {
     words: usize,
     count: Vec<u32>,
     bits: Vec<u64>,
-    /// With more than one word: the same bits word-major per (pass, lane), word i of
-    /// entry `base + j` at `base·words + i·n + j`, so that one activation word meets
-    /// the same word of every filter in one loop.
     by_word: Vec<u64>,
 }
 
 impl WeightBits {
     /// Built from the tensor's own order, for weight key `w`.
     pub fn new(grp: &Group, w: usize) -> WeightBits {
+        // Compiled with `popcnt` too (the counts), picked at run time.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has `popcnt` (checked just above).
+            return unsafe { WeightBits::new_popcnt(grp, w) };
+        }
+        WeightBits::new_in(grp, w)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    fn new_popcnt(grp: &Group, w: usize) -> WeightBits {
+        WeightBits::new_in(grp, w)
+    }
+
+    #[inline(always)]
+    fn new_in(grp: &Group, w: usize) -> WeightBits {
         let b = &grp.b;
         let (ln, kk) = (b.lanes, b.kh * b.kw);
         let words = b.steps.div_ceil(64).max(1);
@@ -192,7 +211,6 @@ impl WeightBits {
         let len = b.cg * kk;
         // Per (filter, lane), in filter order.
         let mut raw = vec![0u64; grp.fg * ln * words];
-        let mut count = vec![0u32; grp.fg * ln];
         if kk == 1 {
             // 1×1 kernels: a row is its chunks' bricks, and step = chunk.
             let mut tmp = vec![0u64; words * ln];
@@ -202,7 +220,6 @@ impl WeightBits {
                     for wi in 0..words {
                         let word = tmp[wi * ln + l];
                         raw[(f * ln + l) * words + wi] = word;
-                        count[f * ln + l] += word.count_ones();
                     }
                 }
             }
@@ -232,12 +249,35 @@ impl WeightBits {
                             }
                         }
                     }
-                    count[f * ln + l] = dst.iter().map(|w| w.count_ones()).sum();
                 }
             }
         }
+        if words > 1 {
+            let mut by_word = vec![0u64; raw.len()];
+            for p in 0..grp.passes() {
+                let (f0, f1) = grp.pass_filters(p);
+                let n = f1 - f0;
+                for l in 0..ln {
+                    let base = f0 * ln + l * n;
+                    for j in 0..n {
+                        let src = &raw[((f0 + j) * ln + l) * words..][..words];
+                        for (i, &x) in src.iter().enumerate() {
+                            by_word[base * words + i * n + j] = x;
+                        }
+                    }
+                }
+            }
+            return WeightBits {
+                words,
+                count: Vec::new(),
+                bits: Vec::new(),
+                by_word,
+            };
+        }
+        // One word per (filter, lane) from here.
+        let count: Vec<u32> = raw.iter().map(|w| w.count_ones()).collect();
         let mut sorted_count = Vec::with_capacity(grp.fg * ln);
-        let mut bits = Vec::with_capacity(grp.fg * ln * words);
+        let mut bits = Vec::with_capacity(grp.fg * ln);
         let (mut hist, mut order, mut lane_counts) = (Vec::new(), Vec::new(), Vec::new());
         for p in 0..grp.passes() {
             let (f0, f1) = grp.pass_filters(p);
@@ -248,23 +288,7 @@ impl WeightBits {
                 for &i in &order {
                     let f = f0 + i as usize;
                     sorted_count.push(count[f * ln + l]);
-                    bits.extend_from_slice(&raw[(f * ln + l) * words..][..words]);
-                }
-            }
-        }
-        let mut by_word = Vec::new();
-        if words > 1 {
-            by_word.resize(bits.len(), 0);
-            for p in 0..grp.passes() {
-                let (f0, f1) = grp.pass_filters(p);
-                let n = f1 - f0;
-                for l in 0..ln {
-                    let base = f0 * ln + l * n;
-                    for j in 0..n {
-                        for i in 0..words {
-                            by_word[base * words + i * n + j] = bits[(base + j) * words + i];
-                        }
-                    }
+                    bits.push(raw[f * ln + l]);
                 }
             }
         }
@@ -272,7 +296,7 @@ impl WeightBits {
             words,
             count: sorted_count,
             bits,
-            by_word,
+            by_word: Vec::new(),
         }
     }
 
