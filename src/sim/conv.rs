@@ -100,21 +100,6 @@ impl StepCost<'_> {
     }
 }
 
-/// m[l] = max(m[l], x[l]) over equal-length bricks; 16 lanes (the usual brick) in one
-/// shape the compiler turns into a single vector max.
-#[inline]
-fn max_into(m: &mut [u8], x: &[u8]) {
-    if let (Ok(m), Ok(x)) = (<&mut [u8; 16]>::try_from(&mut *m), <&[u8; 16]>::try_from(x)) {
-        for l in 0..16 {
-            m[l] = m[l].max(x[l]);
-        }
-        return;
-    }
-    for (m, &x) in m.iter_mut().zip(x) {
-        *m = (*m).max(x);
-    }
-}
-
 /// One group's operands, with the array it runs on and what its schemes share.
 pub(super) struct Group<'a> {
     pub b: Bricks,
@@ -374,7 +359,10 @@ impl<'a> Group<'a> {
 
     /// Σ over units of the max over columns, `StepCost::Product`: factors are
     /// nonnegative, so the max over columns of max_l a[l]·w[l] is max_l w[l]·(max over
-    /// columns of a[l]): the set's bricks at a step are maxed once, for every pass.
+    /// columns of a[l]): the set's bricks at a step are maxed once, for every pass. A
+    /// kernel offset's steps read every chunk of the same positions, so the max is
+    /// taken over the positions' whole channel rows at once (one long vector max per
+    /// column), then read brick by brick.
     #[inline(never)]
     fn lockstep_product(&self, min_cycles: u32, terms: &[u8], la: &[u8; 256], w: &[u8]) -> u64 {
         let (steps, chunks, cn, ln) = (
@@ -383,28 +371,34 @@ impl<'a> Group<'a> {
             self.array.columns,
             self.b.lanes,
         );
+        let cp = self.b.padded_channels();
         let mut buf = Vec::new();
-        let (mut top, mut top_f) = (vec![0u8; ln], vec![0u8; ln]);
+        let (mut top, mut top_f) = (vec![0u8; cp], vec![0u8; ln]);
         let mut total = 0u64;
         for s in 0..self.window_sets() {
             let slots = self.set_slots(s, &mut buf);
-            for t in 0..steps {
-                let (sl, k) = (&slots[(t / chunks) * cn..][..cn], t % chunks);
+            for (q, sl) in slots.chunks_exact(cn).enumerate() {
                 // Max terms over the columns (the padding's are 0), then their factors:
                 // factors are nondecreasing in the terms.
                 top.fill(0);
                 for &pos in sl {
                     if pos != IDLE && pos != PAD {
-                        max_into(&mut top, &terms[self.brick_offset(pos, k)..][..ln]);
+                        let row = &terms[self.brick_offset(pos, 0)..][..cp];
+                        for (m, &x) in top.iter_mut().zip(row) {
+                            *m = (*m).max(x);
+                        }
                     }
                 }
-                for (f, &m) in top_f.iter_mut().zip(&top) {
-                    *f = la[m as usize];
-                }
-                // Every set has a window in column 0.
-                for p in 0..self.passes() {
-                    let wb = &w[(p * steps + t) * ln..][..ln];
-                    total += step::brick_cost(&top_f, wb).max(min_cycles) as u64;
+                for (k, brick) in top.chunks_exact(ln).enumerate() {
+                    let t = q * chunks + k;
+                    for (f, &m) in top_f.iter_mut().zip(brick) {
+                        *f = la[m as usize];
+                    }
+                    // Every set has a window in column 0.
+                    for p in 0..self.passes() {
+                        let wb = &w[(p * steps + t) * ln..][..ln];
+                        total += step::brick_cost(&top_f, wb).max(min_cycles) as u64;
+                    }
                 }
             }
         }
