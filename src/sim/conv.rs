@@ -113,6 +113,9 @@ pub(super) struct Group<'a> {
     act_terms: Vec<OnceCell<Vec<u8>>>,
     /// Per act term key: max term of each brick, `[pos·chunks + k]`.
     brick_max: Vec<OnceCell<Vec<u8>>>,
+    /// Per act term key: the nonzero chunks of each (input position, lane), as bitsets
+    /// of ⌈chunks/64⌉ words at `[(pos·lanes + l)·words]`.
+    act_flags: Vec<OnceCell<Vec<u64>>>,
     /// Per weight term key: terms `[f][t][lane]` (lanes past Cg: 0).
     weight_terms: Vec<OnceCell<Vec<u8>>>,
     /// Per weight term key: per pass, max term over its filters `[p][t][lane]`.
@@ -152,6 +155,7 @@ impl<'a> Group<'a> {
             f0,
             act_terms: (0..na).map(|_| OnceCell::new()).collect(),
             brick_max: (0..na).map(|_| OnceCell::new()).collect(),
+            act_flags: (0..na).map(|_| OnceCell::new()).collect(),
             weight_terms: (0..nw).map(|_| OnceCell::new()).collect(),
             pass_max: (0..nw).map(|_| OnceCell::new()).collect(),
             weight_bits: (0..nw).map(|_| OnceCell::new()).collect(),
@@ -292,6 +296,18 @@ impl<'a> Group<'a> {
     }
 
     /// The nonzero steps of every (filter, lane) of weight key `w`, as bitsets.
+    /// Nonzero-chunk bitsets of the activations of act key `a` (see the field).
+    pub fn act_flags(&self, a: usize) -> &[u64] {
+        self.act_flags[a].get_or_init(|| {
+            window::chunk_flags(self, self.act_terms(a), self.b.chunks.div_ceil(64))
+        })
+    }
+
+    /// [`Group::act_flags`] if a scheme has built them already.
+    pub fn act_flags_built(&self, a: usize) -> Option<&[u64]> {
+        self.act_flags[a].get().map(Vec::as_slice)
+    }
+
     pub fn weight_bits(&self, w: usize) -> &window::WeightBits {
         self.weight_bits[w].get_or_init(|| window::WeightBits::new(self, w))
     }

@@ -287,6 +287,7 @@ fn check_every_unit(
     let b = Bricks::conv(&c, arr.lanes);
     let fg = c.fg();
     let (mut fast, mut direct, mut lockstep) = (vec![], vec![], Lockstep(0));
+    let (mut shared, mut shared_lockstep) = (vec![], Lockstep(0));
     for g in 0..c.groups {
         let grp = Group::new(&b, g, g * fg, fg, &ops, &arr);
         let mut rec = Recorder(vec![]);
@@ -294,10 +295,20 @@ fn check_every_unit(
         fast.extend(rec.0);
         grp.run(&ops.schemes[0], &mut lockstep);
         direct.extend(direct_units(&b, g, fg, &w, &a, &s, &arr));
+        // Again with what word skipping shares built first (as another scheme of the
+        // layer would have): the nonzero-chunk bitsets.
+        let grp = Group::new(&b, g, g * fg, fg, &ops, &arr);
+        grp.act_flags(ops.schemes[0].a);
+        let mut rec = Recorder(vec![]);
+        grp.run(&ops.schemes[0], &mut rec);
+        shared.extend(rec.0);
+        grp.run(&ops.schemes[0], &mut shared_lockstep);
     }
     let sum: u64 = direct.iter().map(|u| *u.iter().max().unwrap() as u64).sum();
-    prop_assert_eq!(fast, direct);
+    prop_assert_eq!(&fast, &direct);
     prop_assert_eq!(lockstep.0, sum);
+    prop_assert_eq!(&shared, &direct);
+    prop_assert_eq!(shared_lockstep.0, sum);
     Ok(())
 }
 

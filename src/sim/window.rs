@@ -33,27 +33,52 @@ pub(super) fn run(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
     }
 }
 
-/// Per position, the activation cycle factors (`f` of the channel-last terms `a`)
-/// summed over chunks, per lane, as an integral image: `[(iy·(W+1) + ix)·lanes + l]` =
-/// Σ over positions above and left of (iy, ix). A factor is α + β·[t > 0] + γ·t, so a
-/// position's lane sums are its chunks' nonzero counts and term sums per lane (plain
-/// adds over the lanes, which the compiler vectorizes; no table lookup per value).
-fn lane_integral(grp: &Group, a: &[u8], f: Linear) -> Vec<u64> {
+/// Per position, the activation cycle factors (`f` of the channel-last terms of act
+/// key `a`) summed over chunks, per lane, as an integral image: entry
+/// `(iy·(W+1) + ix)·lanes + l` is the sum over the positions above and left of (iy,
+/// ix). A factor is α + β·[t > 0] + γ·t, so a position's lane sums are its chunks'
+/// nonzero counts and term sums per lane. Without γ (word skipping, Cnvlutin), when a
+/// word-skipping scheme of the layer has built the nonzero-chunk bitsets already, the
+/// counts are their popcounts; otherwise plain adds over the lanes (vectorized; no
+/// table lookup per value).
+fn lane_integral(grp: &Group, a: usize, f: Linear) -> Vec<u64> {
     let b = &grp.b;
     let (w1, ln, cp) = (b.w + 1, b.lanes, b.padded_channels());
     let mut integ = vec![0u64; (b.h + 1) * w1 * ln];
     let (mut nz, mut ts) = (vec![0u32; ln], vec![0u32; ln]);
     let base = f.alpha * b.chunks as u64;
+    let cw = b.chunks.div_ceil(64);
+    let flags = (f.gamma == 0 && f.beta != 0)
+        .then(|| grp.act_flags_built(a))
+        .flatten();
+    let terms = if flags.is_none() {
+        grp.act_terms(a)
+    } else {
+        &[]
+    };
     for iy in 0..b.h {
         for ix in 0..b.w {
             let pos = iy * b.w + ix;
-            nz.fill(0);
-            ts.fill(0);
-            for brick in a[pos * cp..(pos + 1) * cp].chunks_exact(ln) {
-                for ((n, t), &v) in nz.iter_mut().zip(ts.iter_mut()).zip(brick) {
-                    *n += (v != 0) as u32;
-                    *t += v as u32;
+            match flags {
+                Some(fl) => {
+                    for (n, lane) in nz
+                        .iter_mut()
+                        .zip(fl[pos * ln * cw..][..ln * cw].chunks_exact(cw))
+                    {
+                        *n = lane.iter().map(|w| w.count_ones()).sum();
+                    }
                 }
+                None if f.gamma != 0 || f.beta != 0 => {
+                    nz.fill(0);
+                    ts.fill(0);
+                    for brick in terms[pos * cp..(pos + 1) * cp].chunks_exact(ln) {
+                        for ((n, t), &v) in nz.iter_mut().zip(ts.iter_mut()).zip(brick) {
+                            *n += (v != 0) as u32;
+                            *t += v as u32;
+                        }
+                    }
+                }
+                None => {}
             }
             let (up, here) = (iy * w1 + ix, (iy + 1) * w1 + ix);
             for l in 0..ln {
@@ -97,7 +122,7 @@ fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, out: &mut [u6
 
 fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
     let la = lut(&s.act_rule);
-    let integ = lane_integral(grp, grp.act_terms(s.a), s.act_rule.cycle_linear());
+    let integ = lane_integral(grp, s.a, s.act_rule.cycle_linear());
     let cn = grp.array.columns;
     let mut sums = vec![0u64; grp.b.lanes];
     let mut per_col = vec![0u32; cn];
@@ -409,7 +434,7 @@ fn most_first(counts: &[u32], max: usize, hist: &mut Vec<u32>, out: &mut Vec<u32
 /// Under 8 chunks (a batch of `lane_flags`) a position's lanes are one word each,
 /// OR-ed brick by brick: one loop over the lanes that the compiler vectorizes, with no
 /// per-position setup. From 8, `lane_flags` per position.
-fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
+pub(super) fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
     let b = &grp.b;
     let (ln, cp) = (b.lanes, b.padded_channels());
     let mut flags = vec![0u64; b.h * b.w * ln * cw];
@@ -590,12 +615,12 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     let (sets, passes) = (grp.window_sets(), grp.passes());
     let wb = grp.weight_bits(s.w);
     let words = wb.words;
-    let a = grp.act_terms(s.a);
     let cost_of = |best: u32| ((k as u64 * best as u64) as u32).max(s.min_cycles);
     let lockstep = cols.lockstep();
-    // Per (input position, lane): its chunks' nonzero flags, ⌈chunks/64⌉ words.
+    // Per (input position, lane): its chunks' nonzero flags, ⌈chunks/64⌉ words (shared
+    // with the layer's other schemes).
     let cw = chunks.div_ceil(64);
-    let flags = chunk_flags(grp, a, cw);
+    let flags = grp.act_flags(s.a);
     // Per (column, lane): the nonzero steps of its window as a bitset.
     let mut abits = vec![0u64; cn * ln * words];
     // Per (column, lane), its count; the (column, lane)s by count, most first.
