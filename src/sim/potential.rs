@@ -167,6 +167,25 @@ fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
     let mut r = vec![(0u64, 0u64); kw * h];
     let mut qc = vec![(0u64, 0u64); h + sh];
     let mut unit = (sw == 1 && sh == 1).then(|| UnitStride::new(h, w));
+    // Strided: only the rows some kernel row reads, and only the residue classes (mod
+    // the stride) some kernel offset reads, are summed (a 1×1 kernel of stride 2 reads a
+    // quarter of the plane). Rows left out stay 0 in `r` and are in no range.
+    let mut row_read = vec![false; h];
+    for &(first, n) in &rows {
+        for i in 0..n {
+            row_read[first + i * sh] = true;
+        }
+    }
+    let class = |reads: &[(usize, usize)], s: usize| {
+        let mut used = vec![false; s];
+        for &(first, n) in reads {
+            if n > 0 {
+                used[first % s] = true;
+            }
+        }
+        used
+    };
+    let (col_class, row_class) = (class(&cols, sw), class(&rows, sh));
     for ch in 0..c.c {
         let plane = &terms[ch * h * w..(ch + 1) * h * w];
         if let Some(u) = unit.as_mut() {
@@ -180,15 +199,15 @@ fn conv_act_stats(c: &Conv, terms: &[u8]) -> Stats {
             }
             continue;
         }
-        for iy in 0..h {
+        for iy in (0..h).filter(|&iy| row_read[iy]) {
             let row = &plane[iy * w..(iy + 1) * w];
-            strided_prefix(row, |t| ((t > 0) as u64, t as u64), sw, &mut q);
+            strided_prefix(row, |t| ((t > 0) as u64, t as u64), sw, &col_class, &mut q);
             for (kx, &(first, n)) in cols.iter().enumerate() {
                 r[kx * h + iy] = range(&q, first, n, sw);
             }
         }
         for kx in 0..kw {
-            strided_prefix(&r[kx * h..(kx + 1) * h], |x| x, sh, &mut qc);
+            strided_prefix(&r[kx * h..(kx + 1) * h], |x| x, sh, &row_class, &mut qc);
             for (ky, &(first, n)) in rows.iter().enumerate() {
                 let (nz, st) = range(&qc, first, n, sh);
                 nonzero[ch * k + ky * kw + kx] = nz;
@@ -321,12 +340,19 @@ impl UnitStride {
 }
 
 /// q[j + s] = q[j] + f(v[j]), q[0..s] = 0: a prefix sum along each residue class mod
-/// s. Each class is summed in registers (a running sum through `q` would wait on the
-/// store of the element s before at every element).
+/// s for which `used[class]` (the others' entries are left as they were). Each class
+/// is summed in registers (a running sum through `q` would wait on the store of the
+/// element s before at every element).
 #[inline]
-fn strided_prefix<T: Copy>(v: &[T], f: impl Fn(T) -> (u64, u64), s: usize, q: &mut [(u64, u64)]) {
+fn strided_prefix<T: Copy>(
+    v: &[T],
+    f: impl Fn(T) -> (u64, u64),
+    s: usize,
+    used: &[bool],
+    q: &mut [(u64, u64)],
+) {
     q[..s].fill((0, 0));
-    for r in 0..s.min(v.len()) {
+    for r in (0..s.min(v.len())).filter(|&r| used[r]) {
         let mut acc = (0u64, 0u64);
         for (j, &x) in v.iter().enumerate().skip(r).step_by(s) {
             let (a, b) = f(x);
