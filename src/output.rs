@@ -25,34 +25,86 @@ use crate::error::{Error, Result};
 pub const INTERRUPTED_EXIT: i32 = 130;
 
 /// Temporary files to remove if the process is interrupted.
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static PENDING: Registry = Registry::new();
 
-fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    // A panic while holding the lock cannot leave the list inconsistent.
-    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+/// Temporary files being written, and whether the process has been interrupted.
+struct Registry(Mutex<Pending>);
+
+struct Pending {
+    paths: Vec<PathBuf>,
+    /// Set by [`Registry::interrupt`]: from then on no temporary file is created.
+    interrupted: bool,
 }
 
-/// Remember `path` as a temporary file to clean up on interruption.
-fn register(path: &Path) {
-    pending().push(path.to_path_buf());
+impl Registry {
+    const fn new() -> Registry {
+        Registry(Mutex::new(Pending {
+            paths: Vec::new(),
+            interrupted: false,
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // A panic while holding the lock cannot leave the list inconsistent.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Create a temporary file with `create` and remember its path (`path_of`), both
+    /// under the lock: the signal handler either waits for the file and removes it, or
+    /// has run already, and then no file is created (an `Interrupted` error instead).
+    /// So no temporary file outlives an interruption, whatever the thread creating it
+    /// was doing when the signal came.
+    fn create<T>(
+        &self,
+        create: impl FnOnce() -> std::io::Result<T>,
+        path_of: impl FnOnce(&T) -> PathBuf,
+    ) -> std::io::Result<T> {
+        let mut p = self.lock();
+        if p.interrupted {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "interrupted",
+            ));
+        }
+        let made = create()?;
+        p.paths.push(path_of(&made));
+        Ok(made)
+    }
+
+    /// Forget `path` (renamed into place or removed).
+    fn forget(&self, path: &Path) {
+        let mut p = self.lock();
+        if let Some(i) = p.paths.iter().position(|q| q == path) {
+            p.paths.swap_remove(i);
+        }
+    }
+
+    /// Remove every temporary file still being written, and create none from now on;
+    /// returns how many were removed.
+    fn interrupt(&self) -> usize {
+        let mut p = self.lock();
+        p.interrupted = true;
+        std::mem::take(&mut p.paths)
+            .iter()
+            .filter(|path| std::fs::remove_file(path).is_ok())
+            .count()
+    }
+
+    #[cfg(test)]
+    fn contains(&self, f: impl Fn(&Path) -> bool) -> bool {
+        self.lock().paths.iter().any(|p| f(p))
+    }
 }
 
 /// Forget `path` (renamed into place or removed).
 fn unregister(path: &Path) {
-    let mut p = pending();
-    if let Some(i) = p.iter().position(|q| q == path) {
-        p.swap_remove(i);
-    }
+    PENDING.forget(path);
 }
 
-/// Remove every temporary file still being written; returns how many were removed.
-/// Called by the signal handler; safe to call at any time.
+/// Remove every temporary file still being written, and create none from now on;
+/// returns how many were removed. Called by the signal handler, which then exits.
 pub fn remove_pending() -> usize {
-    let paths = std::mem::take(&mut *pending());
-    paths
-        .iter()
-        .filter(|p| std::fs::remove_file(p).is_ok())
-        .count()
+    PENDING.interrupt()
 }
 
 /// On Ctrl-C, SIGTERM or SIGHUP: remove the temporary files of outputs being written
@@ -116,10 +168,12 @@ where
             std::io::Error::other("it is a directory; give a file name"),
         ));
     }
-    let tmp = builder()
-        .tempfile_in(dir_of(path))
+    let tmp = PENDING
+        .create(
+            || builder().tempfile_in(dir_of(path)),
+            |t| t.path().to_path_buf(),
+        )
         .map_err(|e| Error::write(path, e))?;
-    register(tmp.path());
     let staged = Staged {
         target: path.to_path_buf(),
         tmp: Some(Tmp::Named(tmp)),
@@ -235,8 +289,9 @@ impl StreamFile {
             ));
         }
         let partial = StreamFile::partial_path(target);
-        let file = File::create(&partial).map_err(|e| Error::write(&partial, e))?;
-        register(&partial);
+        let file = PENDING
+            .create(|| File::create(&partial), |_| partial.clone())
+            .map_err(|e| Error::write(&partial, e))?;
         Ok(StreamFile {
             target: target.to_path_buf(),
             partial,
@@ -331,7 +386,7 @@ mod tests {
         drop(s);
         assert!(!partial.exists());
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
-        assert!(!pending().contains(&partial));
+        assert!(!PENDING.contains(|q| q == partial));
     }
 
     #[test]
@@ -340,16 +395,16 @@ mod tests {
         let p = dir.path().join("x.csv");
         let s = StreamFile::create(&p).unwrap();
         let partial = StreamFile::partial_path(&p);
-        assert!(pending().contains(&partial));
+        assert!(PENDING.contains(|q| q == partial));
         let staged = s.finish().unwrap();
         assert!(
-            pending().contains(&partial),
+            PENDING.contains(|q| q == partial),
             "still temporary until committed"
         );
         staged.commit().unwrap();
-        assert!(!pending().contains(&partial));
+        assert!(!PENDING.contains(|q| q == partial));
         write_atomic(&p, |w| {
-            let listed = pending().iter().any(|q| q.starts_with(dir.path()));
+            let listed = PENDING.contains(|q| q.starts_with(dir.path()));
             assert!(
                 listed,
                 "the .mltq-tmp- file is registered while it is filled"
@@ -357,7 +412,32 @@ mod tests {
             w.write_all(b"x")
         })
         .unwrap();
-        assert!(!pending().iter().any(|q| q.starts_with(dir.path())));
+        assert!(!PENDING.contains(|q| q.starts_with(dir.path())));
+    }
+
+    #[test]
+    fn an_interrupted_registry_removes_its_files_and_creates_no_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Registry::new();
+        let make = |name: &str| {
+            let path = dir.path().join(name);
+            r.create(|| File::create(&path), |_| path.clone())
+        };
+        make("a.partial").unwrap();
+        make("b.partial").unwrap();
+        r.forget(&dir.path().join("b.partial"));
+        assert_eq!(r.interrupt(), 1);
+        assert!(!dir.path().join("a.partial").exists());
+        assert!(
+            dir.path().join("b.partial").exists(),
+            "forgotten: not removed"
+        );
+        let e = make("c.partial").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted);
+        assert!(
+            !dir.path().join("c.partial").exists(),
+            "nothing created after"
+        );
     }
 
     #[test]
