@@ -295,7 +295,6 @@ impl<'a> Group<'a> {
         })
     }
 
-    /// The nonzero steps of every (filter, lane) of weight key `w`, as bitsets.
     /// Nonzero-chunk bitsets of the activations of act key `a` (see the field).
     pub fn act_flags(&self, a: usize) -> &[u64] {
         self.act_flags[a].get_or_init(|| {
@@ -308,6 +307,7 @@ impl<'a> Group<'a> {
         self.act_flags[a].get().map(Vec::as_slice)
     }
 
+    /// The nonzero steps of every (filter, lane) of weight key `w`, as bitsets.
     pub fn weight_bits(&self, w: usize) -> &window::WeightBits {
         self.weight_bits[w].get_or_init(|| window::WeightBits::new(self, w))
     }
