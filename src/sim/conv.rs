@@ -297,9 +297,7 @@ impl<'a> Group<'a> {
 
     /// Nonzero-chunk bitsets of the activations of act key `a` (see the field).
     pub fn act_flags(&self, a: usize) -> &[u64] {
-        self.act_flags[a].get_or_init(|| {
-            window::chunk_flags(self, self.act_terms(a), self.b.chunks.div_ceil(64))
-        })
+        self.act_flags[a].get_or_init(|| window::chunk_flags(self, self.act_terms(a)))
     }
 
     /// [`Group::act_flags`] if a scheme has built them already.

@@ -51,34 +51,27 @@ fn lane_integral(grp: &Group, a: usize, f: Linear) -> Vec<u64> {
     let flags = (f.gamma == 0 && f.beta != 0)
         .then(|| grp.act_flags_built(a))
         .flatten();
-    let terms = if flags.is_none() {
-        grp.act_terms(a)
-    } else {
-        &[]
-    };
+    // Terms only where the counts come from them (a constant factor needs neither).
+    let terms = (flags.is_none() && (f.beta != 0 || f.gamma != 0)).then(|| grp.act_terms(a));
     for iy in 0..b.h {
         for ix in 0..b.w {
             let pos = iy * b.w + ix;
-            match flags {
-                Some(fl) => {
-                    for (n, lane) in nz
-                        .iter_mut()
-                        .zip(fl[pos * ln * cw..][..ln * cw].chunks_exact(cw))
-                    {
-                        *n = lane.iter().map(|w| w.count_ones()).sum();
+            if let Some(fl) = flags {
+                for (n, lane) in nz
+                    .iter_mut()
+                    .zip(fl[pos * ln * cw..][..ln * cw].chunks_exact(cw))
+                {
+                    *n = lane.iter().map(|w| w.count_ones()).sum();
+                }
+            } else if let Some(terms) = terms {
+                nz.fill(0);
+                ts.fill(0);
+                for brick in terms[pos * cp..(pos + 1) * cp].chunks_exact(ln) {
+                    for ((n, t), &v) in nz.iter_mut().zip(ts.iter_mut()).zip(brick) {
+                        *n += (v != 0) as u32;
+                        *t += v as u32;
                     }
                 }
-                None if f.gamma != 0 || f.beta != 0 => {
-                    nz.fill(0);
-                    ts.fill(0);
-                    for brick in terms[pos * cp..(pos + 1) * cp].chunks_exact(ln) {
-                        for ((n, t), &v) in nz.iter_mut().zip(ts.iter_mut()).zip(brick) {
-                            *n += (v != 0) as u32;
-                            *t += v as u32;
-                        }
-                    }
-                }
-                None => {}
             }
             let (up, here) = (iy * w1 + ix, (iy + 1) * w1 + ix);
             for l in 0..ln {
@@ -429,14 +422,14 @@ fn most_first(counts: &[u32], max: usize, hist: &mut Vec<u32>, out: &mut Vec<u32
 }
 
 /// Per (input position, lane) of the channel-last activation terms `a`: bit k of its
-/// `cw` words set when chunk k's value is nonzero.
+/// ⌈chunks/64⌉ words set when chunk k's value is nonzero.
 ///
 /// Under 8 chunks (a batch of `lane_flags`) a position's lanes are one word each,
 /// OR-ed brick by brick: one loop over the lanes that the compiler vectorizes, with no
 /// per-position setup. From 8, `lane_flags` per position.
-pub(super) fn chunk_flags(grp: &Group, a: &[u8], cw: usize) -> Vec<u64> {
+pub(super) fn chunk_flags(grp: &Group, a: &[u8]) -> Vec<u64> {
     let b = &grp.b;
-    let (ln, cp) = (b.lanes, b.padded_channels());
+    let (ln, cp, cw) = (b.lanes, b.padded_channels(), b.chunks.div_ceil(64));
     let mut flags = vec![0u64; b.h * b.w * ln * cw];
     if b.chunks < 8 {
         for (out, bricks) in flags.chunks_exact_mut(ln).zip(a.chunks_exact(cp)) {
