@@ -195,6 +195,10 @@ fn constant_acts(grp: &Group, s: &SchemeOps, cols: &mut impl Units, ka: u32) {
 ///   lane): word i of entry `base + j` at `base·words + i·n + j`, so that one
 ///   activation word meets the same word of every filter in one loop (every filter is
 ///   counted there, so no order is needed).
+/// Filters per [`lane_flags`] call when the flags are rearranged after it (so that
+/// its output stays small).
+const FILTER_BLOCK: usize = 64;
+
 pub(super) struct WeightBits {
     words: usize,
     count: Vec<u32>,
@@ -229,15 +233,23 @@ impl WeightBits {
         let len = b.cg * kk;
         // Per (filter, lane), in filter order.
         let mut raw = vec![0u64; grp.fg * ln * words];
-        if kk == 1 {
-            // 1×1 kernels: a row is its chunks' bricks, and step = chunk.
-            let mut tmp = vec![0u64; words * ln];
-            for f in 0..grp.fg {
-                lane_flags(&terms[(grp.f0 + f) * len..][..len], ln, &mut tmp);
-                for l in 0..ln {
-                    for wi in 0..words {
-                        let word = tmp[wi * ln + l];
-                        raw[(f * ln + l) * words + wi] = word;
+        let rows = &terms[grp.f0 * len..(grp.f0 + grp.fg) * len];
+        if kk == 1 && words == 1 {
+            // 1×1 kernels: a row is its chunks' bricks, and step = chunk; one word per
+            // lane is the layout wanted.
+            lane_flags(rows, len, ln, &mut raw);
+        } else if kk == 1 {
+            // Word-major per filter from `lane_flags`, lane-major here.
+            let mut tmp = vec![0u64; FILTER_BLOCK * words * ln];
+            for (fb, block) in rows.chunks(FILTER_BLOCK * len).enumerate() {
+                let nf = block.len() / len;
+                lane_flags(block, len, ln, &mut tmp[..nf * words * ln]);
+                for (j, tmp) in tmp[..nf * words * ln].chunks_exact(words * ln).enumerate() {
+                    let f = fb * FILTER_BLOCK + j;
+                    for l in 0..ln {
+                        for wi in 0..words {
+                            raw[(f * ln + l) * words + wi] = tmp[wi * ln + l];
+                        }
                     }
                 }
             }
@@ -248,10 +260,15 @@ impl WeightBits {
             // offset's steps q·chunks … (q = kx·KH + ky, the step order), as on the
             // activation side.
             let (lk, cw) = (ln * kk, b.chunks.div_ceil(64));
-            let mut tmp = vec![0u64; cw * lk];
+            let mut flags = vec![0u64; FILTER_BLOCK * cw * lk];
             let mut src = vec![0u64; cw];
             for f in 0..grp.fg {
-                lane_flags(&terms[(grp.f0 + f) * len..][..len], lk, &mut tmp);
+                let j = f % FILTER_BLOCK;
+                if j == 0 {
+                    let block = &rows[f * len..(f + FILTER_BLOCK).min(grp.fg) * len];
+                    lane_flags(block, len, lk, &mut flags[..block.len() / len * cw * lk]);
+                }
+                let tmp = &flags[j * cw * lk..][..cw * lk];
                 for l in 0..ln {
                     let dst = &mut raw[(f * ln + l) * words..][..words];
                     for ky in 0..b.kh {
@@ -259,6 +276,15 @@ impl WeightBits {
                             let (q, lane) = (kx * b.kh + ky, l * kk + ky * b.kw + kx);
                             if cw == 1 && words == 1 {
                                 dst[0] |= tmp[lane] << (q * b.chunks);
+                            } else if cw == 1 {
+                                // Up to 64 chunks: at most two words, the second only
+                                // where bits land (q·chunks + chunks ≤ T).
+                                let (x, at) = (tmp[lane], q * b.chunks);
+                                let (w0, sh) = (at / 64, at % 64);
+                                dst[w0] |= x << sh;
+                                if sh != 0 && w0 + 1 < words {
+                                    dst[w0 + 1] |= x >> (64 - sh);
+                                }
                             } else {
                                 for (wi, x) in src.iter_mut().enumerate() {
                                     *x = tmp[wi * lk + lane];
@@ -294,20 +320,26 @@ impl WeightBits {
         }
         // One word per (filter, lane) from here.
         let count: Vec<u32> = raw.iter().map(|w| w.count_ones()).collect();
-        let mut sorted_count = Vec::with_capacity(grp.fg * ln);
-        let mut bits = Vec::with_capacity(grp.fg * ln);
+        let mut sorted_count = vec![0u32; grp.fg * ln];
+        let mut bits = vec![0u64; grp.fg * ln];
         let (mut hist, mut order, mut lane_counts) = (Vec::new(), Vec::new(), Vec::new());
+        let mut at = 0;
         for p in 0..grp.passes() {
             let (f0, f1) = grp.pass_filters(p);
             for l in 0..ln {
                 lane_counts.clear();
                 lane_counts.extend((f0..f1).map(|f| count[f * ln + l]));
                 most_first(&lane_counts, b.steps, &mut hist, &mut order);
-                for &i in &order {
+                let n = order.len();
+                for ((&i, c), w) in order
+                    .iter()
+                    .zip(&mut sorted_count[at..at + n])
+                    .zip(&mut bits[at..at + n])
+                {
                     let f = f0 + i as usize;
-                    sorted_count.push(count[f * ln + l]);
-                    bits.push(raw[f * ln + l]);
+                    (*c, *w) = (lane_counts[i as usize], raw[f * ln + l]);
                 }
+                at += n;
             }
         }
         WeightBits {
@@ -441,14 +473,15 @@ pub(super) fn chunk_flags(grp: &Group, a: &[u8]) -> Vec<u64> {
         }
         return flags;
     }
+    if cw == 1 {
+        // `lane_flags`' layout.
+        lane_flags(a, cp, ln, &mut flags);
+        return flags;
+    }
+    // Word-major per position from `lane_flags`, lane-major here.
     let mut tmp = vec![0u64; cw * ln];
     for (pos, out) in flags.chunks_exact_mut(ln * cw).enumerate() {
-        let bricks = &a[pos * cp..(pos + 1) * cp];
-        if cw == 1 {
-            lane_flags(bricks, ln, out);
-            continue;
-        }
-        lane_flags(bricks, ln, &mut tmp);
+        lane_flags(&a[pos * cp..(pos + 1) * cp], cp, ln, &mut tmp);
         for (l, lane) in out.chunks_exact_mut(cw).enumerate() {
             for (wi, word) in lane.iter_mut().enumerate() {
                 *word = tmp[wi * ln + l];
@@ -458,15 +491,191 @@ pub(super) fn chunk_flags(grp: &Group, a: &[u8]) -> Vec<u64> {
     flags
 }
 
-/// Chunk flags of consecutive bricks of `ln` values (the last one may be short): bit
-/// k mod 64 of `out[(k div 64)·ln + l]` set when lane l of brick k is nonzero.
+/// Chunk flags of each row of `bricks` (rows of `row` bytes: consecutive bricks of `ln`
+/// values, the last one maybe short): for brick k of row r, bit k mod 64 of
+/// `out[r·w·ln + (k div 64)·ln + l]` set when its lane l is nonzero, where w =
+/// max(1, ⌈⌈row/ln⌉/64⌉) words per lane and row.
+///
+/// Whole bricks of whole groups of eight lanes take [`lane_flags_vbmi`] where the CPU
+/// has AVX-512 VBMI, [`lane_flags_portable`] otherwise. Many rows in one call: one
+/// dispatch and setup for all.
+#[inline]
+fn lane_flags(bricks: &[u8], row: usize, ln: usize, out: &mut [u64]) {
+    let w = row.div_ceil(ln).div_ceil(64).max(1);
+    if bricks.is_empty() {
+        out.fill(0);
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if ln.is_multiple_of(8) && row.is_multiple_of(ln) && has_vbmi() {
+        // SAFETY: the CPU has these instructions (checked just above).
+        return unsafe { lane_flags_vbmi(bricks, row, ln, out) };
+    }
+    for (r, o) in bricks.chunks_exact(row).zip(out.chunks_exact_mut(w * ln)) {
+        lane_flags_portable(r, ln, o);
+    }
+}
+
+/// Whether the CPU has what [`lane_flags_vbmi`] is compiled for.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_vbmi() -> bool {
+    use std::arch::is_x86_feature_detected as has;
+    has!("avx512f") && has!("avx512bw") && has!("avx512vbmi")
+}
+
+/// Byte 8i + j of the result is byte 8j + i of the source (`vpermb` index): the 8×8
+/// transpose of a vector's bytes read as eight rows of eight.
+#[cfg(target_arch = "x86_64")]
+static TRANSPOSE8: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut p = 0;
+    while p < 64 {
+        t[p] = ((p % 8) * 8 + p / 8) as u8;
+        p += 1;
+    }
+    t
+};
+
+/// `vpermt2b` indices for 16-lane bricks: byte 8i + j of the result is lane 8g + i of
+/// brick j among the eight bricks of two vectors (source byte 16j + 8g + i), for
+/// g = 0, 1.
+#[cfg(target_arch = "x86_64")]
+static GATHER16: [[u8; 64]; 2] = {
+    let mut t = [[0u8; 64]; 2];
+    let mut g = 0;
+    while g < 2 {
+        let mut p = 0;
+        while p < 64 {
+            t[g][p] = (16 * (p % 8) + 8 * g + p / 8) as u8;
+            p += 1;
+        }
+        g += 1;
+    }
+    t
+};
+
+/// [`lane_flags`] of whole bricks of whole groups of eight lanes, with AVX-512: per
+/// group of eight lanes and batch of eight bricks, the 64 bytes are put lane-major
+/// (byte 8i + j: lane i of brick j; one `vpermt2b` straight from 16-lane bricks, else
+/// the eight lanes of each brick and a `vpermb`), so that one `vptestmb` yields each
+/// lane's flags of the batch as a byte. The eight batches of a word, transposed as
+/// bytes (`vpermb`), are the group's eight lane words.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn lane_flags_vbmi(bricks: &[u8], row: usize, ln: usize, out: &mut [u64]) {
+    // One build per brick width that loads differently.
+    // SAFETY: this function has the features `lane_flags_in` uses.
+    unsafe {
+        match ln {
+            8 => lane_flags_in::<8>(bricks, row, ln, out),
+            16 => lane_flags_in::<16>(bricks, row, ln, out),
+            _ => lane_flags_in::<0>(bricks, row, ln, out),
+        }
+    }
+}
+
+/// [`lane_flags_vbmi`] for bricks of `LN` lanes (0: any multiple of 8, `ln`).
+///
+/// # Safety
+/// The CPU has AVX-512F, BW and VBMI; `ln` is a multiple of 8 that divides `row`
+/// (and equals `LN` unless that is 0).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn lane_flags_in<const LN: usize>(bricks: &[u8], row: usize, ln: usize, out: &mut [u64]) {
+    use std::arch::x86_64::{
+        __m512i, _mm512_loadu_si512, _mm512_maskz_loadu_epi8, _mm512_permutex2var_epi8,
+        _mm512_permutexvar_epi8, _mm512_setr_epi64, _mm512_setzero_si512,
+        _mm512_storeu_si512, _mm512_test_epi8_mask,
+    };
+    // The low `n` bits set (n ≤ 64).
+    let low = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+    let nb = row / ln;
+    let w = nb.div_ceil(64).max(1);
+    // SAFETY (every access below): loads touch only the bytes of the batch's bricks
+    // (masked loads mask the rest off), all inside the row; the tables are 64 bytes;
+    // stores go to eight words of the row's `out`.
+    unsafe {
+        let tr = _mm512_loadu_si512(TRANSPOSE8.as_ptr().cast());
+        let g16 = [
+            _mm512_loadu_si512(GATHER16[0].as_ptr().cast()),
+            _mm512_loadu_si512(GATHER16[1].as_ptr().cast()),
+        ];
+        let mut m = [0u64; 8];
+        for (bricks, out) in bricks.chunks_exact(row).zip(out.chunks_exact_mut(w * ln)) {
+        let src = bricks.as_ptr();
+        // Eight lanes (bytes at `at`) of a brick, 0 past the batch's `n` bricks.
+        let qword = |at: usize, j: usize, n: usize| -> i64 {
+            if j < n {
+                i64::from_le_bytes(bricks[at + j * ln..][..8].try_into().expect("8"))
+            } else {
+                0
+            }
+        };
+        for word in 0..w {
+            for g in 0..ln / 8 {
+                for (b, mb) in m.iter_mut().enumerate() {
+                    let k0 = word * 64 + b * 8;
+                    if k0 >= nb {
+                        *mb = 0;
+                        continue;
+                    }
+                    let n = (nb - k0).min(8);
+                    let at = k0 * ln;
+                    let lanes: __m512i = match LN {
+                        8 => _mm512_permutexvar_epi8(
+                            tr,
+                            _mm512_maskz_loadu_epi8(low(8 * n), src.add(at).cast()),
+                        ),
+                        16 => {
+                            let lo = _mm512_maskz_loadu_epi8(low(16 * n), src.add(at).cast());
+                            let hi = match n {
+                                0..=4 => _mm512_setzero_si512(),
+                                _ => _mm512_maskz_loadu_epi8(
+                                    low(16 * n - 64),
+                                    src.add(at + 64).cast(),
+                                ),
+                            };
+                            _mm512_permutex2var_epi8(lo, g16[g], hi)
+                        }
+                        _ => {
+                            let at = at + 8 * g;
+                            let x = _mm512_setr_epi64(
+                                qword(at, 0, n),
+                                qword(at, 1, n),
+                                qword(at, 2, n),
+                                qword(at, 3, n),
+                                qword(at, 4, n),
+                                qword(at, 5, n),
+                                qword(at, 6, n),
+                                qword(at, 7, n),
+                            );
+                            _mm512_permutexvar_epi8(tr, x)
+                        }
+                    };
+                    *mb = _mm512_test_epi8_mask(lanes, lanes);
+                }
+                // From registers: a load of the eight just-stored words would stall
+                // (no store forwarding from eight stores to one load).
+                let m = m.map(|x| x as i64);
+                let m = _mm512_setr_epi64(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]);
+                let t = _mm512_permutexvar_epi8(tr, m);
+                let dst = &mut out[word * ln + g * 8..][..8];
+                _mm512_storeu_si512(dst.as_mut_ptr().cast(), t);
+            }
+        }
+        }
+    }
+}
+
+/// [`lane_flags`] without vector instructions.
 ///
 /// Eight lanes of eight bricks at a time, in registers: each brick's eight lanes are
 /// one u64 whose bytes' nonzero flags ([`nonzero_high`]) are shifted to bit j of each
 /// byte for the batch's brick j, so that byte i ends up holding lane i's flags of the
 /// eight chunks, then OR-ed into the lane's word (8 | 64: a batch never straddles two).
 #[inline]
-fn lane_flags(bricks: &[u8], ln: usize, out: &mut [u64]) {
+fn lane_flags_portable(bricks: &[u8], ln: usize, out: &mut [u64]) {
     out.fill(0);
     if ln.is_multiple_of(8) && bricks.len().is_multiple_of(ln) {
         // Whole bricks of whole groups of eight lanes: no edge to mind. Up to eight
@@ -751,42 +960,61 @@ mod tests {
     proptest! {
         #[test]
         fn lane_flags_flag_each_nonzero_lane_of_each_brick(
-            (ln, v) in (1usize..=20).prop_flat_map(|ln| (
+            (ln, rows, v) in (1usize..=20, 1usize..=3).prop_flat_map(|(ln, rows)| (
                 Just(ln),
-                proptest::collection::vec(prop_oneof![Just(0u8), any::<u8>()], 0..(ln * 140)),
+                Just(rows),
+                (1usize..ln * 140).prop_flat_map(move |row| proptest::collection::vec(
+                    prop_oneof![Just(0u8), any::<u8>()], rows * row,
+                )),
             )),
         ) {
-            check_lane_flags(ln, &v)?;
+            check_lane_flags(ln, v.len() / rows, &v)?;
         }
 
         #[test]
         fn lane_flags_of_whole_bricks_of_eight_lane_groups(
-            (ln, v) in prop_oneof![Just(8usize), Just(16), Just(24), Just(64), Just(72), Just(144)].prop_flat_map(|ln| (
+            (ln, rows, v) in (
+                prop_oneof![Just(8usize), Just(16), Just(24), Just(64), Just(72), Just(144)],
+                1usize..=3,
+            ).prop_flat_map(|(ln, rows)| (
                 Just(ln),
-                (0usize..140).prop_flat_map(move |n| proptest::collection::vec(
-                    prop_oneof![Just(0u8), any::<u8>()], n * ln,
+                Just(rows),
+                (1usize..140).prop_flat_map(move |n| proptest::collection::vec(
+                    prop_oneof![Just(0u8), any::<u8>()], rows * n * ln,
                 )),
             )),
         ) {
-            check_lane_flags(ln, &v)?;
+            check_lane_flags(ln, v.len() / rows, &v)?;
         }
     }
 
-    fn check_lane_flags(ln: usize, v: &[u8]) -> Result<(), TestCaseError> {
-        {
-            let words = v.len().div_ceil(ln).div_ceil(64).max(1);
-            let mut out = vec![u64::MAX; words * ln];
-            lane_flags(v, ln, &mut out);
-            for k in 0..words * 64 {
-                for l in 0..ln {
-                    let want = v.get(k * ln + l).is_some_and(|&x| x != 0) as u64;
-                    prop_assert_eq!(
-                        out[(k / 64) * ln + l] >> (k % 64) & 1,
-                        want,
-                        "brick {} lane {}",
-                        k,
-                        l
-                    );
+    /// `lane_flags` of rows of `row` bytes of `v`, dispatched and portable, against the
+    /// definition.
+    fn check_lane_flags(ln: usize, row: usize, v: &[u8]) -> Result<(), TestCaseError> {
+        let words = row.div_ceil(ln).div_ceil(64).max(1);
+        for portable in [false, true] {
+            let mut out = vec![u64::MAX; v.len() / row * words * ln];
+            if portable {
+                for (r, o) in v.chunks_exact(row).zip(out.chunks_exact_mut(words * ln)) {
+                    lane_flags_portable(r, ln, o);
+                }
+            } else {
+                lane_flags(v, row, ln, &mut out);
+            }
+            for (r, out) in out.chunks_exact(words * ln).enumerate() {
+                for k in 0..words * 64 {
+                    for l in 0..ln {
+                        let want = (k * ln + l < row && v[r * row + k * ln + l] != 0) as u64;
+                        prop_assert_eq!(
+                            out[(k / 64) * ln + l] >> (k % 64) & 1,
+                            want,
+                            "row {} brick {} lane {} (portable: {})",
+                            r,
+                            k,
+                            l,
+                            portable
+                        );
+                    }
                 }
             }
         }
