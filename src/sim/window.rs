@@ -185,6 +185,10 @@ fn constant_acts(grp: &Group, s: &SchemeOps, cols: &mut impl Units, ka: u32) {
     }
 }
 
+/// Filters per [`lane_flags`] call when the flags are rearranged after it (so that
+/// its output stays small).
+const FILTER_BLOCK: usize = 64;
+
 /// The steps where each (filter, lane) of a group has a nonzero weight term, as bitsets
 /// of ⌈T/64⌉ words (bit t mod 64 of word t div 64 for step t). The entries of (pass p,
 /// lane l) are `base..base + n` with `(base, n) = entries(p, l)`.
@@ -195,10 +199,6 @@ fn constant_acts(grp: &Group, s: &SchemeOps, cols: &mut impl Units, ka: u32) {
 ///   lane): word i of entry `base + j` at `base·words + i·n + j`, so that one
 ///   activation word meets the same word of every filter in one loop (every filter is
 ///   counted there, so no order is needed).
-/// Filters per [`lane_flags`] call when the flags are rearranged after it (so that
-/// its output stays small).
-const FILTER_BLOCK: usize = 64;
-
 pub(super) struct WeightBits {
     words: usize,
     count: Vec<u32>,
