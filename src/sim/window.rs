@@ -41,11 +41,14 @@ pub(super) fn run(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
 /// word-skipping scheme of the layer has built the nonzero-chunk bitsets already, the
 /// counts are their popcounts; otherwise plain adds over the lanes (vectorized; no
 /// table lookup per value).
+#[inline(always)]
 fn lane_integral(grp: &Group, a: usize, f: Linear) -> Vec<u64> {
     let b = &grp.b;
     let (w1, ln, cp) = (b.w + 1, b.lanes, b.padded_channels());
     let mut integ = vec![0u64; (b.h + 1) * w1 * ln];
     let (mut nz, mut ts) = (vec![0u32; ln], vec![0u32; ln]);
+    // This position's lane sums, and their running sum along its row.
+    let (mut ps, mut run) = (vec![0u64; ln], vec![0u64; ln]);
     let base = f.alpha * b.chunks as u64;
     let cw = b.chunks.div_ceil(64);
     let flags = (f.gamma == 0 && f.beta != 0)
@@ -54,14 +57,23 @@ fn lane_integral(grp: &Group, a: usize, f: Linear) -> Vec<u64> {
     // Terms only where the counts come from them (a constant factor needs neither).
     let terms = (flags.is_none() && (f.beta != 0 || f.gamma != 0)).then(|| grp.act_terms(a));
     for iy in 0..b.h {
+        // Row iy + 1 of the image is row iy plus the running sums of input row iy.
+        let (above, below) = integ.split_at_mut((iy + 1) * w1 * ln);
+        let (up, here) = (&above[iy * w1 * ln..], &mut below[..w1 * ln]);
+        run.fill(0);
         for ix in 0..b.w {
             let pos = iy * b.w + ix;
             if let Some(fl) = flags {
-                for (n, lane) in nz
-                    .iter_mut()
-                    .zip(fl[pos * ln * cw..][..ln * cw].chunks_exact(cw))
-                {
-                    *n = lane.iter().map(|w| w.count_ones()).sum();
+                let lanes = &fl[pos * ln * cw..][..ln * cw];
+                if cw == 1 {
+                    for (p, &w) in ps.iter_mut().zip(lanes) {
+                        *p = base + f.beta * w.count_ones() as u64;
+                    }
+                } else {
+                    for (p, lane) in ps.iter_mut().zip(lanes.chunks_exact(cw)) {
+                        let n: u32 = lane.iter().map(|w| w.count_ones()).sum();
+                        *p = base + f.beta * n as u64;
+                    }
                 }
             } else if let Some(terms) = terms {
                 nz.fill(0);
@@ -72,12 +84,21 @@ fn lane_integral(grp: &Group, a: usize, f: Linear) -> Vec<u64> {
                         *t += v as u32;
                     }
                 }
+                for ((p, &n), &t) in ps.iter_mut().zip(&nz).zip(&ts) {
+                    *p = base + f.beta * n as u64 + f.gamma * t as u64;
+                }
+            } else {
+                ps.fill(base);
             }
-            let (up, here) = (iy * w1 + ix, (iy + 1) * w1 + ix);
-            for l in 0..ln {
-                let ps = base + f.beta * nz[l] as u64 + f.gamma * ts[l] as u64;
-                integ[(here + 1) * ln + l] =
-                    ps + integ[(up + 1) * ln + l] + integ[here * ln + l] - integ[up * ln + l];
+            let at = (ix + 1) * ln..(ix + 2) * ln;
+            for (((o, &u), r), &p) in here[at.clone()]
+                .iter_mut()
+                .zip(&up[at])
+                .zip(run.iter_mut())
+                .zip(&ps)
+            {
+                *r += p;
+                *o = u + *r;
             }
         }
     }
@@ -86,6 +107,7 @@ fn lane_integral(grp: &Group, a: usize, f: Linear) -> Vec<u64> {
 
 /// Per lane, the activation factors of window n summed over its steps, from the
 /// integral image; `pad` is the factor of the padding.
+#[inline(always)]
 fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, out: &mut [u64]) {
     let b = &grp.b;
     let (oy, ox) = b.window(n);
@@ -104,16 +126,52 @@ fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, out: &mut [u6
         0
     };
     let pads = ((b.kh * b.kw - inside) * b.chunks) as u64 * pad as u64;
-    for (l, o) in out.iter_mut().enumerate() {
-        *o = pads;
-        if inside > 0 {
-            let at = |y: usize, x: usize| integ[(y * w1 + x) * ln + l];
-            *o += at(yb, xb) + at(ya, xa) - at(ya, xb) - at(yb, xa);
-        }
+    if inside == 0 {
+        out.fill(pads);
+        return;
+    }
+    let at = |y: usize, x: usize| &integ[(y * w1 + x) * ln..][..ln];
+    let (bb, aa, ab, ba) = (at(yb, xb), at(ya, xa), at(ya, xb), at(yb, xa));
+    for ((((o, &bb), &aa), &ab), &ba) in out.iter_mut().zip(bb).zip(aa).zip(ab).zip(ba) {
+        *o = pads + bb + aa - ab - ba;
     }
 }
 
+/// Cnvlutin-like: weights of one cycle factor `kw` (see the module).
 fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512vpopcntdq") && has!("avx512vl") && has!("avx512bw") {
+            // SAFETY: the CPU has these instructions (checked just above).
+            return unsafe { constant_weights_avx512(grp, s, cols, kw) };
+        }
+        if has!("avx2") && has!("popcnt") {
+            // SAFETY: as above.
+            return unsafe { constant_weights_avx2(grp, s, cols, kw) };
+        }
+    }
+    constant_weights_in(grp, s, cols, kw)
+}
+
+// `constant_weights_in` compiled for wider instruction sets, picked at run time: the
+// per-lane counts (`popcnt`, `vpopcntq`) and the per-lane sums of the integral image
+// and its window boxes, a vector of lanes at a time. Same code, same results.
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+fn constant_weights_avx2(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
+    constant_weights_in(grp, s, cols, kw)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq,avx512vl,avx512bw,avx2,popcnt")]
+fn constant_weights_avx512(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
+    constant_weights_in(grp, s, cols, kw)
+}
+
+#[inline(always)]
+fn constant_weights_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
     let la = lut(&s.act_rule);
     let integ = lane_integral(grp, s.a, s.act_rule.cycle_linear());
     let cn = grp.array.columns;
