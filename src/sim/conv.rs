@@ -100,6 +100,13 @@ impl StepCost<'_> {
     }
 }
 
+/// The max of each brick of `N` values of `t` (whole bricks).
+fn brick_maxima<const N: usize>(t: &[u8]) -> Vec<u8> {
+    let (bricks, rest) = t.as_chunks::<N>();
+    debug_assert!(rest.is_empty(), "whole bricks");
+    bricks.iter().map(|b| b.iter().copied().fold(0, u8::max)).collect()
+}
+
 /// One group's operands, with the array it runs on and what its schemes share.
 pub(super) struct Group<'a> {
     pub b: Bricks,
@@ -258,11 +265,17 @@ impl<'a> Group<'a> {
     /// Max term of each activation brick of act key `a`, `[pos·chunks + k]`.
     pub fn brick_max(&self, a: usize) -> &[u8] {
         self.brick_max[a].get_or_init(|| {
-            let l = self.b.lanes;
-            self.act_terms(a)
-                .chunks_exact(l)
-                .map(|brick| brick.iter().copied().max().unwrap_or(0))
-                .collect()
+            let t = self.act_terms(a);
+            // Bricks of a known width reduce in a few vector instructions each.
+            match self.b.lanes {
+                8 => brick_maxima::<8>(t),
+                16 => brick_maxima::<16>(t),
+                32 => brick_maxima::<32>(t),
+                l => t
+                    .chunks_exact(l)
+                    .map(|brick| brick.iter().copied().fold(0, u8::max))
+                    .collect(),
+            }
         })
     }
 
