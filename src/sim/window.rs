@@ -902,14 +902,35 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                 }
                 let lanes = &mut abits[c * ln * words..][..ln * words];
                 let src = &flags[pos * ln * cw..][..ln * cw];
+                let at = kyx * chunks;
                 if words == 1 {
-                    // Then cw = 1 too.
-                    for (dst, &x) in lanes.iter_mut().zip(src) {
-                        *dst |= x << (kyx * chunks);
+                    // Then cw = 1 too. Sixteen lanes: two vectors, no loop.
+                    match (<&mut [u64; 16]>::try_from(lanes), <&[u64; 16]>::try_from(src)) {
+                        (Ok(dst), Ok(src)) => {
+                            for (d, &x) in dst.iter_mut().zip(src) {
+                                *d |= x << at;
+                            }
+                        }
+                        (Err(_), _) | (_, Err(_)) => {
+                            let lanes = &mut abits[c * ln..][..ln];
+                            for (d, &x) in lanes.iter_mut().zip(src) {
+                                *d |= x << at;
+                            }
+                        }
+                    }
+                } else if cw == 1 {
+                    // One word of chunks lands in at most two words (the second only
+                    // where bits land: at + chunks ≤ T).
+                    let (w0, sh) = (at / 64, at % 64);
+                    for (dst, &x) in lanes.chunks_exact_mut(words).zip(src) {
+                        dst[w0] |= x << sh;
+                        if sh != 0 && w0 + 1 < words {
+                            dst[w0 + 1] |= x >> (64 - sh);
+                        }
                     }
                 } else {
                     for (dst, src) in lanes.chunks_exact_mut(words).zip(src.chunks_exact(cw)) {
-                        or_at(dst, kyx * chunks, src);
+                        or_at(dst, at, src);
                     }
                 }
             }
