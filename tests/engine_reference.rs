@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use mltq::arch::ArrayShape;
 use mltq::model::{Conv, Geometry, Layer};
-use mltq::sim::{reference, simulate_layer};
+use mltq::scheme::{Scheme, PRESETS};
+use mltq::sim::{reference, simulate_layer, simulate_schemes};
 use proptest::prelude::*;
 
 #[path = "../src/sim/strategies.rs"]
@@ -61,6 +62,47 @@ fn array() -> impl Strategy<Value = ArrayShape> {
     )
 }
 
+/// Layers as wide as real ones where the engine takes its vector paths: 8, 16 or 24
+/// lanes, channels over several bricks (3×3 kernels past 64 steps, 1×1 past 64
+/// chunks), few windows and filters so that the literal reference stays quick.
+fn wide_layer() -> impl Strategy<Value = (Geometry, ArrayShape)> {
+    (
+        prop_oneof![Just(8usize), Just(16), Just(24)],
+        1usize..=140,
+        1usize..=20,
+        1usize..=5,
+        prop_oneof![Just(1usize), Just(3)],
+        1usize..=2,
+        1usize..=3,
+        1usize..=3,
+    )
+        .prop_map(|(lanes, c, f, hw, k, s, columns, rows)| {
+            let c = if k == 1 { c * 10 } else { c };
+            (
+                Geometry::Conv(Conv {
+                    c,
+                    h: hw.max(k),
+                    w: hw.max(k),
+                    f,
+                    kh: k,
+                    kw: k,
+                    sh: s,
+                    sw: s,
+                    ph: k / 2,
+                    pw: k / 2,
+                    groups: 1,
+                }),
+                ArrayShape {
+                    tiles: 2,
+                    rows,
+                    columns,
+                    lanes,
+                    column_registers: (columns + rows) % 2,
+                },
+            )
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
@@ -80,5 +122,36 @@ proptest! {
         let fast = simulate_layer(&layer, &acts, &s, &arr).unwrap();
         let slow = reference::simulate_layer(&layer, &acts, &s, &arr);
         prop_assert_eq!(fast, slow);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Every preset plus a drawn scheme, simulated together as an arch's schemes are
+    /// (sharing the layer's operands), each against the reference.
+    #[test]
+    fn engine_equals_reference_on_wide_layers(
+        (geom, arr) in wide_layer(), drawn in scheme(),
+        we in enc(), ae in enc(), wd in 0.0f64..=1.0, ad in 0.0f64..=1.0, seed in any::<u64>(),
+    ) {
+        let ae = Enc { signed: false, ..ae };
+        let weights = tensor(&geom.weight_shape(), we, wd, seed);
+        let acts = tensor(&geom.act_shape(), ae, ad, seed.wrapping_mul(31).wrapping_add(7));
+        let schemes: Vec<Scheme> = PRESETS
+            .iter()
+            .map(|p| Scheme::preset(p).expect("a preset"))
+            .chain([drawn])
+            .filter(|s| {
+                s.validate().is_ok()
+                    && s.check_layer("l", weights.encoding(), acts.encoding()).is_ok()
+            })
+            .collect();
+        let layer = Layer { name: "l".into(), geom, weights, acts: BTreeMap::new() };
+        let fast = simulate_schemes(&layer, &acts, &schemes, &arr).unwrap();
+        for (s, fast) in schemes.iter().zip(fast) {
+            let slow = reference::simulate_layer(&layer, &acts, s, &arr);
+            prop_assert_eq!(fast, slow, "scheme {:?}", s);
+        }
     }
 }
