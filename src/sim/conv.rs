@@ -133,15 +133,32 @@ pub(super) struct Group<'a> {
     act_masks: [OnceCell<Vec<u64>>; 3],
     /// Per term encoding: term positions of int weights, `[f][t][lane]`.
     weight_masks: [OnceCell<Vec<u64>>; 3],
-    /// Every set's slots (see `set_slots`), set-major, when they fit `SLOTS_CACHED`
-    /// entries; None otherwise (each set's are then computed on every call).
-    slots: OnceCell<Option<Vec<usize>>>,
+    /// Every set's slots (see `set_slots`), set-major, as i32 (see `narrow`), when they
+    /// fit `SLOTS_CACHED` entries and every input position fits; None otherwise (each
+    /// set's are then computed on every call).
+    slots: OnceCell<Option<Vec<i32>>>,
 }
 
-/// The most slot entries a group keeps for its schemes to share (16 MB). Unit-test
+/// The most slot entries a group keeps for its schemes to share (8 MB). Unit-test
 /// builds keep only groups of up to 64 entries, so that both ways are exercised (the
 /// integration tests, built without `cfg(test)`, run the cached way).
 const SLOTS_CACHED: usize = if cfg!(test) { 64 } else { 1 << 21 };
+
+/// A slot as the cache keeps it: positions below 2^31 − 2 (checked before caching)
+/// as they are, IDLE and PAD as −1 and −2.
+fn narrow(slot: usize) -> i32 {
+    match slot {
+        IDLE => -1,
+        PAD => -2,
+        pos => pos as i32,
+    }
+}
+
+/// A cached slot as the schemes read it: sign-extended, so −1 and −2 are IDLE and PAD
+/// again (one vector instruction per few slots).
+fn widen(slot: i32) -> usize {
+    slot as isize as usize
+}
 
 impl<'a> Group<'a> {
     pub fn new(
@@ -193,28 +210,31 @@ impl<'a> Group<'a> {
     }
 
     /// Per kernel offset kyx = kx·KH + ky and column c, at `[kyx·columns + c]`: the input
-    /// position (iy·W + ix) the column's window reads in set s, PAD or IDLE. Borrowed
-    /// from the group's copy of every set's slots, or (groups too large to keep them)
-    /// computed into `buf`.
-    pub fn set_slots<'s>(&'s self, s: usize, buf: &'s mut Vec<usize>) -> &'s [usize] {
+    /// position (iy·W + ix) the column's window reads in set s, PAD or IDLE, in `buf`:
+    /// copied from the group's copy of every set's slots, or (groups too large to keep
+    /// them) computed.
+    pub fn set_slots<'s>(&self, s: usize, buf: &'s mut Vec<usize>) -> &'s [usize] {
         let per_set = self.b.kh * self.b.kw * self.array.columns;
         let cached = self.slots.get_or_init(|| {
-            (self.window_sets().saturating_mul(per_set) <= SLOTS_CACHED).then(|| {
+            let fits = self.window_sets().saturating_mul(per_set) <= SLOTS_CACHED
+                && self.b.h.saturating_mul(self.b.w) < (i32::MAX - 1) as usize;
+            fits.then(|| {
                 let mut all = Vec::with_capacity(self.window_sets() * per_set);
                 for set in 0..self.window_sets() {
                     self.compute_slots(set, buf);
-                    all.extend_from_slice(buf);
+                    all.extend(buf.iter().map(|&x| narrow(x)));
                 }
                 all
             })
         });
         match cached {
-            Some(all) => &all[s * per_set..][..per_set],
-            None => {
-                self.compute_slots(s, buf);
-                buf
+            Some(all) => {
+                buf.clear();
+                buf.extend(all[s * per_set..][..per_set].iter().map(|&x| widen(x)));
             }
+            None => self.compute_slots(s, buf),
         }
+        buf
     }
 
     /// [`Group::set_slots`], computed.
