@@ -437,11 +437,12 @@ impl WeightBits {
     #[inline(always)]
     fn max_overlap(&self, grp: &Group, p: usize, l: usize, act: &[u64], acc: &mut Vec<u32>) -> u32 {
         let (base, n) = self.entries(grp, p, l);
+        let col = |i: usize| &self.by_word[base * self.words + i * n..][..n];
+        // The first word sets the counts (no zeroing pass), the others add.
         acc.clear();
-        acc.resize(n, 0);
-        for (i, &x) in act.iter().enumerate() {
-            let col = &self.by_word[base * self.words + i * n..][..n];
-            for (a, &y) in acc.iter_mut().zip(col) {
+        acc.extend(col(0).iter().map(|&y| (act[0] & y).count_ones()));
+        for (i, &x) in act.iter().enumerate().skip(1) {
+            for (a, &y) in acc.iter_mut().zip(col(i)) {
                 *a += (x & y).count_ones();
             }
         }
