@@ -104,7 +104,10 @@ impl StepCost<'_> {
 fn brick_maxima<const N: usize>(t: &[u8]) -> Vec<u8> {
     let (bricks, rest) = t.as_chunks::<N>();
     debug_assert!(rest.is_empty(), "whole bricks");
-    bricks.iter().map(|b| b.iter().copied().fold(0, u8::max)).collect()
+    bricks
+        .iter()
+        .map(|b| b.iter().copied().fold(0, u8::max))
+        .collect()
 }
 
 /// One group's operands, with the array it runs on and what its schemes share.

@@ -644,8 +644,8 @@ fn lane_flags_vbmi(bricks: &[u8], row: usize, ln: usize, out: &mut [u64]) {
 unsafe fn lane_flags_in<const LN: usize>(bricks: &[u8], row: usize, ln: usize, out: &mut [u64]) {
     use std::arch::x86_64::{
         __m512i, _mm512_loadu_si512, _mm512_maskz_loadu_epi8, _mm512_permutex2var_epi8,
-        _mm512_permutexvar_epi8, _mm512_setr_epi64, _mm512_setzero_si512,
-        _mm512_storeu_si512, _mm512_test_epi8_mask,
+        _mm512_permutexvar_epi8, _mm512_setr_epi64, _mm512_setzero_si512, _mm512_storeu_si512,
+        _mm512_test_epi8_mask,
     };
     // The low `n` bits set (n ≤ 64).
     let low = |n: usize| if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
@@ -662,67 +662,67 @@ unsafe fn lane_flags_in<const LN: usize>(bricks: &[u8], row: usize, ln: usize, o
         ];
         let mut m = [0u64; 8];
         for (bricks, out) in bricks.chunks_exact(row).zip(out.chunks_exact_mut(w * ln)) {
-        let src = bricks.as_ptr();
-        // Eight lanes (bytes at `at`) of a brick, 0 past the batch's `n` bricks.
-        let qword = |at: usize, j: usize, n: usize| -> i64 {
-            if j < n {
-                i64::from_le_bytes(bricks[at + j * ln..][..8].try_into().expect("8"))
-            } else {
-                0
-            }
-        };
-        for word in 0..w {
-            for g in 0..ln / 8 {
-                for (b, mb) in m.iter_mut().enumerate() {
-                    let k0 = word * 64 + b * 8;
-                    if k0 >= nb {
-                        *mb = 0;
-                        continue;
-                    }
-                    let n = (nb - k0).min(8);
-                    let at = k0 * ln;
-                    let lanes: __m512i = match LN {
-                        8 => _mm512_permutexvar_epi8(
-                            tr,
-                            _mm512_maskz_loadu_epi8(low(8 * n), src.add(at).cast()),
-                        ),
-                        16 => {
-                            let lo = _mm512_maskz_loadu_epi8(low(16 * n), src.add(at).cast());
-                            let hi = match n {
-                                0..=4 => _mm512_setzero_si512(),
-                                _ => _mm512_maskz_loadu_epi8(
-                                    low(16 * n - 64),
-                                    src.add(at + 64).cast(),
-                                ),
-                            };
-                            _mm512_permutex2var_epi8(lo, g16[g], hi)
-                        }
-                        _ => {
-                            let at = at + 8 * g;
-                            let x = _mm512_setr_epi64(
-                                qword(at, 0, n),
-                                qword(at, 1, n),
-                                qword(at, 2, n),
-                                qword(at, 3, n),
-                                qword(at, 4, n),
-                                qword(at, 5, n),
-                                qword(at, 6, n),
-                                qword(at, 7, n),
-                            );
-                            _mm512_permutexvar_epi8(tr, x)
-                        }
-                    };
-                    *mb = _mm512_test_epi8_mask(lanes, lanes);
+            let src = bricks.as_ptr();
+            // Eight lanes (bytes at `at`) of a brick, 0 past the batch's `n` bricks.
+            let qword = |at: usize, j: usize, n: usize| -> i64 {
+                if j < n {
+                    i64::from_le_bytes(bricks[at + j * ln..][..8].try_into().expect("8"))
+                } else {
+                    0
                 }
-                // From registers: a load of the eight just-stored words would stall
-                // (no store forwarding from eight stores to one load).
-                let m = m.map(|x| x as i64);
-                let m = _mm512_setr_epi64(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]);
-                let t = _mm512_permutexvar_epi8(tr, m);
-                let dst = &mut out[word * ln + g * 8..][..8];
-                _mm512_storeu_si512(dst.as_mut_ptr().cast(), t);
+            };
+            for word in 0..w {
+                for g in 0..ln / 8 {
+                    for (b, mb) in m.iter_mut().enumerate() {
+                        let k0 = word * 64 + b * 8;
+                        if k0 >= nb {
+                            *mb = 0;
+                            continue;
+                        }
+                        let n = (nb - k0).min(8);
+                        let at = k0 * ln;
+                        let lanes: __m512i = match LN {
+                            8 => _mm512_permutexvar_epi8(
+                                tr,
+                                _mm512_maskz_loadu_epi8(low(8 * n), src.add(at).cast()),
+                            ),
+                            16 => {
+                                let lo = _mm512_maskz_loadu_epi8(low(16 * n), src.add(at).cast());
+                                let hi = match n {
+                                    0..=4 => _mm512_setzero_si512(),
+                                    _ => _mm512_maskz_loadu_epi8(
+                                        low(16 * n - 64),
+                                        src.add(at + 64).cast(),
+                                    ),
+                                };
+                                _mm512_permutex2var_epi8(lo, g16[g], hi)
+                            }
+                            _ => {
+                                let at = at + 8 * g;
+                                let x = _mm512_setr_epi64(
+                                    qword(at, 0, n),
+                                    qword(at, 1, n),
+                                    qword(at, 2, n),
+                                    qword(at, 3, n),
+                                    qword(at, 4, n),
+                                    qword(at, 5, n),
+                                    qword(at, 6, n),
+                                    qword(at, 7, n),
+                                );
+                                _mm512_permutexvar_epi8(tr, x)
+                            }
+                        };
+                        *mb = _mm512_test_epi8_mask(lanes, lanes);
+                    }
+                    // From registers: a load of the eight just-stored words would stall
+                    // (no store forwarding from eight stores to one load).
+                    let m = m.map(|x| x as i64);
+                    let m = _mm512_setr_epi64(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]);
+                    let t = _mm512_permutexvar_epi8(tr, m);
+                    let dst = &mut out[word * ln + g * 8..][..8];
+                    _mm512_storeu_si512(dst.as_mut_ptr().cast(), t);
+                }
             }
-        }
         }
     }
 }
@@ -906,7 +906,10 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                 let at = kyx * chunks;
                 if words == 1 {
                     // Then cw = 1 too. Sixteen lanes: two vectors, no loop.
-                    match (<&mut [u64; 16]>::try_from(lanes), <&[u64; 16]>::try_from(src)) {
+                    match (
+                        <&mut [u64; 16]>::try_from(lanes),
+                        <&[u64; 16]>::try_from(src),
+                    ) {
                         (Ok(dst), Ok(src)) => {
                             for (d, &x) in dst.iter_mut().zip(src) {
                                 *d |= x << at;
