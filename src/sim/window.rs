@@ -335,14 +335,7 @@ impl WeightBits {
                             if cw == 1 && words == 1 {
                                 dst[0] |= tmp[lane] << (q * b.chunks);
                             } else if cw == 1 {
-                                // Up to 64 chunks: at most two words, the second only
-                                // where bits land (q·chunks + chunks ≤ T).
-                                let (x, at) = (tmp[lane], q * b.chunks);
-                                let (w0, sh) = (at / 64, at % 64);
-                                dst[w0] |= x << sh;
-                                if sh != 0 && w0 + 1 < words {
-                                    dst[w0 + 1] |= x >> (64 - sh);
-                                }
+                                or_word_at(dst, q * b.chunks, tmp[lane]);
                             } else {
                                 for (wi, x) in src.iter_mut().enumerate() {
                                     *x = tmp[wi * lk + lane];
@@ -798,6 +791,18 @@ fn nonzero_high(x: u64) -> u64 {
     ((x & LOW7).wrapping_add(LOW7) | x) & !LOW7
 }
 
+/// [`or_at`] of one word of up to 64 chunk flags: it lands in at most two words of
+/// `dst`, the second only where bits land (at + chunks ≤ T), so no bounds to test but
+/// the last word's.
+#[inline]
+fn or_word_at(dst: &mut [u64], at: usize, x: u64) {
+    let (w0, sh) = (at / 64, at % 64);
+    dst[w0] |= x << sh;
+    if sh != 0 && w0 + 1 < dst.len() {
+        dst[w0 + 1] |= x >> (64 - sh);
+    }
+}
+
 /// dst |= src << at, over bitsets of u64 words (every bit that would land past `dst`
 /// is 0).
 #[inline]
@@ -923,14 +928,8 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                         }
                     }
                 } else if cw == 1 {
-                    // One word of chunks lands in at most two words (the second only
-                    // where bits land: at + chunks ≤ T).
-                    let (w0, sh) = (at / 64, at % 64);
                     for (dst, &x) in lanes.chunks_exact_mut(words).zip(src) {
-                        dst[w0] |= x << sh;
-                        if sh != 0 && w0 + 1 < words {
-                            dst[w0 + 1] |= x >> (64 - sh);
-                        }
+                        or_word_at(dst, at, x);
                     }
                 } else {
                     for (dst, src) in lanes.chunks_exact_mut(words).zip(src.chunks_exact(cw)) {
