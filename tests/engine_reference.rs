@@ -64,17 +64,19 @@ fn array() -> impl Strategy<Value = ArrayShape> {
 
 /// Layers as wide as real ones where the engine takes its vector paths: 8, 16 or 24
 /// lanes, channels over several bricks (3×3 kernels past 64 steps, 1×1 past 64
-/// chunks), few windows and filters so that the literal reference stays quick.
+/// chunks), passes of up to 40 filters (past the blocks of 8 and 16 filters that
+/// word skipping counts at once), few windows so that the literal reference stays
+/// quick.
 fn wide_layer() -> impl Strategy<Value = (Geometry, ArrayShape)> {
     (
         prop_oneof![Just(8usize), Just(16), Just(24)],
         1usize..=140,
-        1usize..=20,
+        1usize..=60,
         1usize..=5,
         prop_oneof![Just(1usize), Just(3)],
         1usize..=2,
         1usize..=3,
-        1usize..=3,
+        prop_oneof![1usize..=3, Just(9), Just(17), Just(20)],
     )
         .prop_map(|(lanes, c, f, hw, k, s, columns, rows)| {
             let c = if k == 1 { c * 10 } else { c };

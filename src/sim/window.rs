@@ -404,20 +404,10 @@ impl WeightBits {
     /// max(`best`, the largest number of steps where any of pass p's filters and the
     /// activation lane `act` (`na` nonzero steps) are both nonzero): pruned up to 64
     /// steps, every filter counted above (see `best_overlap`, `max_overlap`).
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn beat(
-        &self,
-        grp: &Group,
-        p: usize,
-        l: usize,
-        act: &[u64],
-        na: u32,
-        best: u32,
-        acc: &mut Vec<u32>,
-    ) -> u32 {
+    fn beat(&self, grp: &Group, p: usize, l: usize, act: &[u64], na: u32, best: u32) -> u32 {
         if self.words > 1 {
-            best.max(self.max_overlap(grp, p, l, act, acc))
+            best.max(self.max_overlap(grp, p, l, act))
         } else {
             self.best_overlap(grp, p, l, act[0], na, best)
         }
@@ -425,21 +415,40 @@ impl WeightBits {
 
     /// The largest number of steps where any of pass p's filters and an activation
     /// lane (`act`) are both nonzero, every filter counted (more than one word: there
-    /// the counts' bound rarely prunes, and counting all filters word by word is one
-    /// loop the compiler vectorizes); `acc` is scratch.
+    /// the counts' bound rarely prunes). Sixteen filters at a time, their counts kept
+    /// in registers over the words (the word-major layout makes each word of sixteen
+    /// filters one load), and a running max per filter slot.
     #[inline(always)]
-    fn max_overlap(&self, grp: &Group, p: usize, l: usize, act: &[u64], acc: &mut Vec<u32>) -> u32 {
+    fn max_overlap(&self, grp: &Group, p: usize, l: usize, act: &[u64]) -> u32 {
+        const B: usize = 16;
         let (base, n) = self.entries(grp, p, l);
-        let col = |i: usize| &self.by_word[base * self.words + i * n..][..n];
-        // The first word sets the counts (no zeroing pass), the others add.
-        acc.clear();
-        acc.extend(col(0).iter().map(|&y| (act[0] & y).count_ones()));
-        for (i, &x) in act.iter().enumerate().skip(1) {
-            for (a, &y) in acc.iter_mut().zip(col(i)) {
-                *a += (x & y).count_ones();
+        let by = &self.by_word[base * self.words..][..n * self.words];
+        let full = n - n % B;
+        let mut most = [0u64; B];
+        for j in (0..full).step_by(B) {
+            let mut sum = [0u64; B];
+            for (i, &x) in act.iter().enumerate() {
+                let Ok(w) = <&[u64; B]>::try_from(&by[i * n + j..i * n + j + B]) else {
+                    unreachable!("a block of {B} filters")
+                };
+                for (s, &y) in sum.iter_mut().zip(w) {
+                    *s += u64::from((x & y).count_ones());
+                }
+            }
+            for (m, &s) in most.iter_mut().zip(&sum) {
+                *m = (*m).max(s);
             }
         }
-        acc.iter().copied().max().unwrap_or(0)
+        let mut best = most.iter().copied().max().unwrap_or(0) as u32;
+        for j in full..n {
+            let c = act
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| (x & by[i * n + j]).count_ones())
+                .sum::<u32>();
+            best = best.max(c);
+        }
+        best
     }
 
     /// First entry and number of entries of pass p, lane l.
@@ -467,17 +476,28 @@ impl WeightBits {
         na: u32,
         mut best: u32,
     ) -> u32 {
+        const B: usize = 8;
         let (base, n) = self.entries(grp, p, l);
         let (count, bits) = (&self.count[base..base + n], &self.bits[base..base + n]);
-        for (counts, words) in count.chunks(8).zip(bits.chunks(8)) {
-            if counts[0] <= best {
-                break;
+        let (blocks, rest) = bits.as_chunks::<B>();
+        for (j, words) in blocks.iter().enumerate() {
+            if count[j * B] <= best {
+                return best;
             }
-            let m = words.iter().map(|&w| (act & w).count_ones()).max();
-            best = best.max(m.unwrap_or(0));
+            let mut c = [0u64; B];
+            for (c, &w) in c.iter_mut().zip(words) {
+                *c = u64::from((act & w).count_ones());
+            }
+            best = best.max(c.iter().copied().max().unwrap_or(0) as u32);
             if best >= na {
+                return best;
+            }
+        }
+        for (&c, &w) in count[n - rest.len()..].iter().zip(rest) {
+            if c <= best {
                 break;
             }
+            best = best.max((act & w).count_ones());
         }
         best
     }
@@ -887,13 +907,17 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     // with the layer's other schemes).
     let cw = chunks.div_ceil(64);
     let flags = grp.act_flags(s.a);
-    // Per (column, lane): the nonzero steps of its window as a bitset.
+    // Per column: the nonzero steps of its window's lanes as bitsets, word-major (word i
+    // of lane l at i·lanes + l), so that placing one position's flags is a loop over
+    // the lanes, as is counting.
     let mut abits = vec![0u64; cn * ln * words];
+    // One (column, lane)'s words, gathered for the weights' side.
+    let mut act = vec![0u64; words];
     // Per (column, lane), its count; the (column, lane)s by count, most first.
-    let (mut acount, mut cand, mut hist) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut acount, mut cand, mut hist) = (vec![0u32; cn * ln], Vec::new(), Vec::new());
     let mut best = vec![0u32; cn];
     let mut cost = vec![0u32; cn];
-    let (mut buf, mut acc) = (Vec::new(), Vec::new());
+    let mut buf = Vec::new();
     let mut total = 0u64;
     for set in 0..sets {
         let slots = grp.set_slots(set, &mut buf);
@@ -906,44 +930,59 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                     // The padding's factor is 0 under word skipping.
                     continue;
                 }
-                let lanes = &mut abits[c * ln * words..][..ln * words];
+                let col = &mut abits[c * ln * words..][..ln * words];
                 let src = &flags[pos * ln * cw..][..ln * cw];
                 let at = kyx * chunks;
                 if words == 1 {
                     // Then cw = 1 too. Sixteen lanes: two vectors, no loop.
-                    match (
-                        <&mut [u64; 16]>::try_from(lanes),
-                        <&[u64; 16]>::try_from(src),
-                    ) {
+                    match (<&mut [u64; 16]>::try_from(col), <&[u64; 16]>::try_from(src)) {
                         (Ok(dst), Ok(src)) => {
                             for (d, &x) in dst.iter_mut().zip(src) {
                                 *d |= x << at;
                             }
                         }
                         (Err(_), _) | (_, Err(_)) => {
-                            let lanes = &mut abits[c * ln..][..ln];
-                            for (d, &x) in lanes.iter_mut().zip(src) {
+                            let col = &mut abits[c * ln..][..ln];
+                            for (d, &x) in col.iter_mut().zip(src) {
                                 *d |= x << at;
                             }
                         }
                     }
                 } else if cw == 1 {
-                    for (dst, &x) in lanes.chunks_exact_mut(words).zip(src) {
-                        or_word_at(dst, at, x);
-                    }
+                    or_lanes_at(col, ln, at, src);
                 } else {
-                    for (dst, src) in lanes.chunks_exact_mut(words).zip(src.chunks_exact(cw)) {
-                        or_at(dst, at, src);
+                    for (l, src) in src.chunks_exact(cw).enumerate() {
+                        for (k, &x) in src.iter().enumerate() {
+                            let at = at + 64 * k;
+                            col[at / 64 * ln + l] |= x << (at % 64);
+                            if at % 64 != 0 && at / 64 + 1 < words {
+                                col[(at / 64 + 1) * ln + l] |= x >> (64 - at % 64);
+                            }
+                        }
                     }
                 }
             }
         }
-        acount.clear();
-        acount.extend(
-            abits
-                .chunks_exact(words)
-                .map(|lane| lane.iter().map(|x| x.count_ones()).sum::<u32>()),
-        );
+        if words == 1 {
+            for (n, &x) in acount.iter_mut().zip(&abits) {
+                *n = x.count_ones();
+            }
+        } else {
+            for (counts, col) in acount
+                .chunks_exact_mut(ln)
+                .zip(abits.chunks_exact(ln * words))
+            {
+                let mut words = col.chunks_exact(ln);
+                for (n, &x) in counts.iter_mut().zip(words.next().into_iter().flatten()) {
+                    *n = x.count_ones();
+                }
+                for word in words {
+                    for (n, &x) in counts.iter_mut().zip(word) {
+                        *n += x.count_ones();
+                    }
+                }
+            }
+        }
         most_first(&acount, b.steps, &mut hist, &mut cand);
         // Lanes without a nonzero step cannot beat anything.
         while cand.last().is_some_and(|&i| acount[i as usize] == 0) {
@@ -958,8 +997,8 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                     if na <= m {
                         break;
                     }
-                    let act = &abits[i * words..][..words];
-                    m = wb.beat(grp, p, i % ln, act, na, m, &mut acc);
+                    gather(&abits, ln, words, i, &mut act);
+                    m = wb.beat(grp, p, i % ln, &act, na, m);
                 }
                 // Every set has a window in column 0.
                 total += cost_of(m) as u64;
@@ -970,8 +1009,8 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                 let (i, na) = (i as usize, acount[i as usize]);
                 let c = i / ln;
                 if na > best[c] {
-                    let act = &abits[i * words..][..words];
-                    best[c] = wb.beat(grp, p, i % ln, act, na, best[c], &mut acc);
+                    gather(&abits, ln, words, i, &mut act);
+                    best[c] = wb.beat(grp, p, i % ln, &act, na, best[c]);
                 }
             }
             for (c, slot) in cost.iter_mut().enumerate() {
@@ -985,6 +1024,38 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     }
     if lockstep {
         cols.add_lockstep(total);
+    }
+}
+
+/// Per lane l, the word `x[l]` OR-ed in at step `at` of the word-major bitsets `dst`
+/// (word i of lane l at i·`ln` + l): one or two words per lane, the same for every
+/// lane, so a loop over the lanes.
+#[inline(always)]
+fn or_lanes_at(dst: &mut [u64], ln: usize, at: usize, x: &[u64]) {
+    let (i, sh) = (at / 64, at % 64);
+    for (d, &v) in dst[i * ln..][..ln].iter_mut().zip(x) {
+        *d |= v << sh;
+    }
+    if sh != 0 {
+        if let Some(dst) = dst.get_mut((i + 1) * ln..(i + 2) * ln) {
+            for (d, &v) in dst.iter_mut().zip(x) {
+                *d |= v >> (64 - sh);
+            }
+        }
+    }
+}
+
+/// The words of (column, lane) `i` (= column·`ln` + lane) of word-major window bitsets.
+#[inline(always)]
+fn gather(abits: &[u64], ln: usize, words: usize, i: usize, out: &mut [u64]) {
+    if words == 1 {
+        // The layouts agree (and no division by the lanes).
+        out[0] = abits[i];
+        return;
+    }
+    let col = &abits[i / ln * ln * words..][..ln * words];
+    for (o, w) in out.iter_mut().zip(col.chunks_exact(ln)) {
+        *o = w[i % ln];
     }
 }
 
