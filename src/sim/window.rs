@@ -503,6 +503,79 @@ impl WeightBits {
     }
 }
 
+/// Rounds of [`Walk`]'s scans before it sorts what is left.
+const SCAN_ROUNDS: u32 = 4;
+
+/// A walk over counted entries most count first (equal counts in index order) while
+/// their counts beat a rising bound m: for a max over entries whose values are at most
+/// their counts, such as word skipping's overlaps.
+///
+/// Where the bound prunes well (1×1 layers: the first entries reach their counts), a
+/// few scans for the largest count left yield the entries in that order with no sort;
+/// after `SCAN_ROUNDS` scans (many distinct counts above m) the rest are sorted by
+/// [`most_first`]. Either way the entries come in the order of one sorted walk.
+#[derive(Default)]
+struct Walk {
+    /// The counts not yet yielded (yielded ones are 0).
+    left: Vec<u32>,
+    hist: Vec<u32>,
+    order: Vec<u32>,
+    /// Scans begun; past `SCAN_ROUNDS`, `order` holds the rest sorted.
+    round: u32,
+    /// The count scanned for, and the next index to look at (scan), or the next place
+    /// in `order` (sorted).
+    top: u32,
+    at: usize,
+}
+
+impl Walk {
+    fn start(&mut self, counts: &[u32]) {
+        self.left.clear();
+        self.left.extend_from_slice(counts);
+        (self.round, self.top, self.at) = (0, 0, counts.len());
+    }
+
+    /// The next entry and its count, if its count is above `m`.
+    #[inline(always)]
+    fn next(&mut self, m: u32, max: usize) -> Option<(usize, u32)> {
+        const B: usize = 16;
+        while self.round <= SCAN_ROUNDS {
+            if self.top > m {
+                // Past the entries seen this scan, the next with the count scanned for:
+                // a block compare (vectorized) before looking at its entries.
+                while self.at < self.left.len() {
+                    let end = (self.at / B + 1) * B;
+                    let block = &self.left[self.at..end.min(self.left.len())];
+                    let top = self.top;
+                    if block.iter().fold(false, |hit, &n| hit | (n == top)) {
+                        let j = block.iter().position(|&n| n == top).expect("just seen");
+                        let i = self.at + j;
+                        (self.left[i], self.at) = (0, i + 1);
+                        return Some((i, top));
+                    }
+                    self.at = end;
+                }
+            }
+            if self.round == SCAN_ROUNDS {
+                // Many distinct counts above m: sort the rest (the yielded ones are 0).
+                most_first(&self.left, max, &mut self.hist, &mut self.order);
+                (self.round, self.at) = (SCAN_ROUNDS + 1, 0);
+                break;
+            }
+            self.round += 1;
+            self.top = self.left.iter().copied().max().unwrap_or(0);
+            self.at = 0;
+            if self.top <= m {
+                return None;
+            }
+        }
+        let &i = self.order.get(self.at)?;
+        let n = self.left[i as usize];
+        self.at += 1;
+        (n > m).then_some((i as usize, n))
+    }
+}
+
 /// The indices of `counts` (each at most `max`) by count, most first, equal counts in
 /// index order (a counting sort: O(n + max)).
 fn most_first(counts: &[u32], max: usize, hist: &mut Vec<u32>, out: &mut Vec<u32>) {
@@ -914,7 +987,7 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     // One (column, lane)'s words, gathered for the weights' side.
     let mut act = vec![0u64; words];
     // Per (column, lane), its count; the (column, lane)s by count, most first.
-    let (mut acount, mut cand, mut hist) = (vec![0u32; cn * ln], Vec::new(), Vec::new());
+    let (mut acount, mut cand, mut walk) = (vec![0u32; cn * ln], Vec::new(), Walk::default());
     let mut best = vec![0u32; cn];
     let mut cost = vec![0u32; cn];
     let mut buf = Vec::new();
@@ -983,27 +1056,26 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                 }
             }
         }
-        most_first(&acount, b.steps, &mut hist, &mut cand);
-        // Lanes without a nonzero step cannot beat anything.
-        while cand.last().is_some_and(|&i| acount[i as usize] == 0) {
-            cand.pop();
-        }
-        for p in 0..passes {
-            if lockstep {
-                // Only the max over columns counts.
+        if lockstep {
+            // Only the max over columns counts.
+            for p in 0..passes {
                 let mut m = 0;
-                for &i in &cand {
-                    let (i, na) = (i as usize, acount[i as usize]);
-                    if na <= m {
-                        break;
-                    }
+                walk.start(&acount);
+                while let Some((i, na)) = walk.next(m, b.steps) {
                     gather(&abits, ln, words, i, &mut act);
                     m = wb.beat(grp, p, i % ln, &act, na, m);
                 }
                 // Every set has a window in column 0.
                 total += cost_of(m) as u64;
-                continue;
             }
+            continue;
+        }
+        most_first(&acount, b.steps, &mut walk.hist, &mut cand);
+        // Lanes without a nonzero step cannot beat anything.
+        while cand.last().is_some_and(|&i| acount[i as usize] == 0) {
+            cand.pop();
+        }
+        for p in 0..passes {
             best.fill(0);
             for &i in &cand {
                 let (i, na) = (i as usize, acount[i as usize]);
@@ -1111,6 +1183,44 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// The walk yields exactly the sorted walk's entries (most count first, equal
+        /// counts in index order, stopping at the first count ≤ the bound), whether it
+        /// stops within its scans or sorts the rest, and so folds to the true max.
+        #[test]
+        fn walk_yields_the_sorted_walk(
+            (max, pairs) in (0usize..=70).prop_flat_map(|max| (
+                Just(max),
+                proptest::collection::vec(
+                    (0..=max as u32).prop_flat_map(|n| (Just(n), 0..=n)),
+                    0..300,
+                ),
+            )),
+        ) {
+            let (counts, values): (Vec<u32>, Vec<u32>) = pairs.into_iter().unzip();
+            let (mut hist, mut order) = (Vec::new(), Vec::new());
+            most_first(&counts, max, &mut hist, &mut order);
+            let mut want = Vec::new();
+            let mut m = 0;
+            for &i in &order {
+                let i = i as usize;
+                if counts[i] <= m {
+                    break;
+                }
+                want.push(i);
+                m = m.max(values[i]);
+            }
+            prop_assert_eq!(m, values.iter().copied().max().unwrap_or(0));
+            let mut walk = Walk::default();
+            walk.start(&counts);
+            let (mut got, mut m) = (Vec::new(), 0);
+            while let Some((i, n)) = walk.next(m, max) {
+                prop_assert_eq!(n, counts[i]);
+                got.push(i);
+                m = m.max(values[i]);
+            }
+            prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn lane_flags_flag_each_nonzero_lane_of_each_brick(
             (ln, rows, v) in (1usize..=20, 1usize..=3).prop_flat_map(|(ln, rows)| (
