@@ -240,27 +240,46 @@ impl<'a> Group<'a> {
         buf
     }
 
-    /// [`Group::set_slots`], computed.
+    /// [`Group::set_slots`], computed. The set's windows are consecutive (down the
+    /// output columns), so each is the last one moved by a row; a window wholly inside
+    /// the input reads positions `base + ky·W + kx`, with no padding checks.
     fn compute_slots(&self, s: usize, out: &mut Vec<usize>) {
         let (cn, kh, kw) = (self.array.columns, self.b.kh, self.b.kw);
         out.clear();
         out.resize(kh * kw * cn, IDLE);
         let b = &self.b;
-        for c in 0..cn {
-            let Some(n) = self.window_of(s, c) else {
-                continue;
-            };
-            let (oy, ox) = b.window(n);
-            for kx in 0..kw {
-                // Input column, None in the padding.
-                let ix = (ox * b.sw + kx).checked_sub(b.pw).filter(|&x| x < b.w);
-                for ky in 0..kh {
-                    let iy = (oy * b.sh + ky).checked_sub(b.ph).filter(|&y| y < b.h);
-                    out[(kx * kh + ky) * cn + c] = match (iy, ix) {
-                        (Some(iy), Some(ix)) => iy * b.w + ix,
-                        _ => PAD,
-                    };
+        let first = s * cn;
+        let n = b.windows().min(first + cn).saturating_sub(first);
+        if n == 0 {
+            return;
+        }
+        let (mut oy, mut ox) = b.window(first);
+        for c in 0..n {
+            let (y0, x0) = (oy * b.sh, ox * b.sw);
+            if y0 >= b.ph && x0 >= b.pw && y0 - b.ph + kh <= b.h && x0 - b.pw + kw <= b.w {
+                let base = (y0 - b.ph) * b.w + (x0 - b.pw);
+                for kx in 0..kw {
+                    let row = &mut out[kx * kh * cn + c..];
+                    for ky in 0..kh {
+                        row[ky * cn] = base + ky * b.w + kx;
+                    }
                 }
+            } else {
+                for kx in 0..kw {
+                    // Input column, None in the padding.
+                    let ix = (x0 + kx).checked_sub(b.pw).filter(|&x| x < b.w);
+                    for ky in 0..kh {
+                        let iy = (y0 + ky).checked_sub(b.ph).filter(|&y| y < b.h);
+                        out[(kx * kh + ky) * cn + c] = match (iy, ix) {
+                            (Some(iy), Some(ix)) => iy * b.w + ix,
+                            _ => PAD,
+                        };
+                    }
+                }
+            }
+            oy += 1;
+            if oy == b.oy {
+                (oy, ox) = (0, ox + 1);
             }
         }
     }

@@ -980,6 +980,25 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     // with the layer's other schemes).
     let cw = chunks.div_ceil(64);
     let flags = grp.act_flags(s.a);
+    // One chunk (a first layer's few colours) and at most 64 kernel offsets: per
+    // position, its lanes' flags as one word (bit l for lane l), read for each of the
+    // window's KH·KW steps. A fraction of the flags' size (a word per lane), so it
+    // stays in cache where the flags of a large input do not; and the lanes past the
+    // layer's channels stay 0.
+    let (live, masks) = if chunks == 1 && words == 1 && ln <= 64 {
+        let masks: Vec<u64> = flags
+            .chunks_exact(ln)
+            .map(|lanes| {
+                lanes[..b.cg.min(ln)]
+                    .iter()
+                    .enumerate()
+                    .fold(0, |m, (l, &x)| m | (x & 1) << l)
+            })
+            .collect();
+        (b.cg.min(ln), Some(masks))
+    } else {
+        (ln, None)
+    };
     // Per column: the nonzero steps of its window's lanes as bitsets, word-major (word i
     // of lane l at i·lanes + l), so that placing one position's flags is a loop over
     // the lanes, as is counting.
@@ -995,9 +1014,13 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     for set in 0..sets {
         let slots = grp.set_slots(set, &mut buf);
         abits.fill(0);
+        if let Some(masks) = &masks {
+            one_chunk_bits(slots, cn, masks, live, &mut abits);
+        }
         // A window's steps at kernel offset kyx are steps kyx·chunks … of its lanes: the
         // position's chunk flags, shifted there.
-        for (kyx, sl) in slots.chunks_exact(cn).enumerate() {
+        let placed = if masks.is_some() { 0 } else { slots.len() };
+        for (kyx, sl) in slots[..placed].chunks_exact(cn).enumerate() {
             for (c, &pos) in sl.iter().enumerate() {
                 if pos == IDLE || pos == PAD {
                     // The padding's factor is 0 under word skipping.
@@ -1096,6 +1119,31 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     }
     if lockstep {
         cols.add_lockstep(total);
+    }
+}
+
+/// The window bitsets of a set (`abits`, a word per (column, lane)) where the layer
+/// has one chunk, so that step kyx is kernel offset kyx: from the positions' lane
+/// `masks` (bit l for lane l), column by column, the first `live` lanes (the others are
+/// 0), the column's bits gathered in registers over its KH·KW offsets.
+#[inline(always)]
+fn one_chunk_bits(slots: &[usize], cn: usize, masks: &[u64], live: usize, abits: &mut [u64]) {
+    // Four lanes at a time, kept in registers over the offsets.
+    const G: usize = 4;
+    let ln = abits.len() / cn;
+    for (c, col) in abits.chunks_exact_mut(ln).enumerate() {
+        for (g, out) in col[..live].chunks_mut(G).enumerate() {
+            let mut acc = [0u64; G];
+            for (kyx, &pos) in slots.iter().skip(c).step_by(cn).enumerate() {
+                // IDLE and PAD: the padding's factor is 0 under word skipping.
+                let m = masks.get(pos).map_or(0, |&m| m >> (g * G));
+                for (l, a) in acc.iter_mut().enumerate() {
+                    *a |= (m >> l & 1) << kyx;
+                }
+            }
+            // Bits of lanes past `live` are 0 in the masks.
+            out.copy_from_slice(&acc[..out.len()]);
+        }
     }
 }
 
