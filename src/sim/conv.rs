@@ -45,13 +45,23 @@ pub(super) const PAD: usize = usize::MAX - 1;
 pub(super) enum StepCost<'c> {
     /// Depends only on the activation brick: `brick[pos·chunks + k]`, `pad` for the
     /// padding brick (every pass alike).
-    Act { brick: Vec<u32>, pad: u32 },
+    ///
+    /// `by_max`: where the cost is that of the brick's max term (`brick[i] =
+    /// by_max.1[brick_max(by_max.0)[i]]`, nondecreasing in it), the act key and that
+    /// table, so that lock-step columns read the layer's shared column maxima.
+    Act {
+        brick: Vec<u32>,
+        pad: u32,
+        by_max: Option<(usize, Box<[u32; 256]>)>,
+    },
     /// Depends only on (pass, step): `[p·T + t]`, for every column with a window.
     Weight(Vec<u32>),
     /// Max over lanes of a[l]·w[l]: a = `la` of the activation terms (channel-last;
     /// the padding brick's terms are 0), `w` the pass maxima's factors `[p][t][lane]`.
     /// `a` itself is laid out on first use (lock-step columns map only maxima).
     Product {
+        /// The act key of `terms`.
+        key: usize,
         terms: &'c [u8],
         la: Box<[u8; 256]>,
         a: OnceCell<Vec<u8>>,
@@ -70,7 +80,7 @@ impl StepCost<'_> {
     pub fn raw(&self, grp: &Group, pos: usize, t: usize, p: usize) -> u32 {
         let k = t % grp.b.chunks;
         match self {
-            StepCost::Act { brick, pad } => match pos {
+            StepCost::Act { brick, pad, .. } => match pos {
                 PAD => *pad,
                 _ => brick[pos * grp.b.chunks + k],
             },
@@ -81,6 +91,7 @@ impl StepCost<'_> {
                 a,
                 pad,
                 w,
+                ..
             } => {
                 let ln = grp.b.lanes;
                 let w = &w[(p * grp.b.steps + t) * ln..][..ln];
@@ -140,7 +151,15 @@ pub(super) struct Group<'a> {
     /// fit `SLOTS_CACHED` entries and every input position fits; None otherwise (each
     /// set's are then computed on every call).
     slots: OnceCell<Option<Vec<i32>>>,
+    /// Per act term key: see `column_max`; None where it would not fit
+    /// `COLUMN_MAX_CACHED` bytes.
+    column_max: Vec<OnceCell<Option<Vec<u8>>>>,
 }
+
+/// The most bytes of column maxima a group keeps for its lock-step schemes to share
+/// (4 MB; they are about KH·KW/(columns·stride²) of the act terms). Unit-test builds
+/// keep only 64, so that both ways are exercised.
+const COLUMN_MAX_CACHED: usize = if cfg!(test) { 64 } else { 1 << 22 };
 
 /// The most slot entries a group keeps for its schemes to share (8 MB). Unit-test
 /// builds keep only groups of up to 64 entries, so that both ways are exercised (the
@@ -189,6 +208,7 @@ impl<'a> Group<'a> {
             act_masks: Default::default(),
             weight_masks: Default::default(),
             slots: OnceCell::new(),
+            column_max: (0..na).map(|_| OnceCell::new()).collect(),
         }
     }
 
@@ -400,12 +420,93 @@ impl<'a> Group<'a> {
         }
     }
 
-    /// Σ over units of the max over columns, `StepCost::Act` (every pass alike).
-    #[inline(never)]
-    fn lockstep_act(&self, min_cycles: u32, brick: &[u32], pad: u32) -> u64 {
-        let (chunks, cn) = (self.b.chunks, self.array.columns);
+    /// Per window set and kernel offset q, the max over the set's columns of act key
+    /// a's terms at the positions they read (the padding's and idle columns' are 0),
+    /// channel by channel: `[(set·KH·KW + q)·Cp + c]`. Lock-step costs are
+    /// nondecreasing in the terms, so the max over columns of a cost is the cost of
+    /// these maxima; the layer's lock-step schemes of key a (Pragmatic, Laconic,
+    /// term skipping) share them. None where they would not fit `COLUMN_MAX_CACHED`.
+    fn column_max(&self, a: usize) -> Option<&[u8]> {
+        self.column_max[a]
+            .get_or_init(|| {
+                let (kk, cp) = (self.b.kh * self.b.kw, self.b.padded_channels());
+                let n = self.window_sets().checked_mul(kk)?.checked_mul(cp)?;
+                (n <= COLUMN_MAX_CACHED).then(|| {
+                    let mut out = vec![0u8; n];
+                    let mut it = out.chunks_exact_mut(cp);
+                    self.each_column_max_computed(a, |_, top| {
+                        it.next()
+                            .expect("one row per (set, q)")
+                            .copy_from_slice(top);
+                    });
+                    out
+                })
+            })
+            .as_deref()
+    }
+
+    /// `f(q, maxima)` for every (window set, kernel offset q) in order, with
+    /// [`Group::column_max`]'s maxima: read from the shared copy, or computed.
+    fn each_column_max(&self, a: usize, mut f: impl FnMut(usize, &[u8])) {
+        let (kk, cp) = (self.b.kh * self.b.kw, self.b.padded_channels());
+        match self.column_max(a) {
+            Some(all) => {
+                for (i, top) in all.chunks_exact(cp).enumerate() {
+                    f(i % kk, top);
+                }
+            }
+            None => self.each_column_max_computed(a, f),
+        }
+    }
+
+    /// [`Group::each_column_max`], computed: a kernel offset's steps read every chunk
+    /// of the same positions, so the max is taken over the positions' whole channel
+    /// rows at once (one long vector max per column).
+    fn each_column_max_computed(&self, a: usize, mut f: impl FnMut(usize, &[u8])) {
+        let (cn, cp) = (self.array.columns, self.b.padded_channels());
+        let terms = self.act_terms(a);
         let mut buf = Vec::new();
+        let mut top = vec![0u8; cp];
+        for s in 0..self.window_sets() {
+            let slots = self.set_slots(s, &mut buf);
+            for (q, sl) in slots.chunks_exact(cn).enumerate() {
+                top.fill(0);
+                for &pos in sl {
+                    if pos != IDLE && pos != PAD {
+                        let row = &terms[self.brick_offset(pos, 0)..][..cp];
+                        for (m, &x) in top.iter_mut().zip(row) {
+                            *m = (*m).max(x);
+                        }
+                    }
+                }
+                f(q, &top);
+            }
+        }
+    }
+
+    /// Σ over units of the max over columns, `StepCost::Act` (every pass alike). With
+    /// a cost by the brick's max term, the max over columns is the cost of the column
+    /// maxima's max over lanes.
+    #[inline(never)]
+    fn lockstep_act(
+        &self,
+        min_cycles: u32,
+        brick: &[u32],
+        pad: u32,
+        by_max: Option<&(usize, Box<[u32; 256]>)>,
+    ) -> u64 {
+        let (chunks, cn, ln) = (self.b.chunks, self.array.columns, self.b.lanes);
         let mut total = 0u64;
+        if let Some((a, cost)) = by_max {
+            self.each_column_max(*a, |_, top| {
+                for brick in top.chunks_exact(ln) {
+                    let m = brick.iter().copied().max().unwrap_or(0);
+                    total += cost[m as usize].max(min_cycles) as u64;
+                }
+            });
+            return total * self.passes() as u64;
+        }
+        let mut buf = Vec::new();
         for s in 0..self.window_sets() {
             let slots = self.set_slots(s, &mut buf);
             for sl in slots.chunks_exact(cn) {
@@ -428,49 +529,28 @@ impl<'a> Group<'a> {
 
     /// Σ over units of the max over columns, `StepCost::Product`: factors are
     /// nonnegative, so the max over columns of max_l a[l]·w[l] is max_l w[l]·(max over
-    /// columns of a[l]): the set's bricks at a step are maxed once, for every pass. A
-    /// kernel offset's steps read every chunk of the same positions, so the max is
-    /// taken over the positions' whole channel rows at once (one long vector max per
-    /// column), then read brick by brick.
+    /// columns of a[l]): the set's bricks at a step are maxed once (the column maxima,
+    /// shared), for every pass.
     #[inline(never)]
-    fn lockstep_product(&self, min_cycles: u32, terms: &[u8], la: &[u8; 256], w: &[u8]) -> u64 {
-        let (steps, chunks, cn, ln) = (
-            self.b.steps,
-            self.b.chunks,
-            self.array.columns,
-            self.b.lanes,
-        );
-        let cp = self.b.padded_channels();
-        let mut buf = Vec::new();
-        let (mut top, mut top_f) = (vec![0u8; cp], vec![0u8; ln]);
+    fn lockstep_product(&self, min_cycles: u32, a: usize, la: &[u8; 256], w: &[u8]) -> u64 {
+        let (steps, chunks, ln) = (self.b.steps, self.b.chunks, self.b.lanes);
+        let mut top_f = vec![0u8; ln];
         let mut total = 0u64;
-        for s in 0..self.window_sets() {
-            let slots = self.set_slots(s, &mut buf);
-            for (q, sl) in slots.chunks_exact(cn).enumerate() {
-                // Max terms over the columns (the padding's are 0), then their factors:
-                // factors are nondecreasing in the terms.
-                top.fill(0);
-                for &pos in sl {
-                    if pos != IDLE && pos != PAD {
-                        let row = &terms[self.brick_offset(pos, 0)..][..cp];
-                        for (m, &x) in top.iter_mut().zip(row) {
-                            *m = (*m).max(x);
-                        }
-                    }
+        let passes = self.passes();
+        self.each_column_max(a, |q, top| {
+            for (k, brick) in top.chunks_exact(ln).enumerate() {
+                let t = q * chunks + k;
+                // Factors are nondecreasing in the terms.
+                for (f, &m) in top_f.iter_mut().zip(brick) {
+                    *f = la[m as usize];
                 }
-                for (k, brick) in top.chunks_exact(ln).enumerate() {
-                    let t = q * chunks + k;
-                    for (f, &m) in top_f.iter_mut().zip(brick) {
-                        *f = la[m as usize];
-                    }
-                    // Every set has a window in column 0.
-                    for p in 0..self.passes() {
-                        let wb = &w[(p * steps + t) * ln..][..ln];
-                        total += step::brick_cost(&top_f, wb).max(min_cycles) as u64;
-                    }
+                // Every set has a window in column 0.
+                for p in 0..passes {
+                    let wb = &w[(p * steps + t) * ln..][..ln];
+                    total += step::brick_cost(&top_f, wb).max(min_cycles) as u64;
                 }
             }
-        }
+        });
         total
     }
 
@@ -483,16 +563,16 @@ impl<'a> Group<'a> {
             // Only Σ over units of max over columns counts.
             let mut total = 0u64;
             match cost {
-                StepCost::Act { brick, pad } => {
-                    total = self.lockstep_act(min_cycles, brick, *pad);
+                StepCost::Act { brick, pad, by_max } => {
+                    total = self.lockstep_act(min_cycles, brick, *pad, by_max.as_ref());
                 }
                 StepCost::Weight(c) => {
                     // Every set costs the same.
                     let per_set: u64 = c.iter().map(|&x| x.max(min_cycles) as u64).sum();
                     total = per_set * sets as u64;
                 }
-                StepCost::Product { terms, la, w, .. } => {
-                    total = self.lockstep_product(min_cycles, terms, la, w);
+                StepCost::Product { key, la, w, .. } => {
+                    total = self.lockstep_product(min_cycles, *key, la, w);
                 }
                 StepCost::General(f) => {
                     for s in 0..sets {

@@ -56,7 +56,11 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps, serial: Operand, bits: u32
                     })
                     .collect();
                 // The padding has nothing pending.
-                return StepCost::Act { brick, pad: 0 };
+                return StepCost::Act {
+                    brick,
+                    pad: 0,
+                    by_max: None,
+                };
             }
             let lw = lut(&s.weight_rule);
             let w = grp.weight_terms(s.w);

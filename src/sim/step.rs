@@ -37,13 +37,15 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
     }
     if s.weight_rule.constant_cycle().is_some() {
         let kw = lw[0] as u32;
+        let cost: Box<[u32; 256]> = Box::new(std::array::from_fn(|m| kw * la[m] as u32));
         return StepCost::Act {
             brick: grp
                 .brick_max(s.a)
                 .iter()
-                .map(|&m| kw * la[m as usize] as u32)
+                .map(|&m| cost[m as usize])
                 .collect(),
-            pad: kw * la[0] as u32,
+            pad: cost[0],
+            by_max: Some((s.a, cost)),
         };
     }
     if s.act_rule.constant_cycle().is_some() {
@@ -56,6 +58,7 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
         );
     }
     StepCost::Product {
+        key: s.a,
         terms: grp.act_terms(s.a),
         la: Box::new(la),
         a: std::cell::OnceCell::new(),
