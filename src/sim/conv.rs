@@ -147,10 +147,6 @@ pub(super) struct Group<'a> {
     act_masks: [OnceCell<Vec<u64>>; 3],
     /// Per term encoding: term positions of int weights, `[f][t][lane]`.
     weight_masks: [OnceCell<Vec<u64>>; 3],
-    /// Every set's slots (see `set_slots`), set-major, as i32 (see `narrow`), when they
-    /// fit `SLOTS_CACHED` entries and every input position fits; None otherwise (each
-    /// set's are then computed on every call).
-    slots: OnceCell<Option<Vec<i32>>>,
     /// Per act term key: see `column_max`; None where it would not fit
     /// `COLUMN_MAX_CACHED` bytes.
     column_max: Vec<OnceCell<Option<Vec<u8>>>>,
@@ -160,27 +156,6 @@ pub(super) struct Group<'a> {
 /// (4 MB; they are about KH·KW/(columns·stride²) of the act terms). Unit-test builds
 /// keep only 64, so that both ways are exercised.
 const COLUMN_MAX_CACHED: usize = if cfg!(test) { 64 } else { 1 << 22 };
-
-/// The most slot entries a group keeps for its schemes to share (8 MB). Unit-test
-/// builds keep only groups of up to 64 entries, so that both ways are exercised (the
-/// integration tests, built without `cfg(test)`, run the cached way).
-const SLOTS_CACHED: usize = if cfg!(test) { 64 } else { 1 << 21 };
-
-/// A slot as the cache keeps it: positions below 2^31 − 2 (checked before caching)
-/// as they are, IDLE and PAD as −1 and −2.
-fn narrow(slot: usize) -> i32 {
-    match slot {
-        IDLE => -1,
-        PAD => -2,
-        pos => pos as i32,
-    }
-}
-
-/// A cached slot as the schemes read it: sign-extended, so −1 and −2 are IDLE and PAD
-/// again (one vector instruction per few slots).
-fn widen(slot: i32) -> usize {
-    slot as isize as usize
-}
 
 impl<'a> Group<'a> {
     pub fn new(
@@ -207,7 +182,6 @@ impl<'a> Group<'a> {
             weight_bits: (0..nw).map(|_| OnceCell::new()).collect(),
             act_masks: Default::default(),
             weight_masks: Default::default(),
-            slots: OnceCell::new(),
             column_max: (0..na).map(|_| OnceCell::new()).collect(),
         }
     }
@@ -233,36 +207,19 @@ impl<'a> Group<'a> {
     }
 
     /// Per kernel offset kyx = kx·KH + ky and column c, at `[kyx·columns + c]`: the input
-    /// position (iy·W + ix) the column's window reads in set s, PAD or IDLE, in `buf`:
-    /// copied from the group's copy of every set's slots, or (groups too large to keep
-    /// them) computed.
+    /// position (iy·W + ix) the column's window reads in set s, PAD or IDLE, in `buf`.
+    /// Computed on each call: the set's windows are consecutive (down the output
+    /// columns), so each is the last one moved by a row; a window wholly inside the
+    /// input reads positions `base + ky·W + kx`, with no padding checks. (A copy kept for
+    /// the layer's schemes cost more in first touches of its memory, 2.4 MB on ResNet's
+    /// first layer, than it saved: the lock-step schemes read the slots once, through
+    /// the shared column maxima.)
     pub fn set_slots<'s>(&self, s: usize, buf: &'s mut Vec<usize>) -> &'s [usize] {
-        let per_set = self.b.kh * self.b.kw * self.array.columns;
-        let cached = self.slots.get_or_init(|| {
-            let fits = self.window_sets().saturating_mul(per_set) <= SLOTS_CACHED
-                && self.b.h.saturating_mul(self.b.w) < (i32::MAX - 1) as usize;
-            fits.then(|| {
-                let mut all = Vec::with_capacity(self.window_sets() * per_set);
-                for set in 0..self.window_sets() {
-                    self.compute_slots(set, buf);
-                    all.extend(buf.iter().map(|&x| narrow(x)));
-                }
-                all
-            })
-        });
-        match cached {
-            Some(all) => {
-                buf.clear();
-                buf.extend(all[s * per_set..][..per_set].iter().map(|&x| widen(x)));
-            }
-            None => self.compute_slots(s, buf),
-        }
+        self.compute_slots(s, buf);
         buf
     }
 
-    /// [`Group::set_slots`], computed. The set's windows are consecutive (down the
-    /// output columns), so each is the last one moved by a row; a window wholly inside
-    /// the input reads positions `base + ky·W + kx`, with no padding checks.
+    /// [`Group::set_slots`].
     fn compute_slots(&self, s: usize, out: &mut Vec<usize>) {
         let (cn, kh, kw) = (self.array.columns, self.b.kh, self.b.kw);
         out.clear();
