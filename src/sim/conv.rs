@@ -214,13 +214,7 @@ impl<'a> Group<'a> {
     /// the layer's schemes cost more in first touches of its memory, 2.4 MB on ResNet's
     /// first layer, than it saved: the lock-step schemes read the slots once, through
     /// the shared column maxima.)
-    pub fn set_slots<'s>(&self, s: usize, buf: &'s mut Vec<usize>) -> &'s [usize] {
-        self.compute_slots(s, buf);
-        buf
-    }
-
-    /// [`Group::set_slots`].
-    fn compute_slots(&self, s: usize, out: &mut Vec<usize>) {
+    pub fn set_slots<'s>(&self, s: usize, out: &'s mut Vec<usize>) -> &'s [usize] {
         let (cn, kh, kw) = (self.array.columns, self.b.kh, self.b.kw);
         out.clear();
         out.resize(kh * kw * cn, IDLE);
@@ -228,7 +222,7 @@ impl<'a> Group<'a> {
         let first = s * cn;
         let n = b.windows().min(first + cn).saturating_sub(first);
         if n == 0 {
-            return;
+            return out;
         }
         let (mut oy, mut ox) = b.window(first);
         for c in 0..n {
@@ -259,6 +253,7 @@ impl<'a> Group<'a> {
                 (oy, ox) = (0, ox + 1);
             }
         }
+        out
     }
 
     /// Index in the weight tensor of filter f (of the group) at step t, lane l; None for
