@@ -48,9 +48,11 @@ pub(super) enum StepCost<'c> {
     ///
     /// `by_max`: where the cost is that of the brick's max term (`brick[i] =
     /// by_max.1[brick_max(by_max.0)[i]]`, nondecreasing in it), the act key and that
-    /// table, so that lock-step columns read the layer's shared column maxima.
+    /// table: lock-step columns then read the layer's shared column maxima, and
+    /// `brick` is built only if other columns ask for it (see [`StepCost::bricks`]).
+    /// Without it, `brick` is set from the start.
     Act {
-        brick: Vec<u32>,
+        brick: OnceCell<Vec<u32>>,
         pad: u32,
         by_max: Option<(usize, Box<[u32; 256]>)>,
     },
@@ -74,15 +76,31 @@ pub(super) enum StepCost<'c> {
 }
 
 impl StepCost<'_> {
+    /// `StepCost::Act`'s per-brick costs, built from `by_max` on first use.
+    pub fn bricks(&self, grp: &Group) -> &[u32] {
+        let StepCost::Act { brick, by_max, .. } = self else {
+            unreachable!("per-brick costs of a StepCost::Act only")
+        };
+        brick.get_or_init(|| {
+            let Some((a, cost)) = by_max else {
+                unreachable!("a StepCost::Act has its bricks or their recipe")
+            };
+            grp.brick_max(*a)
+                .iter()
+                .map(|&m| cost[m as usize])
+                .collect()
+        })
+    }
+
     /// The PE cost (before `min_cycles`) at step t of pass p for a window reading input
     /// position `pos` (or PAD).
     #[inline]
     pub fn raw(&self, grp: &Group, pos: usize, t: usize, p: usize) -> u32 {
         let k = t % grp.b.chunks;
         match self {
-            StepCost::Act { brick, pad, .. } => match pos {
+            StepCost::Act { pad, .. } => match pos {
                 PAD => *pad,
-                _ => brick[pos * grp.b.chunks + k],
+                _ => self.bricks(grp)[pos * grp.b.chunks + k],
             },
             StepCost::Weight(c) => c[p * grp.b.steps + t],
             StepCost::Product {
@@ -436,28 +454,27 @@ impl<'a> Group<'a> {
         }
     }
 
-    /// Σ over units of the max over columns, `StepCost::Act` (every pass alike). With
-    /// a cost by the brick's max term, the max over columns is the cost of the column
-    /// maxima's max over lanes.
+    /// Σ over units of the max over columns, `StepCost::Act` with a cost by the brick's
+    /// max term (`per_max`, nondecreasing): the max over columns is the cost of the
+    /// column maxima's max over lanes (every pass alike).
     #[inline(never)]
-    fn lockstep_act(
-        &self,
-        min_cycles: u32,
-        brick: &[u32],
-        pad: u32,
-        by_max: Option<&(usize, Box<[u32; 256]>)>,
-    ) -> u64 {
-        let (chunks, cn, ln) = (self.b.chunks, self.array.columns, self.b.lanes);
+    fn lockstep_act_by_max(&self, min_cycles: u32, a: usize, per_max: &[u32; 256]) -> u64 {
+        let ln = self.b.lanes;
         let mut total = 0u64;
-        if let Some((a, cost)) = by_max {
-            self.each_column_max(*a, |_, top| {
-                for brick in top.chunks_exact(ln) {
-                    let m = brick.iter().copied().max().unwrap_or(0);
-                    total += cost[m as usize].max(min_cycles) as u64;
-                }
-            });
-            return total * self.passes() as u64;
-        }
+        self.each_column_max(a, |_, top| {
+            for brick in top.chunks_exact(ln) {
+                let m = brick.iter().copied().max().unwrap_or(0);
+                total += per_max[m as usize].max(min_cycles) as u64;
+            }
+        });
+        total * self.passes() as u64
+    }
+
+    /// Σ over units of the max over columns, `StepCost::Act` (every pass alike).
+    #[inline(never)]
+    fn lockstep_act(&self, min_cycles: u32, brick: &[u32], pad: u32) -> u64 {
+        let (chunks, cn) = (self.b.chunks, self.array.columns);
+        let mut total = 0u64;
         let mut buf = Vec::new();
         for s in 0..self.window_sets() {
             let slots = self.set_slots(s, &mut buf);
@@ -515,8 +532,11 @@ impl<'a> Group<'a> {
             // Only Σ over units of max over columns counts.
             let mut total = 0u64;
             match cost {
-                StepCost::Act { brick, pad, by_max } => {
-                    total = self.lockstep_act(min_cycles, brick, *pad, by_max.as_ref());
+                StepCost::Act { pad, by_max, .. } => {
+                    total = match by_max {
+                        Some((a, per_max)) => self.lockstep_act_by_max(min_cycles, *a, per_max),
+                        None => self.lockstep_act(min_cycles, cost.bricks(self), *pad),
+                    };
                 }
                 StepCost::Weight(c) => {
                     // Every set costs the same.

@@ -48,7 +48,7 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps, serial: Operand, bits: u32
             let masks = grp.act_masks(te);
             if s.weight_rule.constant_cycle().is_some_and(|k| k > 0) {
                 let mut pending = vec![0u64; lanes];
-                let brick = masks
+                let brick: Vec<u32> = masks
                     .chunks_exact(lanes)
                     .map(|b| {
                         pending.copy_from_slice(b);
@@ -57,7 +57,7 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps, serial: Operand, bits: u32
                     .collect();
                 // The padding has nothing pending.
                 return StepCost::Act {
-                    brick,
+                    brick: brick.into(),
                     pad: 0,
                     by_max: None,
                 };

@@ -39,11 +39,7 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
         let kw = lw[0] as u32;
         let cost: Box<[u32; 256]> = Box::new(std::array::from_fn(|m| kw * la[m] as u32));
         return StepCost::Act {
-            brick: grp
-                .brick_max(s.a)
-                .iter()
-                .map(|&m| cost[m as usize])
-                .collect(),
+            brick: std::cell::OnceCell::new(),
             pad: cost[0],
             by_max: Some((s.a, cost)),
         };
