@@ -999,7 +999,8 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     // word per position, where the chunk flags take a word per lane (6.4 MB on
     // ResNet's first layer): it stays in cache, and the lanes past the layer's
     // channels stay 0.
-    let (live, masks) = if chunks == 1 && words == 1 && ln <= 64 {
+    // With the lanes that can hold a nonzero value (those of the channels).
+    let masks = (chunks == 1 && words == 1 && ln <= 64).then(|| {
         let live = b.cg.min(ln);
         let masks: Vec<u64> = grp
             .act_terms(s.a)
@@ -1011,10 +1012,8 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
                     .fold(0, |m, (l, &x)| m | u64::from(x != 0) << l)
             })
             .collect();
-        (live, Some(masks))
-    } else {
-        (ln, None)
-    };
+        (live, masks)
+    });
     // Otherwise per (input position, lane): its chunks' nonzero flags, ⌈chunks/64⌉
     // words (shared with the layer's other schemes).
     let flags = match masks {
@@ -1027,6 +1026,8 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     let mut abits = vec![0u64; cn * ln * words];
     // One (column, lane)'s words, gathered for the weights' side.
     let mut act = vec![0u64; words];
+    // One word of chunk flags per lane, where a position's flags span words.
+    let mut lane_word = vec![0u64; if cw > 1 { ln } else { 0 }];
     // Per (column, lane), its count; the (column, lane)s by count, most first.
     let (mut acount, mut cand, mut walk) = (vec![0u32; cn * ln], Vec::new(), Walk::default());
     let mut best = vec![0u32; cn];
@@ -1036,68 +1037,60 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     for set in 0..sets {
         let slots = grp.set_slots(set, &mut buf);
         abits.fill(0);
-        if let Some(masks) = &masks {
-            one_chunk_bits(slots, cn, masks, live, &mut abits);
-        }
-        // A window's steps at kernel offset kyx are steps kyx·chunks … of its lanes: the
-        // position's chunk flags, shifted there.
-        let placed = if masks.is_some() { 0 } else { slots.len() };
-        for (kyx, sl) in slots[..placed].chunks_exact(cn).enumerate() {
-            for (c, &pos) in sl.iter().enumerate() {
-                if pos == IDLE || pos == PAD {
-                    // The padding's factor is 0 under word skipping.
-                    continue;
-                }
-                let col = &mut abits[c * ln * words..][..ln * words];
-                let src = &flags[pos * ln * cw..][..ln * cw];
-                let at = kyx * chunks;
-                if words == 1 {
-                    // Then cw = 1 too. Sixteen lanes: two vectors, no loop.
-                    match (<&mut [u64; 16]>::try_from(col), <&[u64; 16]>::try_from(src)) {
-                        (Ok(dst), Ok(src)) => {
-                            for (d, &x) in dst.iter_mut().zip(src) {
-                                *d |= x << at;
-                            }
-                        }
-                        (Err(_), _) | (_, Err(_)) => {
-                            let col = &mut abits[c * ln..][..ln];
-                            for (d, &x) in col.iter_mut().zip(src) {
-                                *d |= x << at;
-                            }
-                        }
+        if let Some((live, masks)) = &masks {
+            one_chunk_bits(slots, cn, masks, *live, &mut abits);
+        } else {
+            // A window's steps at kernel offset kyx are steps kyx·chunks … of its
+            // lanes: the position's chunk flags, shifted there.
+            for (kyx, sl) in slots.chunks_exact(cn).enumerate() {
+                for (c, &pos) in sl.iter().enumerate() {
+                    if pos == IDLE || pos == PAD {
+                        // The padding's factor is 0 under word skipping.
+                        continue;
                     }
-                } else if cw == 1 {
-                    or_lanes_at(col, ln, at, src);
-                } else {
-                    for (l, src) in src.chunks_exact(cw).enumerate() {
-                        for (k, &x) in src.iter().enumerate() {
-                            let at = at + 64 * k;
-                            col[at / 64 * ln + l] |= x << (at % 64);
-                            if at % 64 != 0 && at / 64 + 1 < words {
-                                col[(at / 64 + 1) * ln + l] |= x >> (64 - at % 64);
+                    let col = &mut abits[c * ln * words..][..ln * words];
+                    let src = &flags[pos * ln * cw..][..ln * cw];
+                    let at = kyx * chunks;
+                    if words == 1 {
+                        // Then cw = 1 too. Sixteen lanes: two vectors, no loop.
+                        match (<&mut [u64; 16]>::try_from(col), <&[u64; 16]>::try_from(src)) {
+                            (Ok(dst), Ok(src)) => {
+                                for (d, &x) in dst.iter_mut().zip(src) {
+                                    *d |= x << at;
+                                }
                             }
+                            (Err(_), _) | (_, Err(_)) => {
+                                let col = &mut abits[c * ln..][..ln];
+                                for (d, &x) in col.iter_mut().zip(src) {
+                                    *d |= x << at;
+                                }
+                            }
+                        }
+                    } else if cw == 1 {
+                        or_lanes_at(col, ln, at, src);
+                    } else {
+                        // Word k of every lane's flags lands at step at + 64·k.
+                        for k in 0..cw {
+                            for (w, lane) in lane_word.iter_mut().zip(src.chunks_exact(cw)) {
+                                *w = lane[k];
+                            }
+                            or_lanes_at(col, ln, at + 64 * k, &lane_word);
                         }
                     }
                 }
             }
         }
-        if words == 1 {
-            for (n, &x) in acount.iter_mut().zip(&abits) {
+        for (counts, col) in acount
+            .chunks_exact_mut(ln)
+            .zip(abits.chunks_exact(ln * words))
+        {
+            let mut words = col.chunks_exact(ln);
+            for (n, &x) in counts.iter_mut().zip(words.next().into_iter().flatten()) {
                 *n = x.count_ones();
             }
-        } else {
-            for (counts, col) in acount
-                .chunks_exact_mut(ln)
-                .zip(abits.chunks_exact(ln * words))
-            {
-                let mut words = col.chunks_exact(ln);
-                for (n, &x) in counts.iter_mut().zip(words.next().into_iter().flatten()) {
-                    *n = x.count_ones();
-                }
-                for word in words {
-                    for (n, &x) in counts.iter_mut().zip(word) {
-                        *n += x.count_ones();
-                    }
+            for word in words {
+                for (n, &x) in counts.iter_mut().zip(word) {
+                    *n += x.count_ones();
                 }
             }
         }
