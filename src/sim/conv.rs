@@ -58,13 +58,12 @@ pub(super) enum StepCost<'c> {
     },
     /// Depends only on (pass, step): `[p·T + t]`, for every column with a window.
     Weight(Vec<u32>),
-    /// Max over lanes of a[l]·w[l]: a = `la` of the activation terms (channel-last;
-    /// the padding brick's terms are 0), `w` the pass maxima's factors `[p][t][lane]`.
-    /// `a` itself is laid out on first use (lock-step columns map only maxima).
+    /// Max over lanes of a[l]·w[l]: a = `la` of the activation terms of act key `key`
+    /// (channel-last; the padding brick's terms are 0), `w` the pass maxima's factors
+    /// `[p][t][lane]`. `a` itself is laid out on first use (lock-step columns map only
+    /// the column maxima).
     Product {
-        /// The act key of `terms`.
         key: usize,
-        terms: &'c [u8],
         la: Box<[u8; 256]>,
         a: OnceCell<Vec<u8>>,
         pad: Vec<u8>,
@@ -103,20 +102,16 @@ impl StepCost<'_> {
                 _ => self.bricks(grp)[pos * grp.b.chunks + k],
             },
             StepCost::Weight(c) => c[p * grp.b.steps + t],
-            StepCost::Product {
-                terms,
-                la,
-                a,
-                pad,
-                w,
-                ..
-            } => {
+            StepCost::Product { key, la, a, pad, w } => {
                 let ln = grp.b.lanes;
                 let w = &w[(p * grp.b.steps + t) * ln..][..ln];
                 match pos {
                     PAD => step::brick_cost(pad, w),
                     _ => {
-                        let a = a.get_or_init(|| terms.iter().map(|&t| la[t as usize]).collect());
+                        let a = a.get_or_init(|| {
+                            let terms = grp.act_terms(*key);
+                            terms.iter().map(|&t| la[t as usize]).collect()
+                        });
                         step::brick_cost(&a[grp.brick_offset(pos, k)..][..ln], w)
                     }
                 }

@@ -55,7 +55,6 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
     }
     StepCost::Product {
         key: s.a,
-        terms: grp.act_terms(s.a),
         la: Box::new(la),
         a: std::cell::OnceCell::new(),
         pad: vec![la[0]; lanes],
