@@ -12,10 +12,12 @@
 use proptest::prelude::*;
 
 use super::columns::Units;
-use super::conv::Group;
+use super::conv::run;
 use super::first_stage::rounds;
+use super::group::Group;
 use super::operand::{act_layout, lut, weight_layout, Bricks, TermKey};
 use super::strategies::{scheme, tensor, Enc};
+use super::window::Shared;
 use super::{Family, Operands};
 use crate::arch::ArrayShape;
 use crate::model::Conv;
@@ -290,19 +292,21 @@ fn check_every_unit(
     let (mut shared, mut shared_lockstep) = (vec![], Lockstep(0));
     for g in 0..c.groups {
         let grp = Group::new(&b, g, g * fg, fg, &ops, &arr);
+        let win = Shared::new(&ops);
         let mut rec = Recorder(vec![]);
-        grp.run(&ops.schemes[0], &mut rec);
+        run(&grp, &win, &ops.schemes[0], &mut rec);
         fast.extend(rec.0);
-        grp.run(&ops.schemes[0], &mut lockstep);
+        run(&grp, &win, &ops.schemes[0], &mut lockstep);
         direct.extend(direct_units(&b, g, fg, &w, &a, &s, &arr));
         // Again with what word skipping shares built first (as another scheme of the
         // layer would have): the nonzero-chunk bitsets.
         let grp = Group::new(&b, g, g * fg, fg, &ops, &arr);
-        grp.act_flags(ops.schemes[0].a);
+        let win = Shared::new(&ops);
+        win.act_flags(&grp, ops.schemes[0].a);
         let mut rec = Recorder(vec![]);
-        grp.run(&ops.schemes[0], &mut rec);
+        run(&grp, &win, &ops.schemes[0], &mut rec);
         shared.extend(rec.0);
-        grp.run(&ops.schemes[0], &mut shared_lockstep);
+        run(&grp, &win, &ops.schemes[0], &mut shared_lockstep);
     }
     let sum: u64 = direct.iter().map(|u| *u.iter().max().unwrap() as u64).sum();
     prop_assert_eq!(&fast, &direct);

@@ -5,7 +5,7 @@
 //! An FC layer is a 1×1 conv on a 1×1 input: the step costs come from the same
 //! [`StepCost`]s as conv layers (window-synchronous schemes take the step family's).
 
-use super::conv::{Group, StepCost};
+use super::group::{Group, StepCost};
 use super::operand::Bricks;
 use super::{first_stage, step, Family, Operands};
 use crate::arch::ArrayShape;

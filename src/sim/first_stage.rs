@@ -27,7 +27,7 @@ pub fn rounds(pending: &mut [u64], bits: u32) -> u32 {
     }
 }
 
-use super::conv::{Group, StepCost};
+use super::group::{Group, StepCost};
 use super::operand::lut;
 use super::SchemeOps;
 use crate::scheme::Operand;

@@ -1,8 +1,9 @@
 //! The cycle model (docs/cycle-model.md): per layer and scheme, cycles on the PE array,
 //! work (potentials) and utilization counters.
 //!
-//! `operand` turns tensors into per-value factors and brick layouts; `conv` and `fc`
-//! run the loop nests; `step`, `window` and `first_stage` are the PE families (what a PE
+//! `operand` turns tensors into per-value factors and brick layouts; `group` holds what
+//! a group's schemes share (bricks, maxima, step costs); `conv` and `fc` run the loop
+//! nests; `step`, `window` and `first_stage` are the PE families (what a PE
 //! spends per sync unit); `columns` adds sync units up; `potential` sums work;
 //! `reference` is the slow, literal reading of the spec that tests compare against.
 
@@ -12,6 +13,7 @@ pub mod conv;
 mod fast_paths;
 pub mod fc;
 pub mod first_stage;
+mod group;
 pub mod operand;
 pub mod potential;
 pub mod reference;

@@ -22,8 +22,8 @@
 //! step further: the max over columns of max_l a_c[l]·w[l] is max_l w[l]·(max_c a_c[l]),
 //! so a window set's bricks at a step are maxed once and costed once per pass.
 
-use super::conv::{Group, StepCost};
-use super::operand::{lut, Bricks};
+use super::group::{Group, StepCost};
+use super::operand::lut;
 use super::SchemeOps;
 
 /// The cost of a step-synchronous scheme on a group.
@@ -62,60 +62,11 @@ pub(super) fn cost<'c>(grp: &'c Group, s: &SchemeOps) -> StepCost<'c> {
     }
 }
 
-/// Per step and lane, the max over the filters `f0..f1` (of the whole layer) of their
-/// terms, into `out` laid out `[t][lane]`, read from the tensor in its own order.
-pub fn pass_max_into(b: &Bricks, terms: &[u8], f0: usize, f1: usize, out: &mut [u8]) {
-    let (ln, kk) = (b.lanes, b.kh * b.kw);
-    let row = b.cg * kk;
-    // The max over the filters in the tensor's own order (one vectorized pass over the
-    // weights), then laid out [t][lane] once.
-    let mut m = vec![0u8; row];
-    for r in terms[f0 * row..f1 * row].chunks_exact(row) {
-        for (m, &x) in m.iter_mut().zip(r) {
-            *m = (*m).max(x);
-        }
-    }
-    if kk == 1 {
-        // 1×1 kernels and FC layers: [t][lane] is the channel order.
-        for (o, &x) in out.iter_mut().zip(&m) {
-            *o = (*o).max(x);
-        }
-        return;
-    }
-    for c in 0..b.cg {
-        let (k, l) = (c / ln, c % ln);
-        for ky in 0..b.kh {
-            for kx in 0..b.kw {
-                let t = (kx * b.kh + ky) * b.chunks + k;
-                let o = &mut out[t * ln + l];
-                *o = (*o).max(m[c * kk + ky * b.kw + kx]);
-            }
-        }
-    }
-}
-
-/// max over lanes of a[l]·w[l].
-#[inline]
-pub fn brick_cost(a: &[u8], w: &[u8]) -> u32 {
-    if let (Ok(a), Ok(w)) = (<&[u8; 16]>::try_from(a), <&[u8; 16]>::try_from(w)) {
-        // 16 lanes (the usual brick): a shape the compiler vectorizes.
-        let mut m = 0u16;
-        for l in 0..16 {
-            m = m.max(a[l] as u16 * w[l] as u16);
-        }
-        return m as u32;
-    }
-    a.iter()
-        .zip(w)
-        .map(|(&x, &y)| x as u32 * y as u32)
-        .max()
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::model::Conv;
+    use crate::sim::group::{brick_cost, pass_max_into};
+    use crate::sim::operand::Bricks;
     use proptest::prelude::*;
 
     /// Per step and lane, the max over the filters `f0..f1` of a `[filter][step][lane]`

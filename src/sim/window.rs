@@ -14,20 +14,60 @@
 //!   as soon as neither side's count can beat the best found (see `word_both`);
 //! - otherwise, the direct sum over steps.
 
+use std::cell::OnceCell;
+
 use super::columns::Units;
-use super::conv::{Group, IDLE, PAD};
+use super::group::{Group, IDLE, PAD};
 use super::operand::{lut, Bricks, Linear};
-use super::SchemeOps;
+use super::{Operands, SchemeOps};
+
+/// What the window-synchronous schemes of one group share, built on first use, per term
+/// key: the nonzero-chunk bitsets of the activations and the nonzero-step bitsets of the
+/// weights.
+pub(super) struct Shared {
+    /// Per act term key: the nonzero chunks of each (input position, lane), as bitsets
+    /// of ⌈chunks/64⌉ words at `[(pos·lanes + l)·words]`.
+    act_flags: Vec<OnceCell<Vec<u64>>>,
+    /// Per weight term key: the nonzero steps of each (filter, lane) as bitsets.
+    weight_bits: Vec<OnceCell<WeightBits>>,
+}
+
+impl Shared {
+    /// Nothing built yet, for the term keys of `ops`.
+    pub fn new(ops: &Operands) -> Shared {
+        Shared {
+            act_flags: (0..ops.act_terms.len()).map(|_| OnceCell::new()).collect(),
+            weight_bits: (0..ops.weight_terms.len())
+                .map(|_| OnceCell::new())
+                .collect(),
+        }
+    }
+
+    /// Nonzero-chunk bitsets of the activations of act key `a` (see the field).
+    pub fn act_flags(&self, grp: &Group, a: usize) -> &[u64] {
+        self.act_flags[a].get_or_init(|| chunk_flags(grp, grp.act_terms(a)))
+    }
+
+    /// [`Shared::act_flags`] if a scheme has built them already.
+    pub fn act_flags_built(&self, a: usize) -> Option<&[u64]> {
+        self.act_flags[a].get().map(Vec::as_slice)
+    }
+
+    /// The nonzero steps of every (filter, lane) of weight key `w`, as bitsets.
+    fn weight_bits(&self, grp: &Group, w: usize) -> &WeightBits {
+        self.weight_bits[w].get_or_init(|| WeightBits::new(grp, w))
+    }
+}
 
 /// Run one window-synchronous scheme's units (window set, pass) of a group.
-pub(super) fn run(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
+pub(super) fn run(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units) {
     let (ra, rw) = (s.act_rule, s.weight_rule);
     if let Some(kw) = rw.constant_cycle() {
-        constant_weights(grp, s, cols, kw);
+        constant_weights(grp, win, s, cols, kw);
     } else if let Some(ka) = ra.constant_cycle() {
         constant_acts(grp, s, cols, ka);
     } else if let (Some(kw), Some(ka)) = (rw.zero_or(), ra.zero_or()) {
-        word_both(grp, s, cols, kw * ka);
+        word_both(grp, win, s, cols, kw * ka);
     } else {
         general(grp, s, cols);
     }
@@ -42,7 +82,7 @@ pub(super) fn run(grp: &Group, s: &SchemeOps, cols: &mut impl Units) {
 /// nonzero-chunk bitsets already, the counts are their popcounts; otherwise plain adds
 /// over the lanes (vectorized; no table lookup per value).
 #[inline(always)]
-fn lane_integral(grp: &Group, a: usize, f: Linear) -> Vec<u64> {
+fn lane_integral(grp: &Group, win: &Shared, a: usize, f: Linear) -> Vec<u64> {
     let b = &grp.b;
     let (w1, ln, cp) = (b.w + 1, b.lanes, b.padded_channels());
     // Lanes of the image (the positions' flags and terms are the brick's).
@@ -54,7 +94,7 @@ fn lane_integral(grp: &Group, a: usize, f: Linear) -> Vec<u64> {
     let base = f.alpha * b.chunks as u64;
     let cw = b.chunks.div_ceil(64);
     let flags = (f.gamma == 0 && f.beta != 0)
-        .then(|| grp.act_flags_built(a))
+        .then(|| win.act_flags_built(a))
         .flatten();
     // Terms only where the counts come from them (a constant factor needs neither).
     let terms = (flags.is_none() && (f.beta != 0 || f.gamma != 0)).then(|| grp.act_terms(a));
@@ -154,20 +194,20 @@ fn window_lane_sums(grp: &Group, integ: &[u64], pad: u8, n: usize, out: &mut [u6
 }
 
 /// Cnvlutin-like: weights of one cycle factor `kw` (see the module).
-fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
+fn constant_weights(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
         if has!("avx512f") && has!("avx512vpopcntdq") && has!("avx512vl") && has!("avx512bw") {
             // SAFETY: the CPU has these instructions (checked just above).
-            return unsafe { constant_weights_avx512(grp, s, cols, kw) };
+            return unsafe { constant_weights_avx512(grp, win, s, cols, kw) };
         }
         if has!("avx2") && has!("popcnt") {
             // SAFETY: as above.
-            return unsafe { constant_weights_avx2(grp, s, cols, kw) };
+            return unsafe { constant_weights_avx2(grp, win, s, cols, kw) };
         }
     }
-    constant_weights_in(grp, s, cols, kw)
+    constant_weights_in(grp, win, s, cols, kw)
 }
 
 // `constant_weights_in` compiled for wider instruction sets, picked at run time: the
@@ -176,20 +216,26 @@ fn constant_weights(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) 
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
-fn constant_weights_avx2(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
-    constant_weights_in(grp, s, cols, kw)
+fn constant_weights_avx2(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
+    constant_weights_in(grp, win, s, cols, kw)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vpopcntdq,avx512vl,avx512bw,avx2,popcnt")]
-fn constant_weights_avx512(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
-    constant_weights_in(grp, s, cols, kw)
+fn constant_weights_avx512(
+    grp: &Group,
+    win: &Shared,
+    s: &SchemeOps,
+    cols: &mut impl Units,
+    kw: u32,
+) {
+    constant_weights_in(grp, win, s, cols, kw)
 }
 
 #[inline(always)]
-fn constant_weights_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
+fn constant_weights_in(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units, kw: u32) {
     let la = lut(&s.act_rule);
-    let integ = lane_integral(grp, s.a, s.act_rule.cycle_linear());
+    let integ = lane_integral(grp, win, s.a, s.act_rule.cycle_linear());
     let cn = grp.array.columns;
     let mut sums = vec![0u64; integral_lanes(&grp.b)];
     let mut per_col = vec![0u32; cn];
@@ -938,24 +984,24 @@ fn or_at(dst: &mut [u64], at: usize, src: &[u64]) {
 /// nonzero steps first and each walks its pass's filters most nonzero first, both
 /// walks stopping as soon as no count can beat the best found. The max is exact; the
 /// work, on typical tensors, a small fraction of every (window, filter, lane).
-fn word_both(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
+fn word_both(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
         if has!("avx512f") && has!("avx512vpopcntdq") && has!("avx512vl") && has!("avx512bw") {
             // SAFETY: the CPU has these instructions (checked just above).
-            return unsafe { word_both_avx512(grp, s, cols, k) };
+            return unsafe { word_both_avx512(grp, win, s, cols, k) };
         }
         if has!("avx2") && has!("popcnt") {
             // SAFETY: the CPU has these instructions (checked just above).
-            return unsafe { word_both_avx2(grp, s, cols, k) };
+            return unsafe { word_both_avx2(grp, win, s, cols, k) };
         }
         if has!("popcnt") {
             // SAFETY: as above.
-            return unsafe { word_both_popcnt(grp, s, cols, k) };
+            return unsafe { word_both_popcnt(grp, win, s, cols, k) };
         }
     }
-    word_both_in(grp, s, cols, k)
+    word_both_in(grp, win, s, cols, k)
 }
 
 // `word_both_in` compiled for wider instruction sets, picked at run time: without
@@ -967,28 +1013,28 @@ fn word_both(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
-fn word_both_avx2(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
-    word_both_in(grp, s, cols, k)
+fn word_both_avx2(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units, k: u32) {
+    word_both_in(grp, win, s, cols, k)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vpopcntdq,avx512vl,avx512bw,avx2,popcnt")]
-fn word_both_avx512(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
-    word_both_in(grp, s, cols, k)
+fn word_both_avx512(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units, k: u32) {
+    word_both_in(grp, win, s, cols, k)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
-fn word_both_popcnt(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
-    word_both_in(grp, s, cols, k)
+fn word_both_popcnt(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units, k: u32) {
+    word_both_in(grp, win, s, cols, k)
 }
 
 #[inline(always)]
-fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
+fn word_both_in(grp: &Group, win: &Shared, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     let b = &grp.b;
     let (ln, chunks, cn) = (b.lanes, b.chunks, grp.array.columns);
     let (sets, passes) = (grp.window_sets(), grp.passes());
-    let wb = grp.weight_bits(s.w);
+    let wb = win.weight_bits(grp, s.w);
     let words = wb.words;
     let cost_of = |best: u32| ((k as u64 * best as u64) as u32).max(s.min_cycles);
     let lockstep = cols.lockstep();
@@ -1018,7 +1064,7 @@ fn word_both_in(grp: &Group, s: &SchemeOps, cols: &mut impl Units, k: u32) {
     // words (shared with the layer's other schemes).
     let flags = match masks {
         Some(_) => &[][..],
-        None => grp.act_flags(s.a),
+        None => win.act_flags(grp, s.a),
     };
     // Per column: the nonzero steps of its window's lanes as bitsets, word-major (word i
     // of lane l at i·lanes + l), so that placing one position's flags is a loop over
