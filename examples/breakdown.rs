@@ -23,7 +23,7 @@ use mltq::sim::{simulate_layer, simulate_schemes};
 
 fn main() {
     // As `mltq` does.
-    mltq::memory::keep_freed_memory();
+    mltq::budget::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let name = args.get(1).map(String::as_str).unwrap_or("resnet50");
     let arch = args.get(2).map(String::as_str).unwrap_or("arch/pe16.toml");

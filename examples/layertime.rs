@@ -18,7 +18,7 @@ use mltq::sim::simulate_schemes;
 
 fn main() {
     // As `mltq` does: freed memory is reused, not returned and faulted in again.
-    mltq::memory::keep_freed_memory();
+    mltq::budget::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let scheme = args.get(1).map(String::as_str).unwrap_or("mltq-word");
     let name = args.get(2).map(String::as_str).unwrap_or("resnet50");

@@ -148,10 +148,10 @@ pub fn memory_needed(layers: &[(String, Geometry)], spec: &GenSpec) -> u64 {
 }
 
 /// Refuse to generate `name` with `spec` when it would not fit in memory
-/// ([`crate::memory`]), before anything is allocated.
+/// ([`crate::budget`]), before anything is allocated.
 pub fn check_memory(name: &str, spec: &GenSpec) -> Result<()> {
     let layers = zoo::lookup(name)?;
-    crate::memory::check(
+    crate::budget::check(
         &format!("generating {name} with {} samples", spec.samples),
         memory_needed(&layers, spec),
         "generate fewer samples (--samples), or free memory",

@@ -10,13 +10,13 @@
 extern crate self as mltq;
 
 pub mod arch;
+pub mod budget;
 pub mod cli;
 pub mod encoding;
 pub mod error;
 pub mod gen;
 pub mod import;
 pub mod inspect;
-pub mod memory;
 pub mod model;
 pub mod output;
 pub mod plot;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    mltq::memory::keep_freed_memory();
+    mltq::budget::keep_freed_memory();
     let cli = mltq::cli::Cli::parse();
     if cli.command.writes_files() {
         // Ctrl-C, SIGTERM, SIGHUP: remove unfinished temporary outputs, exit 130.

@@ -34,7 +34,7 @@ pub fn load(path: &Path) -> Result<Network> {
         )
     })?;
     let header = Header::validate(&raw, payload_len, &name)?;
-    crate::memory::check(
+    crate::budget::check(
         &format!("model {name}"),
         decoded_bytes(&header),
         "simulate a smaller model, fewer samples, or free memory",
