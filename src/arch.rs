@@ -15,9 +15,11 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::cost::footprint::Format;
+use crate::cost::params::{self, Params, AREA_KEYS, ENERGY_KEYS, MEMORY_KEYS};
 use crate::encoding::TermEncoding;
 use crate::error::{closest, did_you_mean, Error, ErrorKind, Result};
-use crate::scheme::{Scheme, Serial, Skip, SyncMode, PRESETS};
+use crate::scheme::{Operand, Scheme, Serial, Skip, SyncMode, PRESETS};
 
 /// The PE array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -39,6 +41,131 @@ impl ArrayShape {
     pub fn total_lanes(&self) -> u64 {
         (self.tiles * self.rows * self.columns * self.lanes) as u64
     }
+
+    /// Refuse an array past the supported sizes (each size at most [`MAX_ARRAY_SIZE`],
+    /// at most [`MAX_TOTAL_LANES`] multipliers in all): the message says which.
+    pub fn check_limits(&self) -> std::result::Result<(), String> {
+        for (key, v) in [
+            ("tiles", self.tiles),
+            ("rows", self.rows),
+            ("columns", self.columns),
+            ("lanes", self.lanes),
+            ("column_registers", self.column_registers),
+        ] {
+            if v > MAX_ARRAY_SIZE {
+                return Err(format!(
+                    "`{key}` = {v} is too large: at most {MAX_ARRAY_SIZE} (2^20) is supported"
+                ));
+            }
+            if v == 0 && key != "column_registers" {
+                return Err(format!("`{key}` must be an integer >= 1, found 0"));
+            }
+        }
+        let total = [self.tiles, self.rows, self.columns, self.lanes]
+            .iter()
+            .try_fold(1u64, |acc, &x| acc.checked_mul(x as u64))
+            .filter(|&t| t <= MAX_TOTAL_LANES);
+        if total.is_none() {
+            return Err(format!(
+                "the array has tiles × rows × columns × lanes = {} × {} × {} × {} multipliers; \
+                 at most {MAX_TOTAL_LANES} (2^32) are supported",
+                self.tiles, self.rows, self.columns, self.lanes
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A scheme's own overrides of `[array]` (`[scheme.array]`): each key set replaces the
+/// file's value for that scheme alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct ArrayOverride {
+    /// `tiles`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiles: Option<usize>,
+    /// `rows`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<usize>,
+    /// `columns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<usize>,
+    /// `lanes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lanes: Option<usize>,
+    /// `column_registers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_registers: Option<usize>,
+}
+
+impl ArrayOverride {
+    /// `base` with these overrides applied.
+    pub fn apply(&self, base: &ArrayShape) -> ArrayShape {
+        ArrayShape {
+            tiles: self.tiles.unwrap_or(base.tiles),
+            rows: self.rows.unwrap_or(base.rows),
+            columns: self.columns.unwrap_or(base.columns),
+            lanes: self.lanes.unwrap_or(base.lanes),
+            column_registers: self.column_registers.unwrap_or(base.column_registers),
+        }
+    }
+
+    /// True when no key is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == ArrayOverride::default()
+    }
+}
+
+/// What the cost model needs of a scheme beside its cycle rules: its array, how it
+/// stores each operand, and optional per-lane energy and area.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Design {
+    /// The preset a `[[scheme]]` table started from (`base`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// `[scheme.array]`: overrides of the file's `[array]`.
+    pub array: ArrayOverride,
+    /// `store_act`: the activations' storage format.
+    pub store_act: Format,
+    /// `store_weight`: the weights' storage format.
+    pub store_weight: Format,
+    /// `lane_pj`: energy per busy lane-cycle, if set (else from `[energy]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lane_pj: Option<f64>,
+    /// `lane_um2`: area per lane, if set (else from `[area]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lane_um2: Option<f64>,
+}
+
+impl Design {
+    /// A scheme's design with every cost key at its default: the file's array, `zvc` for
+    /// an operand skipped at word level and `dense` otherwise.
+    pub fn default_for(s: &Scheme) -> Design {
+        Design {
+            base: None,
+            array: ArrayOverride::default(),
+            store_act: default_format(s, Operand::Act),
+            store_weight: default_format(s, Operand::Weight),
+            lane_pj: None,
+            lane_um2: None,
+        }
+    }
+
+    /// The storage format of an operand.
+    pub fn store(&self, op: Operand) -> Format {
+        match op {
+            Operand::Act => self.store_act,
+            Operand::Weight => self.store_weight,
+        }
+    }
+}
+
+/// `zvc` for an operand the scheme skips at word level, `dense` otherwise.
+fn default_format(s: &Scheme, op: Operand) -> Format {
+    if s.skip(op) == Skip::Word {
+        Format::Zvc
+    } else {
+        Format::Dense
+    }
 }
 
 /// A validated architecture: array plus the schemes to compare on it.
@@ -54,6 +181,11 @@ pub struct Arch {
     pub schemes: Vec<Scheme>,
     /// Index of the baseline in `schemes`.
     pub baseline: usize,
+    /// Per scheme (same order): its array, storage formats, lane energy and area.
+    pub designs: Vec<Design>,
+    /// `[memory]`, `[energy]`, `[area]` (reports write them at their own top-level keys).
+    #[serde(skip)]
+    pub cost: Params,
 }
 
 /// The largest accepted array size (`tiles`, `rows`, `columns`, `lanes`) and
@@ -113,6 +245,27 @@ impl Arch {
         raw.validate(&cx)
     }
 
+    /// An arch of `schemes` on `array`, each with the default design (the file's array,
+    /// storage by skip level) and the default cost parameters, as a file with no cost
+    /// keys gives.
+    pub fn new(
+        name: &str,
+        clock_ghz: f64,
+        array: ArrayShape,
+        schemes: Vec<Scheme>,
+        baseline: usize,
+    ) -> Arch {
+        Arch {
+            name: name.to_string(),
+            clock_ghz,
+            array,
+            designs: schemes.iter().map(Design::default_for).collect(),
+            schemes,
+            baseline,
+            cost: Params::default(),
+        }
+    }
+
     /// The baseline scheme.
     pub fn baseline_scheme(&self) -> &Scheme {
         &self.schemes[self.baseline]
@@ -121,6 +274,25 @@ impl Arch {
     /// A scheme of this architecture by name.
     pub fn scheme(&self, name: &str) -> Option<&Scheme> {
         self.schemes.iter().find(|s| s.name == name)
+    }
+
+    /// The array scheme `i` runs on: `[array]` with the scheme's own overrides.
+    pub fn array_of(&self, i: usize) -> ArrayShape {
+        self.designs[i].array.apply(&self.array)
+    }
+
+    /// Check every scheme's array against the size limits (after `[array]` changed, as a
+    /// sweep's overrides change it): the first that is too large, with its scheme.
+    pub fn check_arrays(&self) -> Result<()> {
+        self.array.check_limits().map_err(Error::invalid)?;
+        for (i, s) in self.schemes.iter().enumerate() {
+            if !self.designs[i].array.is_empty() {
+                self.array_of(i).check_limits().map_err(|m| {
+                    Error::invalid(format!("the array of scheme `{}`: {m}", s.name))
+                })?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -146,6 +318,55 @@ struct RawArch {
     /// `[[scheme]]` tables (zero or more).
     #[serde(default)]
     scheme: Vec<Spanned<RawScheme>>,
+    /// `[memory]` (optional): buffers and DRAM bandwidth.
+    memory: Option<Spanned<RawMemory>>,
+    /// `[energy]` (optional).
+    energy: Option<Spanned<RawEnergy>>,
+    /// `[area]` (optional).
+    area: Option<Spanned<RawArea>>,
+}
+
+/// `[memory]` as parsed (every key optional; defaults in `cost::params`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMemory {
+    act_buffer_kib: Option<Spanned<i64>>,
+    weight_buffer_kib: Option<Spanned<i64>>,
+    dram_gbps: Option<Spanned<f64>>,
+}
+
+/// `[energy]` as parsed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnergy {
+    add_pj: Option<Spanned<f64>>,
+    mult_pj_per_bit2: Option<Spanned<f64>>,
+    select_pj_per_bit: Option<Spanned<f64>>,
+    idle_lane_pj: Option<Spanned<f64>>,
+    static_pj_per_lane_cycle: Option<Spanned<f64>>,
+    sram_pj_per_bit: Option<Spanned<f64>>,
+    dram_pj_per_bit: Option<Spanned<f64>>,
+}
+
+/// `[area]` as parsed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArea {
+    add_um2: Option<Spanned<f64>>,
+    mult_um2_per_bit2: Option<Spanned<f64>>,
+    select_um2_per_bit: Option<Spanned<f64>>,
+    sram_mm2_per_kib: Option<Spanned<f64>>,
+}
+
+/// `[scheme.array]` as parsed: any of `[array]`'s keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArrayOverride {
+    tiles: Option<Spanned<i64>>,
+    rows: Option<Spanned<i64>>,
+    columns: Option<Spanned<i64>>,
+    lanes: Option<Spanned<i64>>,
+    column_registers: Option<Spanned<i64>>,
 }
 
 /// The `[array]` table as parsed. Integers are read as `i64` so that a negative value
@@ -172,6 +393,8 @@ struct RawArray {
 struct RawScheme {
     /// `name` (required; unique, not a preset name).
     name: Spanned<String>,
+    /// `base` (optional): a preset whose fields come first.
+    base: Option<Spanned<String>>,
     /// `serial` (default `none`).
     serial: Option<Spanned<String>>,
     /// `skip_act` (default `none`).
@@ -190,22 +413,36 @@ struct RawScheme {
     planes_act: Option<Spanned<i64>>,
     /// `planes_weight` (optional, 1..=32).
     planes_weight: Option<Spanned<i64>>,
+    /// `store_act` (default by skip level).
+    store_act: Option<Spanned<String>>,
+    /// `store_weight` (default by skip level).
+    store_weight: Option<Spanned<String>>,
+    /// `lane_pj` (optional, finite >= 0).
+    lane_pj: Option<Spanned<f64>>,
+    /// `lane_um2` (optional, finite >= 0).
+    lane_um2: Option<Spanned<f64>>,
+    /// `[scheme.array]` (optional).
+    array: Option<Spanned<RawArrayOverride>>,
 }
 
 /// Top-level keys, for hints about keys written in the wrong table.
-const TOP_KEYS: [&str; 6] = [
+const TOP_KEYS: [&str; 9] = [
     "name",
     "clock_ghz",
     "baseline",
     "schemes",
     "array",
     "scheme",
+    "memory",
+    "energy",
+    "area",
 ];
 /// `[array]` keys.
 const ARRAY_KEYS: [&str; 5] = ["tiles", "rows", "columns", "lanes", "column_registers"];
 /// `[[scheme]]` keys.
-const SCHEME_KEYS: [&str; 10] = [
+const SCHEME_KEYS: [&str; 16] = [
     "name",
+    "base",
     "serial",
     "skip_act",
     "skip_weight",
@@ -215,6 +452,11 @@ const SCHEME_KEYS: [&str; 10] = [
     "first_stage_bits",
     "planes_act",
     "planes_weight",
+    "store_act",
+    "store_weight",
+    "lane_pj",
+    "lane_um2",
+    "array",
 ];
 
 /// Spellings of the enumerations (the same as their serde names, checked by a test).
@@ -230,6 +472,12 @@ const SKIPS: [(&str, Skip); 3] = [
     ("term", Skip::Term),
 ];
 const SYNCS: [(&str, SyncMode); 2] = [("step", SyncMode::Step), ("window", SyncMode::Window)];
+const FORMATS: [(&str, Format); 4] = [
+    ("dense", Format::Dense),
+    ("zvc", Format::Zvc),
+    ("planes", Format::Planes),
+    ("packed", Format::Packed),
+];
 const TERM_ENCODINGS: [(&str, TermEncoding); 3] = [
     ("plain", TermEncoding::Plain),
     ("booth", TermEncoding::Booth),
@@ -266,13 +514,18 @@ impl RawArch {
         };
 
         let array = self.array.get_ref().validate(cx, self.array.span())?;
+        let cost = Params {
+            memory: validate_memory(cx, self.memory.as_ref())?,
+            energy: validate_energy(cx, self.energy.as_ref())?,
+            area: validate_area(cx, self.area.as_ref())?,
+        };
 
         // Custom schemes: every [[scheme]] table is checked, listed or not.
-        let mut custom: Vec<(Scheme, Range<usize>)> = Vec::new();
+        let mut custom: Vec<(Scheme, Range<usize>, Design)> = Vec::new();
         for table in &self.scheme {
-            let scheme = table.get_ref().validate(cx, table.span())?;
+            let (scheme, design) = table.get_ref().validate(cx, table.span(), &array)?;
             let name_span = table.get_ref().name.span();
-            if let Some((_, first)) = custom.iter().find(|(s, _)| s.name == scheme.name) {
+            if let Some((_, first, _)) = custom.iter().find(|(s, _, _)| s.name == scheme.name) {
                 let (line, column) = cx.line_col(first.start);
                 return Err(cx.at(
                     name_span,
@@ -283,12 +536,12 @@ impl RawArch {
                     ),
                 ));
             }
-            custom.push((scheme, name_span));
+            custom.push((scheme, name_span, design));
         }
         let known: Vec<&str> = PRESETS
             .iter()
             .copied()
-            .chain(custom.iter().map(|(s, _)| s.name.as_str()))
+            .chain(custom.iter().map(|(s, _, _)| s.name.as_str()))
             .collect();
 
         // The list of schemes.
@@ -300,6 +553,7 @@ impl RawArch {
             ));
         }
         let mut schemes: Vec<Scheme> = Vec::with_capacity(listed.len());
+        let mut designs: Vec<Design> = Vec::with_capacity(listed.len());
         for (i, entry) in listed.iter().enumerate() {
             let n = entry.get_ref().as_str();
             if let Some(first) = listed[..i].iter().find(|e| e.get_ref() == n) {
@@ -312,9 +566,12 @@ impl RawArch {
                     ),
                 ));
             }
-            let scheme = match custom.iter().find(|(s, _)| s.name == n) {
-                Some((s, _)) => s.clone(),
-                None => Scheme::preset(n).ok_or_else(|| {
+            let (scheme, design) = match custom.iter().find(|(s, _, _)| s.name == n) {
+                Some((s, _, d)) => (s.clone(), d.clone()),
+                None => Scheme::preset(n).map(|s| {
+                    let d = Design::default_for(&s);
+                    (s, d)
+                }).ok_or_else(|| {
                     cx.at(
                         entry.span(),
                         format!(
@@ -327,6 +584,7 @@ impl RawArch {
                 })?,
             };
             schemes.push(scheme);
+            designs.push(design);
         }
 
         let b = self.baseline.get_ref().as_str();
@@ -358,65 +616,216 @@ impl RawArch {
             array,
             schemes,
             baseline,
+            designs,
+            cost,
         })
     }
 }
 
+/// One array size as parsed: an integer >= `min` (1, or 0 for `column_registers`) and
+/// at most [`MAX_ARRAY_SIZE`]; `table` names where it is (`[array]`, `[scheme.array]`).
+fn array_size(cx: &Cx, table: &str, key: &str, v: &Spanned<i64>) -> Result<usize> {
+    let min = if key == "column_registers" { 0 } else { 1 };
+    let x = *v.get_ref();
+    if x < min {
+        let what = if min == 0 {
+            "an integer >= 0"
+        } else {
+            "an integer >= 1"
+        };
+        return Err(cx.at(
+            v.span(),
+            format!("`{key}` in {table} must be {what}, found {x}"),
+        ));
+    }
+    if x > MAX_ARRAY_SIZE as i64 {
+        return Err(cx.at(
+            v.span(),
+            format!(
+                "`{key}` in {table} = {x} is too large: at most {MAX_ARRAY_SIZE} (2^20) is supported"
+            ),
+        ));
+    }
+    Ok(x as usize)
+}
+
 impl RawArray {
     fn validate(&self, cx: &Cx, table: Range<usize>) -> Result<ArrayShape> {
-        let size = |key: &str, v: &Spanned<i64>, min: i64| -> Result<usize> {
-            let x = *v.get_ref();
-            if x < min {
-                let what = if min == 0 {
-                    "an integer >= 0"
-                } else {
-                    "an integer >= 1"
-                };
-                return Err(cx.at(
-                    v.span(),
-                    format!("`{key}` in [array] must be {what}, found {x}"),
-                ));
-            }
-            if x > MAX_ARRAY_SIZE as i64 {
-                return Err(cx.at(
-                    v.span(),
-                    format!(
-                        "`{key}` in [array] = {x} is too large: at most {MAX_ARRAY_SIZE} (2^20) is supported"
-                    ),
-                ));
-            }
-            Ok(x as usize)
-        };
+        let size = |key: &str, v: &Spanned<i64>| array_size(cx, "[array]", key, v);
         let shape = ArrayShape {
-            tiles: size("tiles", &self.tiles, 1)?,
-            rows: size("rows", &self.rows, 1)?,
-            columns: size("columns", &self.columns, 1)?,
-            lanes: size("lanes", &self.lanes, 1)?,
+            tiles: size("tiles", &self.tiles)?,
+            rows: size("rows", &self.rows)?,
+            columns: size("columns", &self.columns)?,
+            lanes: size("lanes", &self.lanes)?,
             column_registers: match &self.column_registers {
-                Some(r) => size("column_registers", r, 0)?,
+                Some(r) => size("column_registers", r)?,
                 None => 0,
             },
         };
-        let total = [shape.tiles, shape.rows, shape.columns, shape.lanes]
-            .iter()
-            .try_fold(1u64, |acc, &x| acc.checked_mul(x as u64))
-            .filter(|&t| t <= MAX_TOTAL_LANES);
-        if total.is_none() {
-            return Err(cx.at(
-                table,
-                format!(
-                    "the array has tiles × rows × columns × lanes = {} × {} × {} × {} multipliers; \
-                     at most {MAX_TOTAL_LANES} (2^32) are supported",
-                    shape.tiles, shape.rows, shape.columns, shape.lanes
-                ),
-            ));
-        }
+        shape.check_limits().map_err(|m| cx.at(table, m))?;
         Ok(shape)
     }
 }
 
+impl RawArrayOverride {
+    /// The overrides, each checked as the same key of `[array]`, and the scheme's whole
+    /// array against the limits.
+    fn validate(
+        &self,
+        cx: &Cx,
+        table: Range<usize>,
+        label: &str,
+        file: &ArrayShape,
+    ) -> Result<ArrayOverride> {
+        let where_ = format!("[scheme.array] of {label}");
+        let size = |key: &str, v: &Option<Spanned<i64>>| {
+            v.as_ref()
+                .map(|v| array_size(cx, &where_, key, v))
+                .transpose()
+        };
+        let o = ArrayOverride {
+            tiles: size("tiles", &self.tiles)?,
+            rows: size("rows", &self.rows)?,
+            columns: size("columns", &self.columns)?,
+            lanes: size("lanes", &self.lanes)?,
+            column_registers: size("column_registers", &self.column_registers)?,
+        };
+        o.apply(file)
+            .check_limits()
+            .map_err(|m| cx.at(table, format!("{where_} with [array]: {m}")))?;
+        Ok(o)
+    }
+}
+
+/// A cost parameter: a finite number >= 0 (`> 0` when `positive`), or an error naming
+/// the key, its table and what is allowed.
+fn number(cx: &Cx, table: &str, key: &str, v: &Spanned<f64>, positive: bool) -> Result<f64> {
+    let x = *v.get_ref();
+    let ok = x.is_finite() && if positive { x > 0.0 } else { x >= 0.0 };
+    if ok {
+        Ok(x)
+    } else {
+        let allowed = if positive {
+            "a finite number > 0"
+        } else {
+            "a finite number >= 0"
+        };
+        Err(cx.at(
+            v.span(),
+            format!("`{key}` in {table} must be {allowed}, found {x}"),
+        ))
+    }
+}
+
+fn validate_memory(cx: &Cx, raw: Option<&Spanned<RawMemory>>) -> Result<params::Memory> {
+    let mut m = params::Memory::default();
+    let Some(raw) = raw.map(Spanned::get_ref) else {
+        return Ok(m);
+    };
+    let kib = |key: &str, v: &Spanned<i64>| -> Result<u64> {
+        u64::try_from(*v.get_ref()).map_err(|_| {
+            cx.at(
+                v.span(),
+                format!(
+                    "`{key}` in [memory] must be an integer >= 0 (KiB), found {}",
+                    v.get_ref()
+                ),
+            )
+        })
+    };
+    if let Some(v) = &raw.act_buffer_kib {
+        m.act_buffer_kib = kib("act_buffer_kib", v)?;
+    }
+    if let Some(v) = &raw.weight_buffer_kib {
+        m.weight_buffer_kib = kib("weight_buffer_kib", v)?;
+    }
+    if let Some(v) = &raw.dram_gbps {
+        m.dram_gbps = number(cx, "[memory]", "dram_gbps", v, true)?;
+    }
+    debug_assert_eq!(MEMORY_KEYS.len(), 3);
+    Ok(m)
+}
+
+fn validate_energy(cx: &Cx, raw: Option<&Spanned<RawEnergy>>) -> Result<params::Energy> {
+    let mut e = params::Energy::default();
+    let Some(raw) = raw.map(Spanned::get_ref) else {
+        return Ok(e);
+    };
+    for (key, v, dst) in [
+        ("add_pj", &raw.add_pj, &mut e.add_pj),
+        (
+            "mult_pj_per_bit2",
+            &raw.mult_pj_per_bit2,
+            &mut e.mult_pj_per_bit2,
+        ),
+        (
+            "select_pj_per_bit",
+            &raw.select_pj_per_bit,
+            &mut e.select_pj_per_bit,
+        ),
+        ("idle_lane_pj", &raw.idle_lane_pj, &mut e.idle_lane_pj),
+        (
+            "static_pj_per_lane_cycle",
+            &raw.static_pj_per_lane_cycle,
+            &mut e.static_pj_per_lane_cycle,
+        ),
+        (
+            "sram_pj_per_bit",
+            &raw.sram_pj_per_bit,
+            &mut e.sram_pj_per_bit,
+        ),
+        (
+            "dram_pj_per_bit",
+            &raw.dram_pj_per_bit,
+            &mut e.dram_pj_per_bit,
+        ),
+    ] {
+        debug_assert!(ENERGY_KEYS.contains(&key));
+        if let Some(v) = v {
+            *dst = number(cx, "[energy]", key, v, false)?;
+        }
+    }
+    Ok(e)
+}
+
+fn validate_area(cx: &Cx, raw: Option<&Spanned<RawArea>>) -> Result<params::Area> {
+    let mut p = params::Area::default();
+    let Some(raw) = raw.map(Spanned::get_ref) else {
+        return Ok(p);
+    };
+    for (key, v, dst) in [
+        ("add_um2", &raw.add_um2, &mut p.add_um2),
+        (
+            "mult_um2_per_bit2",
+            &raw.mult_um2_per_bit2,
+            &mut p.mult_um2_per_bit2,
+        ),
+        (
+            "select_um2_per_bit",
+            &raw.select_um2_per_bit,
+            &mut p.select_um2_per_bit,
+        ),
+        (
+            "sram_mm2_per_kib",
+            &raw.sram_mm2_per_kib,
+            &mut p.sram_mm2_per_kib,
+        ),
+    ] {
+        debug_assert!(AREA_KEYS.contains(&key));
+        if let Some(v) = v {
+            *dst = number(cx, "[area]", key, v, false)?;
+        }
+    }
+    Ok(p)
+}
+
 impl RawScheme {
-    fn validate(&self, cx: &Cx, table: Range<usize>) -> Result<Scheme> {
+    fn validate(
+        &self,
+        cx: &Cx,
+        table: Range<usize>,
+        file: &ArrayShape,
+    ) -> Result<(Scheme, Design)> {
         let name = self.name.get_ref().as_str();
         if name.trim().is_empty() {
             return Err(cx.at(
@@ -449,7 +858,16 @@ impl RawScheme {
                 })
                 .transpose()
         };
-        let mut s = Scheme::custom(name);
+        let mut s = match &self.base {
+            None => Scheme::custom(name),
+            Some(b) => {
+                let preset = pick(cx, "base", &label, b, &PRESETS.map(|p| (p, p)))?;
+                Scheme {
+                    name: name.to_string(),
+                    ..Scheme::preset(preset).expect("a preset name")
+                }
+            }
+        };
         if let Some(v) = &self.serial {
             s.serial = pick(cx, "serial", &label, v, &SERIALS)?;
         }
@@ -497,10 +915,32 @@ impl RawScheme {
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase() || *c == '_')
                 .collect();
-            let span = self.value_span(&key).unwrap_or(table);
+            let span = self.value_span(&key).unwrap_or(table.clone());
             cx.at(span, format!("{label}: {msg}"))
         })?;
-        Ok(s)
+
+        let mut d = Design::default_for(&s);
+        d.base = self.base.as_ref().map(|b| b.get_ref().clone());
+        if let Some(v) = &self.store_act {
+            d.store_act = pick(cx, "store_act", &label, v, &FORMATS)?;
+        }
+        if let Some(v) = &self.store_weight {
+            d.store_weight = pick(cx, "store_weight", &label, v, &FORMATS)?;
+        }
+        d.lane_pj = self
+            .lane_pj
+            .as_ref()
+            .map(|v| number(cx, &label, "lane_pj", v, false))
+            .transpose()?;
+        d.lane_um2 = self
+            .lane_um2
+            .as_ref()
+            .map(|v| number(cx, &label, "lane_um2", v, false))
+            .transpose()?;
+        if let Some(arr) = &self.array {
+            d.array = arr.get_ref().validate(cx, arr.span(), &label, file)?;
+        }
+        Ok((s, d))
     }
 
     /// The span of a key's value in this table, if it is set.

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::arch::Arch;
+use crate::cost::LayerCost;
 use crate::encoding::EncSpec;
 use crate::error::{did_you_mean, Error, ErrorKind, Result};
 use crate::gen::{self, GenSpec};
@@ -369,18 +370,20 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             };
             let mut runs = Vec::with_capacity(sources.len());
             for src in sources {
+                let areas = crate::cost::areas(&arch, &net, src.sample());
                 let cx = RowCtx {
                     network: &net.name,
                     schemes: &schemes,
                     baseline: arch.baseline,
                     clock_ghz: arch.clock_ghz,
                     sample: src.sample(),
+                    areas: &areas,
                 };
-                let sink = |l: usize, r: &[LayerRun]| -> Result<()> {
-                    append(&cx.layer_rows(&net.layers[l].name, r))
+                let sink = |l: usize, r: &[LayerRun], c: &[LayerCost]| -> Result<()> {
+                    append(&cx.layer_rows(&net.layers[l].name, r, c))
                 };
                 let run = run::simulate_with(&net, &arch, src, &tick, Some(&sink))?;
-                append(&RowCtx::of(&run).total_rows(&run.runs))?;
+                append(&RowCtx::of(&run).total_rows(&run.runs, &run.costs))?;
                 runs.push(run);
             }
             runs

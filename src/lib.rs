@@ -12,6 +12,7 @@ extern crate self as mltq;
 pub mod arch;
 pub mod budget;
 pub mod cli;
+pub mod cost;
 pub mod encoding;
 pub mod error;
 pub mod gen;

@@ -8,10 +8,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
-use crate::arch::Arch;
+use crate::arch::{Arch, ArrayShape};
+use crate::cost::{self, LayerCost};
 use crate::error::{Error, Result};
-use crate::model::{Geometry, Network};
+use crate::model::{Geometry, Layer, Network};
 use crate::sim::{simulate_schemes, LayerRun};
+use crate::tensor::Tensor;
 
 /// Where a run's activations came from.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -67,6 +69,10 @@ pub struct Run {
     pub layers: Vec<LayerInfo>,
     /// `runs[layer][scheme]`.
     pub runs: Vec<Vec<LayerRun>>,
+    /// `costs[layer][scheme]`: footprints, traffic, memory cycles, energy.
+    pub costs: Vec<Vec<LayerCost>>,
+    /// Per scheme, the area (mm²) of its hardware for this network.
+    pub areas: Vec<f64>,
 }
 
 /// Check that every scheme can run on every layer and that each layer has activations
@@ -104,9 +110,36 @@ pub fn simulate(
     simulate_with(net, arch, acts, progress, None)
 }
 
-/// Called with a layer's index and its results (one per scheme, arch order) as soon as
-/// that layer and every layer before it are done: always in file order.
-pub type OnLayer<'a> = &'a (dyn Fn(usize, &[LayerRun]) -> Result<()> + Sync);
+/// Called with a layer's index and its results and costs (one per scheme, arch order) as
+/// soon as that layer and every layer before it are done: always in file order.
+pub type OnLayer<'a> = &'a (dyn Fn(usize, &[LayerRun], &[LayerCost]) -> Result<()> + Sync);
+
+/// One layer under every scheme of `arch`, each on its own array: schemes with equal
+/// arrays are simulated together (sharing the layer's prepared operands), results in
+/// the arch's order.
+pub fn simulate_layer(layer: &Layer, acts: &Tensor, arch: &Arch) -> Result<Vec<LayerRun>> {
+    let arrays: Vec<ArrayShape> = (0..arch.schemes.len()).map(|i| arch.array_of(i)).collect();
+    let mut out: Vec<Option<LayerRun>> = vec![None; arch.schemes.len()];
+    let mut done = vec![false; arch.schemes.len()];
+    for i in 0..arch.schemes.len() {
+        if done[i] {
+            continue;
+        }
+        let same: Vec<usize> = (i..arch.schemes.len())
+            .filter(|&j| !done[j] && arrays[j] == arrays[i])
+            .collect();
+        let schemes: Vec<_> = same.iter().map(|&j| arch.schemes[j].clone()).collect();
+        let runs = simulate_schemes(layer, acts, &schemes, &arrays[i])?;
+        for (&j, r) in same.iter().zip(runs) {
+            done[j] = true;
+            out[j] = Some(r);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|r| r.expect("every scheme ran"))
+        .collect())
+}
 
 /// [`simulate`], also handing each finished layer to `on_layer` in file order (layers
 /// that finish early wait for the ones before them). An error from `on_layer` stops the
@@ -132,7 +165,11 @@ pub fn simulate_with(
             return;
         }
         let layer = &net.layers[l];
-        let r = simulate_schemes(layer, &layer.acts[&sample], &arch.schemes, &arch.array);
+        let acts = &layer.acts[&sample];
+        let r = simulate_layer(layer, acts, arch).map(|runs| {
+            let costs = cost::layer_costs(&cost::LayerStats::new(layer, acts), arch, &runs);
+            (runs, costs)
+        });
         for _ in &arch.schemes {
             progress();
         }
@@ -153,7 +190,8 @@ pub fn simulate_with(
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                if let Err(e) = sink(n, o.slots[n].as_deref().expect("just checked")) {
+                let (runs, costs) = o.slots[n].as_ref().expect("just checked");
+                if let Err(e) = sink(n, runs, costs) {
                     stop.store(true, Ordering::Relaxed);
                     lock(&failed).get_or_insert(e);
                     break;
@@ -165,11 +203,11 @@ pub fn simulate_with(
         return Err(e);
     }
     let o = order.into_inner().unwrap_or_else(|e| e.into_inner());
-    let runs: Vec<Vec<LayerRun>> = o
+    let (runs, costs): (Vec<Vec<LayerRun>>, Vec<Vec<LayerCost>>) = o
         .slots
         .into_iter()
         .map(|l| l.expect("every layer ran"))
-        .collect();
+        .unzip();
     Ok(Run {
         network: net.name.clone(),
         arch: arch.name.clone(),
@@ -190,13 +228,15 @@ pub fn simulate_with(
             })
             .collect(),
         runs,
+        costs,
+        areas: cost::areas(arch, net, sample),
     })
 }
 
 /// Finished layers waiting for the layers before them.
 struct InOrder {
-    /// `slots[layer]`: one run per scheme once the layer is done.
-    slots: Vec<Option<Vec<LayerRun>>>,
+    /// `slots[layer]`: one run and one cost per scheme once the layer is done.
+    slots: Vec<Option<(Vec<LayerRun>, Vec<LayerCost>)>>,
     /// The next layer to hand out.
     next: usize,
 }

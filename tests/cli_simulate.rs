@@ -44,9 +44,11 @@ fn spec_example_csv_matches_the_expected_file() {
     let got = std::fs::read_to_string(&out).unwrap();
     let want = std::fs::read_to_string(data("example.expected.csv")).unwrap();
     assert_eq!(columns(&got, 8), want);
-    // The extra columns follow the contract's eight.
+    // The project's counters follow the contract's eight, then the cost model's.
     assert!(got.starts_with(
-        "network,layer,scheme,macs,cycles,speedup,work,potential_speedup,utilization,busy_lane_cycles,lane_cycles,time_us,sample\n"
+        "network,layer,scheme,macs,cycles,speedup,work,potential_speedup,utilization,busy_lane_cycles,lane_cycles,time_us,sample,\
+         total_cycles,memory_cycles,bound,weight_bits,act_bits,dram_bits,sram_bits,energy_pj,energy_compute_pj,\
+         energy_sram_pj,energy_dram_pj,energy_static_pj,area_mm2,speedup_total,energy_ratio,perf_per_area\n"
     ));
 }
 
@@ -151,10 +153,17 @@ fn gen_then_inspect_then_simulate_every_sample() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("summary over 2 samples"), "{stdout}");
     let csv = std::fs::read_to_string(&csv).unwrap();
+    let at = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "sample")
+        .unwrap();
     let samples: std::collections::BTreeSet<&str> = csv
         .lines()
         .skip(1)
-        .map(|l| l.rsplit(',').next().unwrap())
+        .map(|l| l.split(',').nth(at).unwrap())
         .collect();
     assert_eq!(samples.into_iter().collect::<Vec<_>>(), ["0", "1"]);
 }

@@ -1,12 +1,13 @@
 //! The CSV exporter (docs/cli.md): one row per (layer, scheme) in file order, then one
-//! `total` row per scheme. The first eight columns are the contract; more follow.
+//! `total` row per scheme. The first eight columns are the contract; the project's
+//! counters follow, then the cost model's columns (floats in shortest round-trip form).
 
 use std::io::Write;
 
 use super::{fmt_ratio, Row};
 
-/// The header, contract columns first.
-pub const HEADER: [&str; 13] = [
+/// The header, contract columns first, then the project's, then the cost model's.
+pub const HEADER: [&str; 29] = [
     "network",
     "layer",
     "scheme",
@@ -20,6 +21,22 @@ pub const HEADER: [&str; 13] = [
     "lane_cycles",
     "time_us",
     "sample",
+    "total_cycles",
+    "memory_cycles",
+    "bound",
+    "weight_bits",
+    "act_bits",
+    "dram_bits",
+    "sram_bits",
+    "energy_pj",
+    "energy_compute_pj",
+    "energy_sram_pj",
+    "energy_dram_pj",
+    "energy_static_pj",
+    "area_mm2",
+    "speedup_total",
+    "energy_ratio",
+    "perf_per_area",
 ];
 
 /// Write rows as CSV (header included when `header`).
@@ -36,8 +53,18 @@ pub fn write(w: &mut dyn Write, rows: &[Row], header: bool) -> std::io::Result<(
     out.flush()
 }
 
+/// A float of the cost model as CSV: the shortest form that reads back as the same f64
+/// (`inf` for a division by zero).
+pub fn fmt_float(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        "inf".to_string()
+    }
+}
+
 /// One row as CSV fields.
-pub fn record(r: &Row) -> [String; 13] {
+pub fn record(r: &Row) -> [String; 29] {
     [
         r.network.clone(),
         r.layer.clone(),
@@ -52,5 +79,21 @@ pub fn record(r: &Row) -> [String; 13] {
         r.lane_cycles.to_string(),
         format!("{:.3}", r.time_us),
         r.sample.to_string(),
+        r.total_cycles.to_string(),
+        r.memory_cycles.to_string(),
+        r.bound.as_str().to_string(),
+        r.weight_bits.to_string(),
+        r.act_bits.to_string(),
+        r.dram_bits.to_string(),
+        r.sram_bits.to_string(),
+        fmt_float(r.energy_pj),
+        fmt_float(r.energy_compute_pj),
+        fmt_float(r.energy_sram_pj),
+        fmt_float(r.energy_dram_pj),
+        fmt_float(r.energy_static_pj),
+        fmt_float(r.area_mm2),
+        fmt_float(r.speedup_total),
+        fmt_float(r.energy_ratio),
+        fmt_float(r.perf_per_area),
     ]
 }

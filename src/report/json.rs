@@ -1,5 +1,6 @@
 //! The JSON exporter: the same rows as the CSV plus the run's metadata (tool version,
-//! arch, model path and hash, sample or synthetic-activation seed, schema version).
+//! arch, model path and hash, sample or synthetic-activation seed, schema version) and
+//! the cost parameters in force (`memory`, `energy`, `area`, defaults included).
 
 use std::io::Write;
 
@@ -7,6 +8,8 @@ use serde::Serialize;
 
 use super::Row;
 use crate::arch::Arch;
+use crate::cost::params;
+use crate::cost::Bound;
 use crate::run::{ActSource, Run};
 
 /// Version of the JSON layout; bumped on any incompatible change.
@@ -45,6 +48,10 @@ struct Doc<'a> {
     network: &'a str,
     arch: &'a Arch,
     arch_path: &'a str,
+    /// The cost parameters in force, defaults included.
+    memory: &'a params::Memory,
+    energy: &'a params::Energy,
+    area: &'a params::Area,
     model: &'a ModelMeta,
     /// One entry per simulated sample, in the order of `layers` and `totals`.
     activations: Vec<&'a ActSource>,
@@ -68,6 +75,22 @@ struct JsonRow<'a> {
     busy_lane_cycles: u64,
     lane_cycles: u64,
     time_us: f64,
+    total_cycles: u64,
+    memory_cycles: u64,
+    bound: Bound,
+    weight_bits: u64,
+    act_bits: u64,
+    dram_bits: u64,
+    sram_bits: u64,
+    energy_pj: f64,
+    energy_compute_pj: f64,
+    energy_sram_pj: f64,
+    energy_dram_pj: f64,
+    energy_static_pj: f64,
+    area_mm2: f64,
+    speedup_total: Option<f64>,
+    energy_ratio: Option<f64>,
+    perf_per_area: Option<f64>,
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -92,6 +115,9 @@ pub fn write(
         network: &run.network,
         arch,
         arch_path,
+        memory: &arch.cost.memory,
+        energy: &arch.cost.energy,
+        area: &arch.cost.area,
         model,
         activations: runs.iter().map(|r| &r.acts).collect(),
         baseline: &run.schemes[run.baseline],
@@ -122,5 +148,21 @@ fn json_row(r: &Row) -> JsonRow<'_> {
         busy_lane_cycles: r.busy_lane_cycles,
         lane_cycles: r.lane_cycles,
         time_us: r.time_us,
+        total_cycles: r.total_cycles,
+        memory_cycles: r.memory_cycles,
+        bound: r.bound,
+        weight_bits: r.weight_bits,
+        act_bits: r.act_bits,
+        dram_bits: r.dram_bits,
+        sram_bits: r.sram_bits,
+        energy_pj: r.energy_pj,
+        energy_compute_pj: r.energy_compute_pj,
+        energy_sram_pj: r.energy_sram_pj,
+        energy_dram_pj: r.energy_dram_pj,
+        energy_static_pj: r.energy_static_pj,
+        area_mm2: r.area_mm2,
+        speedup_total: finite(r.speedup_total),
+        energy_ratio: finite(r.energy_ratio),
+        perf_per_area: finite(r.perf_per_area),
     }
 }

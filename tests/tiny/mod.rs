@@ -37,22 +37,22 @@ pub fn tiny_network(name: &str, g: &GenParams) -> Network {
 
 /// The test arch: 1 tile × 2 rows × 2 columns × 4 lanes, mlb baseline.
 pub fn tiny_arch(name: &str) -> Arch {
-    Arch {
-        name: name.to_string(),
-        clock_ghz: 1.0,
-        array: ArrayShape {
+    Arch::new(
+        name,
+        1.0,
+        ArrayShape {
             tiles: 1,
             rows: 2,
             columns: 2,
             lanes: 4,
             column_registers: 0,
         },
-        schemes: ["mlb", "mltq-word", "mltq-bit"]
+        ["mlb", "mltq-word", "mltq-bit"]
             .iter()
             .map(|s| Scheme::preset(s).unwrap())
             .collect(),
-        baseline: 0,
-    }
+        0,
+    )
 }
 
 /// Inputs for sweeps: built-in networks `tiny` and `small` (the same geometry), arch
