@@ -1232,6 +1232,13 @@ fn table_name(path: &[Seg]) -> String {
         [Seg::Key(t)] => format!("in [{t}]"),
         [Seg::Key(t), Seg::Index(_, Some(n))] => format!("in [[{t}]] `{n}`"),
         [Seg::Key(t), Seg::Index(i, None)] => format!("in [[{t}]] number {}", i + 1),
+        [Seg::Key(t), Seg::Index(i, n), Seg::Key(sub)] => {
+            let which = match n {
+                Some(n) => format!("`{n}`"),
+                None => format!("number {}", i + 1),
+            };
+            format!("in [{t}.{sub}] of [[{t}]] {which}")
+        }
         _ => {
             let dotted: Vec<String> = path
                 .iter()
@@ -1248,10 +1255,25 @@ fn table_name(path: &[Seg]) -> String {
 /// A hint for a key written in the wrong table.
 fn misplaced_hint(key: &str, table: &[Seg]) -> String {
     let at_top = table.is_empty();
+    let in_scheme = matches!(table, [Seg::Key(t), Seg::Index(..)] if t == "scheme");
     if at_top && ARRAY_KEYS.contains(&key) {
         format!("; `{key}` belongs in the [array] table")
+    } else if in_scheme && ARRAY_KEYS.contains(&key) {
+        format!(
+            "; a scheme's own array goes in a [scheme.array] table below its [[scheme]] table \
+             (`[scheme.array]` then `{key} = …`)"
+        )
     } else if at_top && SCHEME_KEYS.contains(&key) {
         format!("; `{key}` belongs in a [[scheme]] table")
+    } else if let Some(t) = [
+        ("memory", &MEMORY_KEYS[..]),
+        ("energy", &ENERGY_KEYS[..]),
+        ("area", &AREA_KEYS[..]),
+    ]
+    .iter()
+    .find_map(|(t, keys)| keys.contains(&key).then_some(t))
+    {
+        format!("; `{key}` belongs in the [{t}] table")
     } else if !at_top && TOP_KEYS.contains(&key) {
         format!(
             "; `{key}` is a top-level key: write it above the first [table] header (keys after a \

@@ -124,6 +124,10 @@ pub struct GenArgs {
 pub struct InspectArgs {
     /// A .mltq file or a built-in network name.
     pub model: String,
+    /// Also write every layer's tensors, densities and footprints (bits, in each storage
+    /// format, every sample) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 impl Command {
@@ -137,7 +141,7 @@ impl Command {
             | Command::Sweep(_)
             | Command::Merge(_)
             | Command::Plot(_) => true,
-            Command::Inspect(_) => false,
+            Command::Inspect(a) => a.json.is_some(),
         }
     }
 }
@@ -148,11 +152,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Simulate(a) => simulate(a, out),
         Command::Gen(a) => gen_cmd(a, out),
         Command::Import(a) => crate::import::import_cmd(a, out),
-        Command::Inspect(a) => {
-            let (net, _) = load_model(&a.model)?;
-            out.write_all(inspect::table(&net).as_bytes())?;
-            Ok(())
-        }
+        Command::Inspect(a) => inspect_cmd(a, out),
         Command::Sweep(a) => crate::sweep::sweep_cmd(a, out),
         Command::Merge(a) => crate::sweep::merge_cmd(a, out),
         Command::Plot(a) => crate::plot::plot_cmd(a, out),
@@ -425,6 +425,19 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if runs.len() > 1 {
         out.write_all(report::table::across_samples(&runs, &rows).as_bytes())?;
     }
+    Ok(())
+}
+
+fn inspect_cmd(a: InspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let Some(p) = &a.json {
+        check_outputs(&[("--json", p)])?;
+    }
+    let (net, _) = load_model_with(&a.model, false)?;
+    if let Some(p) = &a.json {
+        let staged = output::stage(p, |w| inspect::write_json(w, &net))?;
+        output::commit_all(vec![staged])?;
+    }
+    out.write_all(inspect::table(&net).as_bytes())?;
     Ok(())
 }
 

@@ -73,6 +73,8 @@ pub struct Run {
     pub costs: Vec<Vec<LayerCost>>,
     /// Per scheme, the area (mm²) of its hardware for this network.
     pub areas: Vec<f64>,
+    /// The cost parameters in force.
+    pub cost: cost::params::Params,
 }
 
 /// Check that every scheme can run on every layer and that each layer has activations
@@ -230,6 +232,7 @@ pub fn simulate_with(
         runs,
         costs,
         areas: cost::areas(arch, net, sample),
+        cost: arch.cost,
     })
 }
 

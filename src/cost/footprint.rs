@@ -150,8 +150,8 @@ pub struct Counts {
     pub n: u64,
     /// Nonzero elements (zero(x) false).
     pub nonzero: u64,
-    /// Nonzero digits over all levels (ternary tensors; 0 for binary and int, whose
-    /// formats never read them).
+    /// Nonzero digits over all levels (ternary tensors; for binary and int, whose
+    /// formats never read it, as [`digit_counts`] counts them).
     pub terms: u64,
 }
 
@@ -169,37 +169,33 @@ impl std::ops::Add for Counts {
 impl Counts {
     /// The counts of a whole tensor.
     pub fn of(t: &Tensor) -> Counts {
-        let (nonzero, terms) = digit_counts(t).iter().fold((0u64, 0u64), |(n, s), &x| {
+        Counts::of_digits(&digit_counts(t))
+    }
+
+    /// The counts of the elements whose [`digit_counts`] are `digits`.
+    pub fn of_digits(digits: &[u8]) -> Counts {
+        let (nonzero, terms) = digits.iter().fold((0u64, 0u64), |(n, s), &x| {
             (n + (x > 0) as u64, s + x as u64)
         });
         Counts {
-            n: t.len() as u64,
+            n: digits.len() as u64,
             nonzero,
             terms,
         }
     }
 }
 
-/// Per element, its nonzero digits (ternary), or 1 for a nonzero element (binary, int):
-/// in both cases zero(x) is `== 0`, and a ternary tensor's `planes` footprint reads the
-/// digit count.
+/// Per element, its nonzero digits: ternary, over its levels; binary, L (never zero);
+/// int, the set bits of its magnitude. zero(x) is `== 0` for every encoding, and only a
+/// ternary tensor's `planes` footprint reads the digit count itself.
 pub fn digit_counts(t: &Tensor) -> Vec<u8> {
-    match t.encoding() {
-        Encoding::Ternary { .. } => t.all_terms(crate::encoding::TermEncoding::Plain, None),
-        // Binary elements are never zero; int elements are zero when 0 (a plain term
-        // count of at most 32 is > 0 exactly then).
-        _ => t
-            .all_terms(crate::encoding::TermEncoding::Plain, Some(1))
-            .into_iter()
-            .map(|x| (x > 0) as u8)
-            .collect(),
-    }
+    t.all_terms(crate::encoding::TermEncoding::Plain, None)
 }
 
-/// A tensor's footprint in each format, `[dense, zvc, planes, packed]`.
-pub fn all_formats(t: &Tensor) -> [u64; 4] {
-    let w = Width::of(t.encoding(), None);
-    let c = Counts::of(t);
+/// The footprint in each format, `[dense, zvc, planes, packed]`, of a tensor of
+/// encoding `enc` with counts `c`.
+pub fn all_formats(enc: &Encoding, c: Counts) -> [u64; 4] {
+    let w = Width::of(enc, None);
     Format::ALL.map(|f| w.cost(f).bits(c))
 }
 

@@ -148,11 +148,7 @@ impl<'l> LayerStats<'l> {
     /// Count a layer's tensors once.
     pub fn new(layer: &'l Layer, acts: &'l Tensor) -> LayerStats<'l> {
         let digits = footprint::digit_counts(acts);
-        let act_counts = Counts {
-            n: acts.len() as u64,
-            nonzero: digits.iter().filter(|&&d| d > 0).count() as u64,
-            terms: digits.iter().map(|&d| d as u64).sum(),
-        };
+        let act_counts = Counts::of_digits(&digits);
         let (positions, read) = match layer.geom {
             Geometry::Conv(c) => {
                 let p = traffic::Positions::of(&c, &digits);

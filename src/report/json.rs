@@ -28,14 +28,14 @@ pub struct ModelMeta {
 
 /// The `tool` object of the JSON outputs (this report and a sweep's record).
 #[derive(Serialize)]
-pub(crate) struct Tool {
+pub struct Tool {
     name: &'static str,
     version: &'static str,
 }
 
 impl Tool {
     /// This program, at this version.
-    pub(crate) const MLTQ: Tool = Tool {
+    pub const MLTQ: Tool = Tool {
         name: "mltq",
         version: env!("CARGO_PKG_VERSION"),
     };

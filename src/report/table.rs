@@ -152,6 +152,103 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
         totals[0].macs
     );
     out.push_str(&align(&sum, 1));
+    out.push('\n');
+    out.push_str(&costs(run, rows));
+    out
+}
+
+/// Bits as KiB, one decimal.
+fn kib(bits: u64) -> String {
+    format!("{:.1}", bits as f64 / 8192.0)
+}
+
+/// Bits as MiB, two decimals.
+fn mib(bits: u64) -> String {
+    format!("{:.2}", bits as f64 / (8192.0 * 1024.0))
+}
+
+/// pJ as µJ, three decimals.
+fn uj(pj: f64) -> String {
+    format!("{:.3}", pj / 1e6)
+}
+
+/// The cost model's network summary: per scheme, memory (footprints, traffic, memory
+/// cycles, what bounds the time) and energy and area with the three ratios.
+fn costs(run: &Run, rows: &[Row]) -> String {
+    let ns = run.schemes.len();
+    let totals = &rows[rows.len() - ns..];
+    let layers = &rows[..rows.len() - ns];
+    let m = &run.cost.memory;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "memory (buffers: {} KiB activations, {} KiB weights; DRAM {} GB/s; a layer takes max(cycles, memory cycles)):",
+        m.act_buffer_kib, m.weight_buffer_kib, m.dram_gbps
+    );
+    let mut grid = vec![[
+        "scheme",
+        "weights KiB",
+        "acts KiB",
+        "DRAM MiB",
+        "SRAM MiB",
+        "memory cycles",
+        "total cycles",
+        "bound",
+        "memory-bound layers",
+        "speedup",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for (s, r) in totals.iter().enumerate() {
+        let bound_layers = layers
+            .iter()
+            .skip(s)
+            .step_by(ns)
+            .filter(|l| l.bound == crate::cost::Bound::Memory)
+            .count();
+        grid.push(vec![
+            r.scheme.clone(),
+            kib(r.weight_bits),
+            kib(r.act_bits),
+            mib(r.dram_bits),
+            mib(r.sram_bits),
+            r.memory_cycles.to_string(),
+            r.total_cycles.to_string(),
+            r.bound.as_str().to_string(),
+            format!("{bound_layers} of {}", run.layers.len()),
+            x(r.speedup_total),
+        ]);
+    }
+    out.push_str(&align(&grid, 1));
+    out.push('\n');
+    out.push_str("energy (µJ) and area (mm²); ratios over the baseline:\n");
+    let mut grid = vec![[
+        "scheme",
+        "energy",
+        "compute",
+        "SRAM",
+        "DRAM",
+        "static",
+        "area",
+        "energy ratio",
+        "perf/area",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in totals {
+        grid.push(vec![
+            r.scheme.clone(),
+            uj(r.energy_pj),
+            uj(r.energy_compute_pj),
+            uj(r.energy_sram_pj),
+            uj(r.energy_dram_pj),
+            uj(r.energy_static_pj),
+            format!("{:.3}", r.area_mm2),
+            x(r.energy_ratio),
+            x(r.perf_per_area),
+        ]);
+    }
+    out.push_str(&align(&grid, 1));
     out
 }
 
