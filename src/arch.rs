@@ -861,7 +861,19 @@ impl RawScheme {
         let mut s = match &self.base {
             None => Scheme::custom(name),
             Some(b) => {
-                let preset = pick(cx, "base", &label, b, &PRESETS.map(|p| (p, p)))?;
+                let v = b.get_ref().as_str();
+                let Some(preset) = PRESETS.iter().find(|&&p| p == v) else {
+                    return Err(cx.at(
+                        b.span(),
+                        format!(
+                            "`base` in {label} = \"{v}\" is not a preset{}; `base` names one of \
+                             the presets ({}), never a custom scheme: copy that scheme's keys \
+                             into this table instead",
+                            did_you_mean(v, PRESETS),
+                            PRESETS.join(", ")
+                        ),
+                    ));
+                };
                 Scheme {
                     name: name.to_string(),
                     ..Scheme::preset(preset).expect("a preset name")

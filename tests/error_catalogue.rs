@@ -471,3 +471,65 @@ case!(
     memory_cap_unreadable,
     Case::new().fails_with(&sim(&[]), &[("MLTQ_MAX_MEMORY", "lots")])
 );
+
+// --- Cost model tables and keys -----------------------------------------------------
+
+/// The example arch with `extra` appended (after its last [[scheme]] table).
+fn cost_case(extra: &str) -> String {
+    Case::new()
+        .write("a.toml", format!("{}\n{extra}\n", example_arch()))
+        .fails(&sim(&[]))
+}
+
+case!(
+    cost_memory_unknown_key_suggests,
+    cost_case("[memory]\nact_buffer_kb = 64")
+);
+case!(
+    cost_memory_negative_buffer,
+    cost_case("[memory]\nweight_buffer_kib = -1")
+);
+case!(
+    cost_memory_zero_bandwidth,
+    cost_case("[memory]\ndram_gbps = 0")
+);
+case!(cost_energy_nan, cost_case("[energy]\nadd_pj = nan"));
+case!(
+    cost_energy_infinite,
+    cost_case("[energy]\nsram_pj_per_bit = inf")
+);
+case!(
+    cost_area_negative,
+    cost_case("[area]\nmult_um2_per_bit2 = -4.4")
+);
+case!(cost_area_string, cost_case("[area]\nadd_um2 = \"137\""));
+case!(
+    cost_scheme_base_not_a_preset,
+    cost_case("[[scheme]]\nname = \"dadn-c1\"\nbase = \"pragmatic-b1\"")
+);
+case!(
+    cost_scheme_store_misspelled,
+    cost_case("[[scheme]]\nname = \"w\"\nbase = \"mltq-word\"\nstore_act = \"zcv\"")
+);
+case!(
+    cost_scheme_lane_pj_negative,
+    cost_case("[[scheme]]\nname = \"w\"\nbase = \"mltq-word\"\nlane_pj = -0.5")
+);
+case!(
+    cost_scheme_array_unknown_key,
+    cost_case("[[scheme]]\nname = \"w\"\nbase = \"mltq-word\"\n[scheme.array]\ncolums = 1")
+);
+case!(
+    cost_scheme_array_zero,
+    cost_case("[[scheme]]\nname = \"w\"\nbase = \"mltq-word\"\n[scheme.array]\nlanes = 0")
+);
+case!(
+    cost_scheme_array_too_many_lanes,
+    cost_case(
+        "[[scheme]]\nname = \"w\"\nbase = \"mltq-word\"\n[scheme.array]\ntiles = 1048576\nrows = 1048576"
+    )
+);
+case!(
+    cost_scheme_key_in_the_wrong_table,
+    cost_case("[[scheme]]\nname = \"w\"\nbase = \"mltq-word\"\ndram_gbps = 4")
+);
