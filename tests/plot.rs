@@ -272,3 +272,100 @@ fn figure_names_must_be_svg_or_png() {
         .to_string();
     assert!(e.contains("same file as --csv"), "{e}");
 }
+
+#[test]
+fn energy_split_and_memory_bound_figures_write_the_runs_numbers() {
+    let (_, rows) = tiny_run();
+    let t = Table::from_rows(&rows);
+    let dir = tempfile::tempdir().unwrap();
+    let e = dir.path().join("energy.svg");
+    plot::energy(&t, None, &e, None).unwrap();
+    assert_svg(&e);
+    let s = std::fs::read_to_string(&e).unwrap();
+    assert!(s.contains("Energy per scheme") && s.contains("DRAM"));
+    let data = csv(&dir.path().join("energy.csv"));
+    assert_eq!(
+        data[0],
+        [
+            "point",
+            "scheme",
+            "energy_compute_pj",
+            "energy_sram_pj",
+            "energy_dram_pj",
+            "energy_static_pj"
+        ]
+    );
+    // One stacked bar per scheme, every scheme (the baseline too), from the totals.
+    assert_eq!(data.len(), 1 + 3);
+    let bit = rows
+        .iter()
+        .find(|r| r.layer == "total" && r.scheme == "mltq-bit")
+        .unwrap();
+    let drawn = data.iter().find(|r| r[1] == "mltq-bit").unwrap();
+    assert_eq!(drawn[0], "total");
+    assert_eq!(drawn[4].parse::<f64>().unwrap(), bit.energy_dram_pj);
+    assert_eq!(drawn[5].parse::<f64>().unwrap(), bit.energy_static_pj);
+
+    let m = dir.path().join("memory.png");
+    plot::memory(&t, None, &m, None).unwrap();
+    assert_png(&m);
+    let data = csv(&dir.path().join("memory.csv"));
+    assert_eq!(
+        data[0],
+        ["layer", "scheme", "cycles", "memory_cycles", "bound"]
+    );
+    // Every (layer, scheme), no totals.
+    assert_eq!(data.len(), 1 + 3 * 3);
+    for r in &data[1..] {
+        let row = rows
+            .iter()
+            .find(|x| x.layer == r[0] && x.scheme == r[1])
+            .unwrap();
+        assert_eq!(r[3], row.memory_cycles.to_string());
+        assert_eq!(r[4], row.bound.as_str());
+    }
+}
+
+#[test]
+fn sweep_curves_of_a_cost_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.toml"), "").unwrap();
+    let sp = dir.path().join("s.toml");
+    std::fs::write(&sp, SWEEP).unwrap();
+    let spec = Spec::load(&sp, &TinyInputs.networks()).unwrap();
+    let out = dir.path().join("out");
+    let s = sweep_run(&spec, &TinyInputs, &out, &Options::default()).unwrap();
+    let t = Table::read(&s.csv)
+        .unwrap()
+        .filter(&["weights=ternary:2".parse::<Filter>().unwrap()])
+        .unwrap();
+    let fig = dir.path().join("energy.svg");
+    let opts = CurveOptions {
+        x: "weight_density".into(),
+        metric: Some("energy_pj".into()),
+        ..CurveOptions::default()
+    };
+    plot::curves(&t, &opts, &fig, Some(&s.csv)).unwrap();
+    assert_svg(&fig);
+    let data = csv(&dir.path().join("energy.csv"));
+    assert_eq!(
+        data[0],
+        [
+            "panel",
+            "line",
+            "scheme",
+            "series",
+            "weight_density",
+            "energy_pj"
+        ]
+    );
+    // An absolute column shows the baseline too: 3 schemes × 3 densities.
+    assert_eq!(data.len(), 1 + 9);
+    // A ratio column leaves the baseline out.
+    let opts = CurveOptions {
+        metric: Some("energy_ratio".into()),
+        ..opts
+    };
+    plot::curves(&t, &opts, &fig, Some(&s.csv)).unwrap();
+    assert_eq!(csv(&dir.path().join("energy.csv")).len(), 1 + 6);
+}

@@ -11,7 +11,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::table::Table;
-use super::{abbreviate, cell, color, font, legend, light, times, title, DrawResult, Figure, Mark};
+use super::{
+    abbreviate, cell, color, font, legend, light, network_of, point_labels, times, title,
+    DrawResult, Figure, Mark,
+};
 use crate::error::{Error, Result};
 
 /// Longest layer label on the axis.
@@ -85,13 +88,6 @@ fn lookup(
                 t.source
             ))
         })
-}
-
-fn network_of(t: &Table) -> String {
-    t.col("network")
-        .ok()
-        .and_then(|c| t.rows.first().map(|r| r[c].clone()))
-        .unwrap_or_default()
 }
 
 impl Bars {
@@ -185,36 +181,10 @@ impl Bars {
         if tot.rows.is_empty() {
             return Err(Error::invalid(format!("{}: no `total` rows", t.source)));
         }
-        let report_cols = crate::report::csv::HEADER;
-        let varying: Vec<usize> = (0..tot.columns.len())
-            .filter(|&c| {
-                let name = tot.columns[c].as_str();
-                (name == "network" || !report_cols.contains(&name))
-                    && !["point", "point_id"].contains(&name)
-                    && tot.distinct(c).len() > 1
-            })
-            .collect();
-        // The network first, then the parameters in column order.
-        let mut varying = varying;
-        varying.sort_by_key(|&c| tot.columns[c] != "network");
-        for r in &mut tot.rows {
-            let label: Vec<String> = varying
-                .iter()
-                .map(|&c| {
-                    if tot.columns[c] == "network" {
-                        r[c].clone()
-                    } else {
-                        format!("{}={}", tot.columns[c], r[c])
-                    }
-                })
-                .collect();
-            r[lc] = if label.is_empty() {
-                "total".to_string()
-            } else {
-                label.join(", ")
-            };
+        let (labels, varied) = point_labels(&tot);
+        for (r, label) in tot.rows.iter_mut().zip(labels) {
+            r[lc] = label;
         }
-        let varied: Vec<&str> = varying.iter().map(|&c| tot.columns[c].as_str()).collect();
         let mut b = Bars::speedups(&tot, baseline, "")?;
         b.title = format!("Network speedup over {baseline}");
         b.subtitle = format!(

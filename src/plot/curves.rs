@@ -40,6 +40,8 @@ pub struct CurveOptions {
     pub panel: Option<String>,
     /// Achieved, potential or both.
     pub y: YSel,
+    /// A report column drawn instead of the speedups (one solid line per scheme).
+    pub metric: Option<String>,
     /// Schemes to draw (empty: all but the baseline).
     pub schemes: Vec<String>,
     /// Baseline (None: detected).
@@ -71,6 +73,10 @@ pub(super) struct Curves {
     x_desc: String,
     y_desc: String,
     y: YSel,
+    /// The y values are ratios (drawn as `2×`), not plain numbers.
+    ratio: bool,
+    /// A report column, not the speedups: no achieved / potential legend.
+    metric: bool,
     panels: Vec<Panel>,
     labels: Vec<String>,
     hlines: Vec<f64>,
@@ -127,8 +133,14 @@ impl Curves {
         let baseline = t.baseline(o.baseline.as_deref())?;
         let sc = t.col("scheme")?;
         let all = t.distinct(sc);
+        // A ratio over the baseline is 1 for the baseline itself: leave it out, as the
+        // speedups do; an absolute column (energy, bits) shows every scheme.
+        let ratio = o.metric.as_deref().is_none_or(is_ratio);
         let schemes: Vec<String> = if o.schemes.is_empty() {
-            all.iter().filter(|s| **s != baseline).cloned().collect()
+            all.iter()
+                .filter(|s| !ratio || **s != baseline)
+                .cloned()
+                .collect()
         } else {
             for s in &o.schemes {
                 if !all.contains(s) {
@@ -151,7 +163,15 @@ impl Curves {
         let xc = t.col(&o.x)?;
         let series = o.series.as_deref().map(|c| t.col(c)).transpose()?;
         let panel = o.panel.as_deref().map(|c| t.col(c)).transpose()?;
-        let (sp, po) = (t.col("speedup")?, t.col("potential_speedup")?);
+        let (sp, po) = match &o.metric {
+            Some(m) => (t.col(m)?, t.col(m)?),
+            None => (t.col("speedup")?, t.col("potential_speedup")?),
+        };
+        let ysel = if o.metric.is_some() {
+            YSel::Achieved
+        } else {
+            o.y
+        };
 
         // (panel, scheme, series value) → x → row.
         type Key = (String, String, String);
@@ -230,17 +250,28 @@ impl Curves {
         };
         let mut labels: Vec<String> = Vec::new();
         let mut panels: Vec<Panel> = Vec::new();
-        let mut data = vec![[
-            "panel",
-            "line",
-            "scheme",
-            "series",
-            o.x.as_str(),
-            "speedup",
-            "potential_speedup",
-        ]
+        let mut data = vec![match &o.metric {
+            Some(m) => vec![
+                "panel",
+                "line",
+                "scheme",
+                "series",
+                o.x.as_str(),
+                m.as_str(),
+            ],
+            None => vec![
+                "panel",
+                "line",
+                "scheme",
+                "series",
+                o.x.as_str(),
+                "speedup",
+                "potential_speedup",
+            ],
+        }
+        .into_iter()
         .map(String::from)
-        .to_vec()];
+        .collect::<Vec<_>>()];
         let (mut xmin, mut xmax) = (f64::INFINITY, f64::NEG_INFINITY);
         let (mut ymin, mut ymax) = (f64::INFINITY, 0.0f64);
         let panel_name = o.panel.clone().unwrap_or_default();
@@ -250,18 +281,22 @@ impl Curves {
             rows.sort_by(|a, b| a.0.total_cmp(&b.0));
             for (x, r) in rows {
                 let (a, p) = (t.num(r, sp)?, t.num(r, po)?);
-                data.push(vec![
+                let mut line = vec![
                     key.0.clone(),
                     label_of(key),
                     key.1.clone(),
                     key.2.clone(),
                     t.rows[r][xc].clone(),
-                    cell(a),
-                    cell(p),
-                ]);
+                ];
+                if o.metric.is_some() {
+                    line.push(t.rows[r][sp].clone());
+                } else {
+                    line.extend([cell(a), cell(p)]);
+                }
+                data.push(line);
                 xmin = xmin.min(x);
                 xmax = xmax.max(x);
-                for (v, on) in [(a, o.y != YSel::Potential), (p, o.y != YSel::Achieved)] {
+                for (v, on) in [(a, ysel != YSel::Potential), (p, ysel != YSel::Achieved)] {
                     if on && v.is_finite() && v > 0.0 {
                         ymin = ymin.min(v);
                         ymax = ymax.max(v);
@@ -297,8 +332,9 @@ impl Curves {
         }
         if !ymax.is_finite() || ymax <= 0.0 {
             return Err(Error::invalid(format!(
-                "{}: no finite speedups to plot",
-                t.source
+                "{}: no finite positive values of {} to plot",
+                t.source,
+                o.metric.as_deref().unwrap_or("speedup")
             )));
         }
         if o.log_x && xmin <= 0.0 {
@@ -342,16 +378,17 @@ impl Curves {
             .ok()
             .map(|c| t.distinct(c).join(", "))
             .unwrap_or_default();
-        let what = match o.y {
-            YSel::Both => "solid: achieved (cycles), dashed: potential (work)",
-            YSel::Achieved => "achieved speedup (baseline cycles / cycles)",
-            YSel::Potential => "potential speedup (baseline work / work)",
+        let what = match (&o.metric, o.y) {
+            (Some(m), _) => metric_desc(m, &baseline),
+            (None, YSel::Both) => "solid: achieved (cycles), dashed: potential (work)".to_string(),
+            (None, YSel::Achieved) => "achieved speedup (baseline cycles / cycles)".to_string(),
+            (None, YSel::Potential) => "potential speedup (baseline work / work)".to_string(),
         };
         Ok(Curves {
-            title: o
-                .title
-                .clone()
-                .unwrap_or_else(|| format!("Speedup over {baseline} vs {}", o.x)),
+            title: o.title.clone().unwrap_or_else(|| match &o.metric {
+                Some(m) => format!("{m} vs {}", o.x),
+                None => format!("Speedup over {baseline} vs {}", o.x),
+            }),
             subtitle: format!(
                 "{}network totals; {what}",
                 if net.is_empty() {
@@ -361,11 +398,20 @@ impl Curves {
                 }
             ),
             x_desc: describe(&o.x, sample_x),
-            y_desc: format!(
-                "speedup over {baseline} (×{})",
-                if o.log_y { ", log scale" } else { "" }
-            ),
-            y: o.y,
+            y_desc: match &o.metric {
+                Some(m) => format!(
+                    "{m}{}{}",
+                    if ratio { " (×)" } else { "" },
+                    if o.log_y { ", log scale" } else { "" }
+                ),
+                None => format!(
+                    "speedup over {baseline} (×{})",
+                    if o.log_y { ", log scale" } else { "" }
+                ),
+            },
+            y: ysel,
+            ratio,
+            metric: o.metric.is_some(),
             panels,
             labels,
             hlines: o.hlines.clone(),
@@ -399,7 +445,13 @@ impl Curves {
             b.caption(&p.title, font(17.0));
         }
         let mut chart = b.build_cartesian_2d(x_range, y_range)?;
-        let yfmt = |v: &f64| times(*v);
+        let yfmt = |v: &f64| {
+            if self.ratio {
+                times(*v)
+            } else {
+                compact(*v)
+            }
+        };
         let xfmt = |v: &f64| {
             if self.xticks.is_some() {
                 String::new()
@@ -486,6 +538,43 @@ impl Curves {
     }
 }
 
+/// Report columns that are ratios over the baseline.
+fn is_ratio(col: &str) -> bool {
+    [
+        "speedup",
+        "potential_speedup",
+        "speedup_total",
+        "energy_ratio",
+        "perf_per_area",
+    ]
+    .contains(&col)
+}
+
+/// What a metric column means, for the subtitle.
+fn metric_desc(col: &str, baseline: &str) -> String {
+    match col {
+        "speedup_total" => format!("{baseline} total cycles / total cycles (memory included)"),
+        "energy_ratio" => format!("{baseline} energy / energy"),
+        "perf_per_area" => format!("speedup_total × {baseline} area / area"),
+        "energy_pj" => "energy (pJ)".to_string(),
+        "dram_bits" => "DRAM traffic (bits)".to_string(),
+        "sram_bits" => "on-chip buffer reads (bits)".to_string(),
+        "weight_bits" | "act_bits" => format!("{col}: footprint in the scheme's format (bits)"),
+        "area_mm2" => "area (mm²)".to_string(),
+        "total_cycles" => "max(cycles, memory cycles) per layer, summed".to_string(),
+        c => c.to_string(),
+    }
+}
+
+/// An axis number for large values too: `12`, `0.25`, `3.4e6`.
+fn compact(v: f64) -> String {
+    if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
+        format!("{v:.1e}")
+    } else {
+        number(v)
+    }
+}
+
 /// An axis number without float noise: `4`, `0.25`.
 fn number(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
@@ -519,7 +608,7 @@ impl Figure for Curves {
             .map(|(i, l)| (l.clone(), Mark::Box(color(i))))
             .collect();
         let gray = RGBColor(70, 70, 70);
-        if self.y != YSel::Potential {
+        if self.y != YSel::Potential && !self.metric {
             items.push(("achieved".to_string(), Mark::Line(gray)));
         }
         if self.y != YSel::Achieved {

@@ -10,11 +10,16 @@
 //!   levels, lanes, …), one line per scheme (and per `--series` value), achieved solid,
 //!   potential dashed;
 //! - [`utilization`]: per-layer lane utilization of every scheme (grouped bars);
-//! - [`totals`]: network-total speedup bars per sweep point, potential marked.
+//! - [`totals`]: network-total speedup bars per sweep point, potential marked;
+//! - [`energy`]: the energy of each scheme split into compute, SRAM, DRAM and static
+//!   (stacked bars, network totals, per run or sweep point);
+//! - [`memory`]: per layer, compute cycles against memory cycles, memory-bound layers
+//!   marked, one panel per scheme.
 //!
 //! Figure data come from a [`Table`]: a report or sweep CSV, or a run's rows.
 
 mod bars;
+mod costs;
 mod curves;
 mod font;
 mod gap;
@@ -233,6 +238,16 @@ pub fn gap(
 ) -> Result<()> {
     let b = t.baseline(baseline)?;
     save_titled(gap::Gap::new(t, &b)?, title, path, input)
+}
+
+/// The energy split of every scheme (network totals), per run or sweep point.
+pub fn energy(t: &Table, title: Option<&str>, path: &Path, input: Option<&Path>) -> Result<()> {
+    save_titled(costs::EnergySplit::new(t)?, title, path, input)
+}
+
+/// Per-layer compute vs memory cycles of one run, one panel per scheme.
+pub fn memory(t: &Table, title: Option<&str>, path: &Path, input: Option<&Path>) -> Result<()> {
+    save_titled(costs::MemoryBound::new(t)?, title, path, input)
 }
 
 /// Sweep curves: speedup vs a parameter column of a sweep CSV (`total` rows).
@@ -516,6 +531,53 @@ mod tests {
     }
 }
 
+/// The network of a table's first row, or "".
+fn network_of(t: &Table) -> String {
+    t.col("network")
+        .ok()
+        .and_then(|c| t.rows.first().map(|r| r[c].clone()))
+        .unwrap_or_default()
+}
+
+/// Labels of the rows of a `total`-rows table (one per point and scheme): the
+/// parameters that vary between points, the network first (`resnet18, lanes=4`), or
+/// `total` for one run; and the names of those parameters.
+fn point_labels(tot: &Table) -> (Vec<String>, Vec<String>) {
+    let report_cols = crate::report::csv::HEADER;
+    let mut varying: Vec<usize> = (0..tot.columns.len())
+        .filter(|&c| {
+            let name = tot.columns[c].as_str();
+            (name == "network" || !report_cols.contains(&name))
+                && !["point", "point_id"].contains(&name)
+                && tot.distinct(c).len() > 1
+        })
+        .collect();
+    varying.sort_by_key(|&c| tot.columns[c] != "network");
+    let labels = tot
+        .rows
+        .iter()
+        .map(|r| {
+            let label: Vec<String> = varying
+                .iter()
+                .map(|&c| {
+                    if tot.columns[c] == "network" {
+                        r[c].clone()
+                    } else {
+                        format!("{}={}", tot.columns[c], r[c])
+                    }
+                })
+                .collect();
+            if label.is_empty() {
+                "total".to_string()
+            } else {
+                label.join(", ")
+            }
+        })
+        .collect();
+    let names = varying.iter().map(|&c| tot.columns[c].clone()).collect();
+    (labels, names)
+}
+
 /// A ratio for CSV cells: six decimals, `inf` for +∞ (as the report writes them).
 fn cell(v: f64) -> String {
     crate::report::fmt_ratio(v)
@@ -537,6 +599,10 @@ pub enum Kind {
     Sweep,
     /// Per-layer lane utilization of every scheme (one run).
     Util,
+    /// Energy of each scheme split into compute, SRAM, DRAM and static (network totals).
+    Energy,
+    /// Per-layer compute vs memory cycles, memory-bound layers marked (one run).
+    Memory,
 }
 
 /// `mltq plot`.
@@ -569,6 +635,10 @@ pub struct PlotArgs {
     /// sweep: which speedups to draw.
     #[arg(long, value_enum, default_value_t = YSel::Both)]
     pub y: YSel,
+    /// sweep: draw this report column instead of the speedups (energy_ratio,
+    /// perf_per_area, speedup_total, energy_pj, dram_bits, act_bits, …).
+    #[arg(long, value_name = "COL", conflicts_with = "y")]
+    pub metric: Option<String>,
     /// sweep: only these schemes (comma-separated) [default: all but the baseline].
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub schemes: Vec<String>,
@@ -601,12 +671,15 @@ pub fn plot_cmd(a: PlotArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         Kind::Totals => totals(&t, a.baseline.as_deref(), title, &a.out, input)?,
         Kind::Util => utilization(&t, title, &a.out, input)?,
         Kind::Gap => gap(&t, a.baseline.as_deref(), title, &a.out, input)?,
+        Kind::Energy => energy(&t, title, &a.out, input)?,
+        Kind::Memory => memory(&t, title, &a.out, input)?,
         Kind::Sweep => {
             let opts = CurveOptions {
                 x: a.x.clone().unwrap_or_default(),
                 series: a.series.clone(),
                 panel: a.panel.clone(),
                 y: a.y,
+                metric: a.metric.clone(),
                 schemes: a.schemes.clone(),
                 baseline: a.baseline.clone(),
                 hlines: a.hline.clone(),
