@@ -6,7 +6,8 @@
 //!   folded) and the activation it consumed, and quantizes them.
 //! - [`quantize`]: the quantizers (`ternary:L`, `binary:L`, `int:B`, pruning) as pure
 //!   functions with their error and density statistics.
-//! - [`input`]: model inputs from `.npy` files or photos; [`npy`]: `.npy` reading.
+//! - [`input`]: model inputs from `.npy` files or photos; [`npy`]: `.npy` reading;
+//!   [`sniff`]: what a file is, from its first bytes.
 //! - [`report`]: the per-layer quantization table printed by the command.
 //!
 //! [`ImportArgs`] and [`import_cmd`] are the command line: `cli.rs` registers them.
@@ -18,6 +19,7 @@ pub mod npy;
 pub mod onnx;
 pub mod quantize;
 pub mod report;
+pub mod sniff;
 
 use std::io::Write;
 use std::path::PathBuf;
