@@ -6,6 +6,7 @@
 //!   folded) and the activation it consumed, and quantizes them.
 //! - [`quantize`]: the quantizers (`ternary:L`, `binary:L`, `int:B`, pruning) as pure
 //!   functions with their error and density statistics.
+//! - [`precision`]: per-layer precisions of int tensors (a file, or profiled).
 //! - [`input`]: model inputs from `.npy` files or photos; [`npy`]: `.npy` reading;
 //!   [`sniff`]: what a file is, from its first bytes.
 //! - [`report`]: the per-layer quantization table printed by the command.
@@ -17,6 +18,7 @@ pub mod input;
 pub mod npy;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+pub mod precision;
 pub mod quantize;
 pub mod report;
 pub mod sniff;

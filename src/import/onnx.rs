@@ -196,6 +196,7 @@ fn quantize_layer(l: &FloatLayer, opts: &ImportOptions) -> Result<(Layer, LayerR
         opts.weights,
         opts.per_channel,
         opts.prune,
+        None,
     )
     .map_err(in_layer)?;
     let ashape = l.geom.act_shape();
@@ -203,7 +204,7 @@ fn quantize_layer(l: &FloatLayer, opts: &ImportOptions) -> Result<(Layer, LayerR
     let mut ast = Vec::new();
     let mut encs = Vec::new();
     for (k, a) in l.acts.iter().enumerate() {
-        let (t, st) = quantize::quantize_acts(a, &ashape, opts.acts).map_err(in_layer)?;
+        let (t, st) = quantize::quantize_acts(a, &ashape, opts.acts, None).map_err(in_layer)?;
         encs.push(short_enc(t.encoding()));
         acts.insert(k as u32, t);
         ast.push(st);
