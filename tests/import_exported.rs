@@ -192,6 +192,27 @@ fn a_missing_batch_axis_is_added_and_a_wrong_rank_refused() {
     );
 }
 
+#[test]
+fn an_integer_input_gets_integers_and_refuses_fractions() {
+    // uint8 photo input: the values 0..=191 cast to float reach the conv unchanged.
+    let x: Vec<f32> = (0..192).map(|v| v as f32).collect();
+    let c = cap(
+        &onnx_gen::uint8_input(),
+        &[tensor("x", &[1, 3, 8, 8], x.clone())],
+    );
+    assert_eq!(c.layers[0].acts[0], x);
+    let e = cap_err(
+        &onnx_gen::uint8_input(),
+        &[tensor("half.npy", &[1, 3, 8, 8], vec![0.5; 192])],
+    );
+    assert!(
+        e.contains(
+            "input half.npy: element 0 = 0.5 is not a value of the model's input type (uint8)"
+        ),
+        "{e}"
+    );
+}
+
 // --- 3. Nothing dropped silently ------------------------------------------------------
 
 #[test]

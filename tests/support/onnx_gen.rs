@@ -902,3 +902,20 @@ pub fn unsupported_op() -> pb::ModelProto {
     g.node[2].input[0] = "p2".into();
     m
 }
+
+/// [`declared`] (8×8) taking a uint8 image `x8` cast to float first (as tf2onnx
+/// exports models whose input is a decoded photo).
+pub fn uint8_input() -> pb::ModelProto {
+    let mut m = declared(8);
+    let g = m.graph.as_mut().unwrap();
+    g.node
+        .insert(0, node("cast", "Cast", &["x8"], &["x"], vec![int("to", 1)]));
+    let mut inp = tensor_info("x8", &[Decl::P("N"), Decl::V(3), Decl::V(8), Decl::V(8)]);
+    if let Some(pb::type_proto::Value::TensorType(t)) =
+        inp.r#type.as_mut().and_then(|t| t.value.as_mut())
+    {
+        t.elem_type = pb::tensor_proto::DataType::Uint8 as i32;
+    }
+    g.input[0] = inp;
+    m
+}

@@ -455,15 +455,30 @@ fn input_tensor(inp: &InputTensor, shape: &[usize], dt: DatumType, path: &Path) 
             .find(|(_, v)| v.fract() != 0.0 || (**v as f64) < lo || (**v as f64) > hi)
         {
             return Err(Error::invalid(format!(
-                "{}: input {}: element {i} = {v} is not a {dt:?} value, which the model's input takes",
+                "{}: input {}: element {i} = {v} is not a value of the model's input type ({})",
                 path.display(),
-                inp.name
+                inp.name,
+                int_name(dt)
             )));
         }
     }
     t.cast_to_dt(dt)
         .map(|c| c.into_owned())
         .map_err(tract_err(path, "cannot convert the input"))
+}
+
+/// numpy's name of an integer type.
+fn int_name(dt: DatumType) -> &'static str {
+    match dt {
+        DatumType::U8 => "uint8",
+        DatumType::I8 => "int8",
+        DatumType::U16 => "uint16",
+        DatumType::I16 => "int16",
+        DatumType::U32 => "uint32",
+        DatumType::I32 => "int32",
+        DatumType::U64 => "uint64",
+        _ => "int64",
+    }
 }
 
 fn int_range(dt: DatumType) -> (f64, f64) {

@@ -332,10 +332,17 @@ impl DeclaredInput {
             Some(D::Uint32) => DatumType::U32,
             Some(D::Uint64) => DatumType::U64,
             other => {
+                let name = match other {
+                    Some(D::String) => "string",
+                    Some(D::Bool) => "bool",
+                    Some(D::Complex64 | D::Complex128) => "complex",
+                    Some(D::Bfloat16) => "bfloat16",
+                    _ => "unknown",
+                };
                 return Err(Error::invalid(format!(
-                    "{model}: the model's input '{}' has element type {} ({other:?}); mltq gives models numeric tensors",
+                    "{model}: the model's input '{}' has element type {} ({name}); mltq gives models numeric tensors",
                     self.name, self.elem_type
-                )))
+                )));
             }
         })
     }
@@ -383,7 +390,12 @@ impl DeclaredInput {
                     } else {
                         format!("axis {} is {g} where the model declares {v}", axis(a))
                     };
-                    return Err(refuse(why, self.fit_hint(&shape)));
+                    let hint = if a == 0 && !added && *v == 1 && shape.len() >= 2 {
+                        Some("the model takes one sample per run: give each sample as its own --input file".into())
+                    } else {
+                        self.fit_hint(&shape)
+                    };
+                    return Err(refuse(why, hint));
                 }
                 Dim::Symbol(s) => match bound.get(s.as_str()) {
                     Some(&(b, a0)) if b != g => {
@@ -594,6 +606,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--channel-order gray"), "{e}");
+    }
+
+    #[test]
+    fn a_batch_for_a_one_sample_model_gets_a_hint() {
+        let d = decl(vec![F(1), F(3)]);
+        let e = d.bind(&[4, 3], "b.npy", "m").unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "axis 0 is 4 where the model declares 1\nhint: the model takes one sample per run"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
