@@ -122,19 +122,24 @@ fn onnx_needs_an_input_and_image_flags_need_an_image() {
     let (r, _) = run(&["--from", "onnx", "m.onnx", "--out", out.to_str().unwrap()]);
     let e = r.unwrap_err().to_string();
     assert!(e.contains("--input X.npy") && e.contains("--image"), "{e}");
-    let e = Cmd::try_parse_from([
-        "mltq-import",
+    let x = dir.path().join("x.npy");
+    write_f32(&x, &[1, 3], &[0.0; 3]).unwrap();
+    let (r, _) = run(&[
         "--from",
         "onnx",
         "m.onnx",
+        "--input",
+        x.to_str().unwrap(),
         "--out",
-        "o",
+        out.to_str().unwrap(),
         "--resize",
         "224,224",
-    ])
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("--image"), "{e}");
+    ]);
+    let e = r.unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "--resize prepares photos given with --image; .npy inputs are taken as they are"
+    );
     let e = Cmd::try_parse_from([
         "mltq-import",
         "--from",

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use mltq::encoding::{EncSpec, Encoding};
 use mltq::import::onnx::{capture, Capture};
-use mltq::import::{import_onnx, ImageOptions, ImportOptions, InputTensor};
+use mltq::import::{import_onnx, ImageOptions, ImportOptions, InputTensor, Resize};
 use mltq::model::{Conv, Geometry};
 use support::onnx_gen::{self, conv2d, reference, reference_with, Rng, TinyNet, Variant};
 
@@ -88,7 +88,7 @@ fn captured_activations_match_a_plain_reference() {
     close(&cap.layers[0].acts[0], &r.conv1_in, "conv1 input");
     close(&cap.layers[1].acts[0], &r.conv2_in, "conv2 input");
     close(&cap.layers[2].acts[0], &r.fc_in, "fc input");
-    close(&cap.outputs[0].1, &r.y, "output");
+    close(&cap.outputs[0][0].values, &r.y, "output");
     assert!(r.conv2_in.contains(&0.0), "ReLU zeros reach the capture");
     // Unfolded weights are kept as they are.
     assert_eq!(cap.layers[1].weights, net.w2);
@@ -130,7 +130,7 @@ fn two_layers_reading_one_tensor_both_capture_it() {
         &r.fc_in,
         "fc input after the residual add",
     );
-    close(&cap.outputs[0].1, &r.y, "output");
+    close(&cap.outputs[0][0].values, &r.y, "output");
 }
 
 #[test]
@@ -238,29 +238,89 @@ fn a_product_of_two_activations_is_skipped_with_a_note() {
 }
 
 #[test]
-fn dilation_and_asymmetric_padding_are_refused_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = TinyNet::new(7);
-    let p = write_model(
-        dir.path(),
-        &net,
-        Variant {
-            dilation2: true,
-            ..Variant::default()
-        },
+fn a_dilated_conv_is_listed_with_its_weights_and_macs_not_imported() {
+    let v = Variant {
+        dilation2: true,
+        ..Variant::default()
+    };
+    let (_, cap) = tiny_capture(v, &[image(1)]);
+    let names: Vec<&str> = cap.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["conv1", "fc"]);
+    assert_eq!(cap.skipped.len(), 1);
+    let s = &cap.skipped[0];
+    assert_eq!((s.op.as_str(), s.name.as_str()), ("Conv", "conv2"));
+    // W2 is (6, 2, 3, 3): 108 weights. Dilation 2 makes the kernel span 5: output
+    // (8 + 2 − 5)/2 + 1 = 3 per axis, 9 positions × 108 = 972 MACs.
+    assert_eq!(s.weights, 108);
+    assert_eq!(s.macs, Some(972));
+    assert!(s.reason.contains("dilation 2x2"), "{}", s.reason);
+}
+
+#[test]
+fn asymmetric_padding_becomes_zero_rows_and_columns_of_the_input() {
+    // conv2 with pads [1, 1, 0, 0] (top 1, left 1, bottom 0, right 0) on 8x8, k3 s2:
+    // output (8 + 1 − 3)/2 + 1 = 4 per axis. Imported as in=4x9x9 with pad 0: the
+    // top row and left column of zeros made explicit, windows unchanged.
+    let x = image(1);
+    let v = Variant {
+        asymmetric_pads: true,
+        ..Variant::default()
+    };
+    let (net, cap) = tiny_capture(v, std::slice::from_ref(&x));
+    let l = &cap.layers[1];
+    assert_eq!(
+        l.geom,
+        Geometry::Conv(Conv {
+            c: 4,
+            h: 9,
+            w: 9,
+            f: 6,
+            kh: 3,
+            kw: 3,
+            sh: 2,
+            sw: 2,
+            ph: 0,
+            pw: 0,
+            groups: 2
+        })
     );
-    let e = capture(&p, &[image(1)], false).unwrap_err().to_string();
-    assert!(e.contains("conv2") && e.contains("dilation"), "{e}");
-    let p = write_model(
-        dir.path(),
-        &net,
-        Variant {
-            asymmetric_pads: true,
-            ..Variant::default()
-        },
+    assert!(
+        l.notes[0].contains("top 1, bottom 0, left 1, right 0"),
+        "{:?}",
+        l.notes
     );
-    let e = capture(&p, &[image(1)], false).unwrap_err().to_string();
-    assert!(e.contains("conv2") && e.contains("asymmetric"), "{e}");
+    let r = reference(&net, &x.data).conv2_in;
+    for c in 0..4 {
+        for y in 0..9 {
+            for xx in 0..9 {
+                let got = l.acts[0][(c * 9 + y) * 9 + xx];
+                let want = if y == 0 || xx == 0 {
+                    0.0
+                } else {
+                    r[(c * 8 + y - 1) * 8 + xx - 1]
+                };
+                assert!((got - want).abs() < 1e-4, "({c},{y},{xx}): {got} vs {want}");
+            }
+        }
+    }
+    // The float output is the plain network's with the same windows (checked through
+    // the padded conv by the reference with pad 0).
+    let (out, oh, ow) = conv2d(&l.acts[0], (4, 9, 9), &l.weights, 6, 3, 2, 0, 2, None);
+    assert_eq!((oh, ow), (4, 4));
+    let fc_in: Vec<f32> = (0..6)
+        .map(|ch| {
+            out[ch * 16..(ch + 1) * 16]
+                .iter()
+                .map(|v| v.max(0.0))
+                .sum::<f32>()
+                / 16.0
+        })
+        .collect();
+    close(
+        &cap.layers[2].acts[0],
+        &fc_in,
+        "fc input after the padded conv",
+    );
 }
 
 #[test]
@@ -274,15 +334,15 @@ fn missing_garbage_and_mismatched_inputs_are_refused() {
     std::fs::write(&g, b"\x08\x07garbage").unwrap();
     assert!(capture(&g, &[image(1)], false).is_err());
     let p = write_model(dir.path(), &TinyNet::new(7), Variant::default());
-    let odd = InputTensor {
-        name: "odd".into(),
-        shape: vec![1, 3, 4, 4],
-        data: vec![0.0; 48],
+    let pair = InputTensor {
+        name: "pair".into(),
+        shape: vec![2, 3, 8, 8],
+        data: vec![0.0; 384],
     };
-    let e = capture(&p, &[image(1), odd], false)
+    let e = capture(&p, &[image(1), pair], false)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("odd") && e.contains("one shape"), "{e}");
+    assert!(e.contains("pair") && e.contains("one shape"), "{e}");
 }
 
 #[test]
@@ -326,8 +386,12 @@ fn import_quantizes_weights_and_acts_and_checks_the_output() {
     let check = report.check.as_ref().unwrap();
     assert_eq!(check.len(), 2);
     for c in check {
-        assert_eq!(c.rows, 1);
-        assert!(c.rel_l2 > 0.0 && c.rel_l2 < 1.0, "{c:?}");
+        assert!(matches!(c.top1, Some((_, 1))), "{c:?}");
+        assert_eq!(c.outputs.len(), 1);
+        let o = &c.outputs[0];
+        assert_eq!((o.name.as_str(), &o.shape[..]), ("y", &[1, 5][..]));
+        assert!(o.rel_l2 > 0.0 && o.rel_l2 < 1.0, "{c:?}");
+        assert!(o.cosine > 0.0 && o.cosine < 1.0, "{c:?}");
     }
     let table = report.table();
     assert!(
@@ -360,8 +424,9 @@ fn check_with_near_exact_weights_reproduces_the_float_output() {
         };
         let (_, report) = import_onnx(&p, &[image(3)], &opts).unwrap();
         let c = &report.check.unwrap()[0];
-        assert_eq!(c.top1_agree, 1, "{v:?}");
-        assert!(c.rel_l2 < 1e-3, "{v:?}: {c:?}");
+        assert_eq!(c.top1, Some((1, 1)), "{v:?}");
+        assert!(c.outputs[0].rel_l2 < 1e-3, "{v:?}: {c:?}");
+        assert!(c.outputs[0].cosine > 1.0 - 1e-6, "{v:?}: {c:?}");
     }
 }
 
@@ -398,9 +463,9 @@ fn photos_are_inputs_too() {
         .save(&png)
         .unwrap();
     let opts = ImageOptions {
-        resize: Some((8, 8)),
-        mean: [0.485, 0.456, 0.406],
-        std: [0.229, 0.224, 0.225],
+        resize: Some(Resize::Exact(8, 8)),
+        mean: vec![0.485, 0.456, 0.406],
+        std: vec![0.229, 0.224, 0.225],
         ..ImageOptions::default()
     };
     let x = InputTensor::from_image(&png, &opts).unwrap();

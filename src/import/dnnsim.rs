@@ -177,40 +177,7 @@ fn parse_model_csv(text: &str, path: &Path) -> Result<Vec<CsvLayer>> {
 }
 
 fn parse_precision(text: &str, path: &Path, rows: &[CsvLayer]) -> Result<Vec<Precision>> {
-    const ROWS: [&str; 4] = [
-        "activation magnitude",
-        "activation fraction",
-        "weight magnitude",
-        "weight fraction",
-    ];
-    let lines: Vec<&str> = text.lines().collect();
-    let mut vals: Vec<Vec<i64>> = Vec::new();
-    for (r, what) in ROWS.iter().enumerate() {
-        let ln = r + 2; // line 1 is the title
-        let at = |msg: String| Error::invalid(format!("{}:{ln}: {msg}", path.display()));
-        let line = lines.get(r + 1).ok_or_else(|| {
-            at(format!(
-                "missing the {what} row (expected a title line, then four `;`-separated rows)"
-            ))
-        })?;
-        let v: Vec<i64> = line
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse::<i64>()
-                    .map_err(|_| at(format!("{what} `{s}` is not an integer")))
-            })
-            .collect::<Result<_>>()?;
-        if v.len() < rows.len() {
-            return Err(at(format!(
-                "the {what} row has {} values but model.csv has {} layers",
-                v.len(),
-                rows.len()
-            )));
-        }
-        vals.push(v);
-    }
+    let vals = super::precision::dnnsim_rows(text, path, rows.len(), "model.csv")?;
     rows.iter()
         .enumerate()
         .map(|(i, row)| {

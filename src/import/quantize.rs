@@ -87,7 +87,7 @@ impl QuantStats {
             error_energy: error,
             nonzero_words: terms.iter().filter(|&&t| t > 0).count() as u64,
             nonzero_digits: terms.iter().map(|&t| t as u64).sum(),
-            digit_slots: (tensor.len() * tensor.levels()) as u64,
+            digit_slots: (tensor.len() * planes(tensor)) as u64,
             ..QuantStats::default()
         };
         st.finish();
@@ -129,6 +129,15 @@ impl QuantStats {
         };
         self.word_density = ratio(self.nonzero_words, self.elements);
         self.digit_density = ratio(self.nonzero_digits, self.digit_slots);
+    }
+}
+
+/// Digit planes counted by the statistics: levels, or an int tensor's precision (the
+/// planes a precision-serial design streams; its bits by default).
+fn planes(t: &Tensor) -> usize {
+    match *t.encoding() {
+        Encoding::Int { precision, .. } => precision as usize,
+        _ => t.levels(),
     }
 }
 
@@ -373,6 +382,37 @@ pub fn int_with(
     Ok((t, st))
 }
 
+/// [`int_with`] at `precision` bits, stored in a `bits`-wide tensor whose `precision`
+/// says so: the values are the `precision`-bit quantization (scale max|x| / qmax of
+/// `precision` bits), the container keeps the operand width a parallel design pays for.
+pub fn int_at(
+    values: &[f32],
+    shape: &[usize],
+    bits: u8,
+    precision: u8,
+    signed: bool,
+    zeros: Zeros,
+) -> Result<(Tensor, QuantStats)> {
+    if !(1..=bits).contains(&precision) {
+        return Err(Error::invalid(format!(
+            "precision {precision} is outside 1..={bits} (the int:{bits} width)"
+        )));
+    }
+    let (t, mut st) = int_with(values, shape, precision, signed, zeros)?;
+    if precision == bits {
+        return Ok((t, st));
+    }
+    let Encoding::Int { scale, .. } = *t.encoding() else {
+        unreachable!("int_with returns an int tensor")
+    };
+    let q: Vec<i32> = (0..t.len()).map(|i| t.int_value(i).unwrap_or(0)).collect();
+    let t = Tensor::int(shape, bits, signed, precision, scale, q)?;
+    let clamped = st.clamped;
+    st = QuantStats::measure(values, &t);
+    st.clamped = clamped;
+    Ok((t, st))
+}
+
 /// Magnitude pruning: set the ⌊F·n⌉ (rounded to nearest) smallest-magnitude elements to
 /// exactly 0 (ties broken by position, earlier first). Returns the pruned values.
 pub fn prune(values: &[f32], fraction: f64) -> Result<Vec<f32>> {
@@ -422,15 +462,35 @@ fn check_levels(levels: u8) -> Result<()> {
 /// thresholds (TWN) and int rounds to nearest. Binary digits are never zero, so
 /// `binary:L` with pruning is refused. Int weights are signed; per-channel scales apply
 /// to ternary and binary only (the int encoding has one scale per tensor).
+///
+/// `precision` (int only; the full width when `None`): see [`int_at`].
 pub fn quantize_weights(
     values: &[f32],
     shape: &[usize],
     spec: EncSpec,
     per_channel: bool,
     prune_fraction: Option<f64>,
+    precision: Option<u8>,
 ) -> Result<(Tensor, QuantStats)> {
-    let pruned;
-    let (input, zeros) = match prune_fraction {
+    let (input, zeros) = prepare_weights(values, shape, spec, prune_fraction)?;
+    let (t, _) = match spec {
+        EncSpec::Ternary(l) => ternary_with(&input, shape, l, per_channel, zeros)?,
+        EncSpec::Binary(l) => binary(&input, shape, l, per_channel)?,
+        EncSpec::Int(b) => int_at(&input, shape, b, precision.unwrap_or(b), true, zeros)?,
+    };
+    let st = QuantStats::measure(values, &t);
+    Ok((t, st))
+}
+
+/// The weights [`quantize_weights`] quantizes (pruned when asked) and where their zeros
+/// may come from.
+pub fn prepare_weights(
+    values: &[f32],
+    shape: &[usize],
+    spec: EncSpec,
+    prune_fraction: Option<f64>,
+) -> Result<(Vec<f32>, Zeros)> {
+    match prune_fraction {
         Some(f) => {
             if let EncSpec::Binary(_) = spec {
                 return Err(Error::invalid(
@@ -439,35 +499,36 @@ pub fn quantize_weights(
                 ));
             }
             check_input(values, shape)?;
-            pruned = prune(values, f)?;
-            (&pruned[..], Zeros::Input)
+            Ok((prune(values, f)?, Zeros::Input))
         }
-        None => (values, Zeros::Quantizer),
-    };
-    let (t, _) = match spec {
-        EncSpec::Ternary(l) => ternary_with(input, shape, l, per_channel, zeros)?,
-        EncSpec::Binary(l) => binary(input, shape, l, per_channel)?,
-        EncSpec::Int(b) => int_with(input, shape, b, true, zeros)?,
-    };
-    let st = QuantStats::measure(values, &t);
-    Ok((t, st))
+        None => Ok((values.to_vec(), Zeros::Quantizer)),
+    }
 }
 
 /// Quantize one sample's activations: `int:B` is unsigned when no value is negative
 /// (post-ReLU) and signed otherwise; ternary and binary use one scale per tensor. Zeros
 /// come from the input only ([`Zeros::Input`]): the simulator sees the float model's
-/// exact zero pattern.
+/// exact zero pattern. `precision` (int only; the full width when `None`): see
+/// [`int_at`].
 pub fn quantize_acts(
     values: &[f32],
     shape: &[usize],
     spec: EncSpec,
+    precision: Option<u8>,
 ) -> Result<(Tensor, QuantStats)> {
     match spec {
         EncSpec::Ternary(l) => ternary_with(values, shape, l, false, Zeros::Input),
         EncSpec::Binary(l) => binary(values, shape, l, false),
         EncSpec::Int(b) => {
             let signed = values.iter().any(|&v| v < 0.0);
-            int_with(values, shape, b, signed, Zeros::Input)
+            int_at(
+                values,
+                shape,
+                b,
+                precision.unwrap_or(b),
+                signed,
+                Zeros::Input,
+            )
         }
     }
 }
@@ -599,6 +660,29 @@ mod tests {
     }
 
     #[test]
+    fn int_at_a_lower_precision_keeps_the_width_and_quantizes_coarser() {
+        // [1.0, 0.2] signed at precision 3 in int:8: qmax = 3, s = 1/3:
+        // q = [3, round(0.6) = 1]; stored bits=8 precision=3.
+        let (t, st) = int_at(&[1.0, 0.2], &[2], 8, 3, true, Zeros::Quantizer).unwrap();
+        assert!(matches!(
+            t.encoding(),
+            Encoding::Int {
+                bits: 8,
+                signed: true,
+                precision: 3,
+                ..
+            }
+        ));
+        assert_eq!(t.int_value(0), Some(3));
+        assert_eq!(t.int_value(1), Some(1));
+        // Error: 0.2 − 1/3 = −2/15; energy 4/225. Digits: |3| = 0b11, |1| = 0b1: three
+        // nonzero digits of 2 × 3 planes.
+        assert!((st.error_energy - 4.0 / 225.0).abs() < 1e-7);
+        assert_eq!(st.digit_density, 0.5);
+        assert!(int_at(&[1.0], &[1], 8, 9, true, Zeros::Quantizer).is_err());
+    }
+
+    #[test]
     fn int_all_zero_tensor_has_unit_scale() {
         let (t, st) = int(&[0.0, 0.0], &[2], 8, true).unwrap();
         assert_eq!(
@@ -638,21 +722,28 @@ mod tests {
 
     #[test]
     fn pruned_binary_weights_are_refused() {
-        let e = quantize_weights(&[1.0, 2.0], &[2, 1], EncSpec::Binary(2), false, Some(0.5))
-            .unwrap_err();
+        let e = quantize_weights(
+            &[1.0, 2.0],
+            &[2, 1],
+            EncSpec::Binary(2),
+            false,
+            Some(0.5),
+            None,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("never zero"), "{e}");
     }
 
     #[test]
     fn acts_with_negatives_are_signed_and_relu_acts_unsigned() {
-        let (t, _) = quantize_acts(&[1.0, 0.0, 0.001], &[3], EncSpec::Int(8)).unwrap();
+        let (t, _) = quantize_acts(&[1.0, 0.0, 0.001], &[3], EncSpec::Int(8), None).unwrap();
         assert!(matches!(t.encoding(), Encoding::Int { signed: false, .. }));
         assert_eq!(
             t.int_value(2),
             Some(1),
             "tiny nonzero activations stay nonzero"
         );
-        let (t, _) = quantize_acts(&[1.0, -0.5], &[2], EncSpec::Int(8)).unwrap();
+        let (t, _) = quantize_acts(&[1.0, -0.5], &[2], EncSpec::Int(8), None).unwrap();
         assert!(matches!(t.encoding(), Encoding::Int { signed: true, .. }));
     }
 
@@ -698,7 +789,7 @@ mod tests {
             let k = prune_count(v.len(), f);
             let pruned = prune(&v, f).unwrap();
             prop_assert_eq!(pruned.iter().filter(|x| **x == 0.0).count(), k);
-            let (t, st) = quantize_weights(&v, &shape, EncSpec::Ternary(l), false, Some(f)).unwrap();
+            let (t, st) = quantize_weights(&v, &shape, EncSpec::Ternary(l), false, Some(f), None).unwrap();
             for (i, x) in pruned.iter().enumerate() {
                 let ds: Vec<i8> = (0..l as usize).map(|p| t.digit(i, p)).collect();
                 if *x == 0.0 {

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::precision::Pick;
 use super::quantize::QuantStats;
 use crate::encoding::{Encoding, ScaleMode};
 use crate::model::Network;
@@ -26,19 +27,56 @@ pub struct LayerReport {
     pub folded_bn: Option<String>,
     /// Things worth knowing about this layer.
     pub notes: Vec<String>,
+    /// MACs per sample.
+    pub macs: u64,
+    /// The profiled precision of int weights, when profiling.
+    pub weight_precision: Option<Pick>,
+    /// The profiled precision of int activations, when profiling.
+    pub act_precision: Option<Pick>,
 }
 
-/// The final output of the float model against the quantized-weights model.
+/// One output of the float model against the quantized-weights model.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct OutputCheck {
+    /// The output's name.
+    pub name: String,
+    /// Its shape in the float run.
+    pub shape: Vec<usize>,
+    /// Its shape in the quantized run when that differs (nothing else is compared).
+    pub other_shape: Option<Vec<usize>>,
+    /// max |y_q − y|.
+    pub max_abs_diff: f64,
+    /// ⟨y_q, y⟩ / (‖y_q‖·‖y‖) (1 when both are zero).
+    pub cosine: f64,
+    /// ‖y_q − y‖ / ‖y‖.
+    pub rel_l2: f64,
+}
+
+/// One input's `--check`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CheckResult {
     /// The input (file name).
     pub input: String,
-    /// Rows (batch items) whose top-1 class agrees.
-    pub top1_agree: usize,
-    /// Rows compared.
-    pub rows: usize,
-    /// ‖y_q − y‖ / ‖y‖ over the whole output.
-    pub rel_l2: f64,
+    /// When the first output is a class vector: (samples whose top-1 class agrees,
+    /// samples).
+    pub top1: Option<(usize, usize)>,
+    /// Every output of the model, in order.
+    pub outputs: Vec<OutputCheck>,
+}
+
+/// A node that carries weights but was not imported.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Skipped {
+    /// ONNX op type.
+    pub op: String,
+    /// Node name.
+    pub name: String,
+    /// Weights it holds.
+    pub weights: u64,
+    /// Its MACs per sample, when the shapes tell.
+    pub macs: Option<u64>,
+    /// Why it is not imported.
+    pub reason: String,
 }
 
 /// Everything an import reports.
@@ -48,8 +86,13 @@ pub struct ImportReport {
     pub layers: Vec<LayerReport>,
     /// `--check` results, one per input, when asked for.
     pub check: Option<Vec<CheckResult>>,
-    /// Import-wide notes (skipped nodes, assumptions).
+    /// Import-wide notes (nodes that are not weight layers, assumptions).
     pub notes: Vec<String>,
+    /// Weighted nodes not imported, in graph order (`None`: not applicable, e.g. a
+    /// DNNsim trace, which holds only layers).
+    pub skipped: Option<Vec<Skipped>>,
+    /// Where int precisions came from, when not the full width (e.g. "profiled: …").
+    pub precision: Option<String>,
 }
 
 impl ImportReport {
@@ -88,14 +131,33 @@ impl ImportReport {
                     acts: (!acts.is_empty()).then(|| QuantStats::merge(&acts)),
                     folded_bn: None,
                     notes: Vec::new(),
+                    macs: l.geom.macs(),
+                    weight_precision: None,
+                    act_precision: None,
                 }
             })
             .collect();
         ImportReport {
             layers,
-            check: None,
-            notes: Vec::new(),
+            ..ImportReport::default()
         }
+    }
+
+    /// Weights held by the imported layers, and by them plus the skipped nodes.
+    pub fn weight_coverage(&self) -> (u64, u64) {
+        let imported: u64 = self.layers.iter().map(|l| l.weights.elements).sum();
+        let skipped: u64 = self.skipped.iter().flatten().map(|s| s.weights).sum();
+        (imported, imported + skipped)
+    }
+
+    /// MACs per sample of the imported layers, of them plus the skipped nodes whose
+    /// MACs are known, and how many skipped nodes' MACs are unknown.
+    pub fn mac_coverage(&self) -> (u64, u64, usize) {
+        let imported: u64 = self.layers.iter().map(|l| l.macs).sum();
+        let skipped = self.skipped.iter().flatten();
+        let known: u64 = skipped.clone().filter_map(|s| s.macs).sum();
+        let unknown = skipped.filter(|s| s.macs.is_none()).count();
+        (imported, imported + known, unknown)
     }
 
     /// The per-layer table, a total line, notes and check results.
@@ -187,39 +249,207 @@ impl ImportReport {
         for n in &self.notes {
             let _ = writeln!(out, "note: {n}");
         }
+        self.precision_block(&mut out);
+        self.coverage_block(&mut out);
         if let Some(check) = &self.check {
-            let _ = writeln!(
-                out,
-                "\ncheck: float model vs quantized weights (activations float)"
-            );
-            let (mut agree, mut rows, mut worst) = (0, 0, 0.0f64);
-            for c in check {
-                let _ = writeln!(
-                    out,
-                    "  {}: top-1 agrees on {}/{}, output relative L2 error {:.4}",
-                    c.input, c.top1_agree, c.rows, c.rel_l2
-                );
-                agree += c.top1_agree;
-                rows += c.rows;
-                worst = worst.max(c.rel_l2);
-            }
-            let _ = writeln!(
-                out,
-                "  total: top-1 agreement {agree}/{rows}, worst output relative L2 error {worst:.4}"
-            );
+            check_block(&mut out, check);
         }
         out
     }
+
+    /// The precisions a profile picked, per layer.
+    fn precision_block(&self, out: &mut String) {
+        let Some(how) = &self.precision else {
+            return;
+        };
+        let _ = writeln!(out, "precision: {how}");
+        if !self
+            .layers
+            .iter()
+            .any(|l| l.weight_precision.is_some() || l.act_precision.is_some())
+        {
+            return;
+        }
+        let cell = |p: &Option<Pick>| match p {
+            None => ("-".to_string(), "-".to_string()),
+            Some(p) => (
+                format!("{}{}", p.precision, if p.reached { "" } else { "!" }),
+                err(p.error),
+            ),
+        };
+        let mut rows = vec![["layer", "w.prec", "w.err", "a.prec", "a.err"].map(String::from)];
+        for l in &self.layers {
+            let (wp, we) = cell(&l.weight_precision);
+            let (ap, ae) = cell(&l.act_precision);
+            rows.push([l.name.clone(), wp, we, ap, ae]);
+        }
+        push_aligned(out, &rows, &[true, false, false, false, false], "  ");
+        if self.layers.iter().any(|l| {
+            [l.weight_precision, l.act_precision]
+                .iter()
+                .flatten()
+                .any(|p| !p.reached)
+        }) {
+            let _ = writeln!(
+                out,
+                "  ! = even the full width misses the tolerance (the full width is kept)"
+            );
+        }
+    }
+
+    /// The weighted nodes that are not imported, and the share the layers cover.
+    fn coverage_block(&self, out: &mut String) {
+        let Some(skipped) = &self.skipped else {
+            return;
+        };
+        if !skipped.is_empty() {
+            let _ = writeln!(
+                out,
+                "not imported: {} node{} with weights (--strict refuses such a model)",
+                skipped.len(),
+                if skipped.len() == 1 { "" } else { "s" }
+            );
+            let mut rows = vec![["op", "node", "weights", "MACs", "why"].map(String::from)];
+            for s in skipped {
+                rows.push([
+                    s.op.clone(),
+                    s.name.clone(),
+                    s.weights.to_string(),
+                    s.macs.map_or("?".into(), |m| m.to_string()),
+                    s.reason.clone(),
+                ]);
+            }
+            push_aligned(out, &rows, &[true, true, false, false, true], "  ");
+        }
+        let (wi, wt) = self.weight_coverage();
+        let (mi, mt, unknown) = self.mac_coverage();
+        let share = |a: u64, b: u64| {
+            if b == 0 {
+                "100.0%".to_string()
+            } else {
+                format!("{:.1}%", 100.0 * a as f64 / b as f64)
+            }
+        };
+        let unknown = if unknown > 0 {
+            format!(
+                " ({unknown} node{} of unknown MACs left out)",
+                if unknown == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "coverage: the imported layers hold {} of the model's weights ({wi} of {wt}) and {} of its MACs per sample ({mi} of {mt}){unknown}",
+            share(wi, wt),
+            share(mi, mt)
+        );
+    }
 }
 
-/// `ternary:2`, `ternary:2/ch`, `binary:1`, `int:8s`, `int:8u`.
+/// The `--check` section.
+fn check_block(out: &mut String, check: &[CheckResult]) {
+    let _ = writeln!(
+        out,
+        "\ncheck: float model vs quantized weights (activations float)"
+    );
+    let (mut agree, mut rows, mut any_top1) = (0, 0, false);
+    let mut worst_cos: Option<(f64, &str)> = None;
+    let mut worst_diff: Option<(f64, &str)> = None;
+    for c in check {
+        let mut parts = Vec::new();
+        if let Some((a, r)) = c.top1 {
+            parts.push(format!("top-1 agrees on {a}/{r}"));
+            agree += a;
+            rows += r;
+            any_top1 = true;
+        }
+        for o in &c.outputs {
+            let shape = super::show_shape(&o.shape);
+            match &o.other_shape {
+                Some(other) => parts.push(format!(
+                    "{} {shape}: shape {} with quantized weights, not compared",
+                    o.name,
+                    super::show_shape(other)
+                )),
+                None => {
+                    parts.push(format!(
+                        "{} {shape}: max |diff| {:.4}, cosine {:.5}, relative L2 {:.4}",
+                        o.name, o.max_abs_diff, o.cosine, o.rel_l2
+                    ));
+                    if worst_cos.is_none_or(|(w, _)| o.cosine < w) {
+                        worst_cos = Some((o.cosine, &o.name));
+                    }
+                    if worst_diff.is_none_or(|(w, _)| o.max_abs_diff > w) {
+                        worst_diff = Some((o.max_abs_diff, &o.name));
+                    }
+                }
+            }
+        }
+        let _ = writeln!(out, "  {}: {}", c.input, parts.join("; "));
+    }
+    let mut total = Vec::new();
+    if any_top1 {
+        total.push(format!("top-1 agreement {agree}/{rows}"));
+    } else {
+        total.push("no top-1 (the first output is not one class vector per sample)".into());
+    }
+    if let (Some((c, cn)), Some((d, dn))) = (worst_cos, worst_diff) {
+        total.push(format!(
+            "lowest cosine {c:.5} ({cn}), largest max |diff| {d:.4} ({dn})"
+        ));
+    }
+    let _ = writeln!(out, "  total: {}", total.join("; "));
+}
+
+/// Rows of cells, columns aligned (left or right), each line indented.
+fn push_aligned<const N: usize>(
+    out: &mut String,
+    rows: &[[String; N]],
+    left: &[bool; N],
+    indent: &str,
+) {
+    let mut widths = [0usize; N];
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if left[i] {
+                    format!("{c:<w$}", w = widths[i])
+                } else {
+                    format!("{c:>w$}", w = widths[i])
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{indent}{}", cells.join("  ").trim_end());
+    }
+}
+
+/// `ternary:2`, `ternary:2/ch`, `binary:1`, `int:8s`, `int:8u`; `int:8u/p5` for a
+/// precision below the width.
 pub fn short_enc(e: &Encoding) -> String {
     let ch = |s: ScaleMode| if s == ScaleMode::Channel { "/ch" } else { "" };
     match *e {
         Encoding::Ternary { levels, scale } => format!("ternary:{levels}{}", ch(scale)),
         Encoding::Binary { levels, scale } => format!("binary:{levels}{}", ch(scale)),
-        Encoding::Int { bits, signed, .. } => {
-            format!("int:{bits}{}", if signed { "s" } else { "u" })
+        Encoding::Int {
+            bits,
+            signed,
+            precision,
+            ..
+        } => {
+            let p = if precision < bits {
+                format!("/p{precision}")
+            } else {
+                String::new()
+            };
+            format!("int:{bits}{}{p}", if signed { "s" } else { "u" })
         }
     }
 }
@@ -282,6 +512,9 @@ mod tests {
                     acts: Some(stats(192, 50.0, 0.0, 192, 700, 1536)),
                     folded_bn: Some("bn1".into()),
                     notes: vec![],
+                    macs: 6912,
+                    weight_precision: None,
+                    act_precision: None,
                 },
                 LayerReport {
                     name: "fc".into(),
@@ -292,17 +525,131 @@ mod tests {
                     acts: None,
                     folded_bn: None,
                     notes: vec!["an example note".into()],
+                    macs: 30,
+                    weight_precision: None,
+                    act_precision: None,
                 },
             ],
             check: Some(vec![CheckResult {
                 input: "x.npy".into(),
-                top1_agree: 1,
-                rows: 1,
-                rel_l2: 0.0123,
+                top1: Some((1, 1)),
+                outputs: vec![OutputCheck {
+                    name: "y".into(),
+                    shape: vec![1, 5],
+                    other_shape: None,
+                    max_abs_diff: 0.25,
+                    cosine: 0.99871,
+                    rel_l2: 0.0123,
+                }],
             }]),
             notes: vec!["MatMul node 'outer' skipped".into()],
+            skipped: Some(vec![Skipped {
+                op: "LSTM".into(),
+                name: "lstm".into(),
+                weights: 160,
+                macs: Some(640),
+                reason: "recurrent cell: not simulated".into(),
+            }]),
+            precision: None,
         };
         insta::assert_snapshot!(report.table());
+    }
+
+    /// Every part the table can have: a profile, a node of unknown MACs, outputs that
+    /// are not class vectors (one of them changing shape).
+    #[test]
+    fn table_with_profile_unknown_macs_and_non_class_outputs_is_pinned() {
+        let pick = |precision, error, reached| {
+            Some(Pick {
+                precision,
+                error,
+                reached,
+            })
+        };
+        let report = ImportReport {
+            layers: vec![LayerReport {
+                name: "conv".into(),
+                geometry: "conv 1x1x2 -> 2 k1x1 s1x1 p0x0 g1".into(),
+                weight_enc: "int:8s/p5".into(),
+                weights: stats(2, 1.04, 0.0, 2, 3, 10),
+                act_enc: Some("int:8u/p4".into()),
+                acts: Some(stats(2, 1.04, 0.0, 2, 3, 8)),
+                folded_bn: None,
+                notes: vec![],
+                macs: 4,
+                weight_precision: pick(5, 0.0, true),
+                act_precision: pick(8, 0.013, false),
+            }],
+            check: Some(vec![CheckResult {
+                input: "img.png".into(),
+                top1: None,
+                outputs: vec![
+                    OutputCheck {
+                        name: "boxes".into(),
+                        shape: vec![1, 2, 4],
+                        other_shape: None,
+                        max_abs_diff: 0.5,
+                        cosine: 0.9,
+                        rel_l2: 0.4,
+                    },
+                    OutputCheck {
+                        name: "n".into(),
+                        shape: vec![1],
+                        other_shape: Some(vec![2]),
+                        max_abs_diff: f64::NAN,
+                        cosine: f64::NAN,
+                        rel_l2: f64::NAN,
+                    },
+                ],
+            }]),
+            notes: vec![],
+            skipped: Some(vec![Skipped {
+                op: "Einsum".into(),
+                name: "e".into(),
+                weights: 2,
+                macs: None,
+                reason: "Einsum: not simulated".into(),
+            }]),
+            precision: Some("profiled: per tensor, the smallest …".into()),
+        };
+        insta::assert_snapshot!(report.table());
+    }
+
+    #[test]
+    fn coverage_counts_weights_and_known_macs() {
+        let mut r = ImportReport::default();
+        assert_eq!(r.weight_coverage(), (0, 0));
+        r.layers.push(LayerReport {
+            name: "c".into(),
+            geometry: String::new(),
+            weight_enc: String::new(),
+            weights: stats(6, 1.0, 0.0, 6, 6, 6),
+            act_enc: None,
+            acts: None,
+            folded_bn: None,
+            notes: vec![],
+            macs: 24,
+            weight_precision: None,
+            act_precision: None,
+        });
+        r.skipped = Some(vec![
+            Skipped {
+                op: "LSTM".into(),
+                name: "l".into(),
+                weights: 160,
+                macs: Some(640),
+                reason: String::new(),
+            },
+            Skipped {
+                op: "Einsum".into(),
+                name: "e".into(),
+                weights: 4,
+                macs: None,
+                reason: String::new(),
+            },
+        ]);
+        assert_eq!(r.weight_coverage(), (6, 170));
+        assert_eq!(r.mac_coverage(), (24, 664, 1));
     }
 
     #[test]
@@ -322,6 +669,15 @@ mod tests {
                 scale: None
             }),
             "int:8u"
+        );
+        assert_eq!(
+            short_enc(&Encoding::Int {
+                bits: 8,
+                signed: true,
+                precision: 5,
+                scale: None
+            }),
+            "int:8s/p5"
         );
     }
 }

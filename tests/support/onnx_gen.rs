@@ -14,9 +14,14 @@
 //! fc     Gemm transB=1 (6→5), bias                    (1,5) = y
 //! ```
 //!
-//! [`Variant`] bends it: dilation 2 or asymmetric pads on conv2 (to be refused), the fc
-//! as `MatMul` or as `Gemm` with `transB=0` and `alpha`, a residual shortcut conv that
-//! reads the same tensor as conv2.
+//! [`Variant`] bends it: dilation 2 or asymmetric pads on conv2, the fc as `MatMul` or
+//! as `Gemm` with `transB=0` and `alpha`, a residual shortcut conv that reads the same
+//! tensor as conv2.
+//!
+//! Then models as exporters make them ([`with_input_dims`], [`nhwc`], [`declared`],
+//! [`lstm_after_conv`], [`sequence`], [`two_weights`], [`two_inputs`],
+//! [`unsupported_op`]): symbolic dims of any name, channel-last inputs, recurrent
+//! cells, products over sequences; each documented with the numbers its tests use.
 
 #![allow(dead_code)]
 
@@ -104,7 +109,7 @@ impl TinyNet {
     }
 }
 
-fn init(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
+pub fn init(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
     pb::TensorProto {
         name: name.into(),
         dims: dims.to_vec(),
@@ -114,7 +119,7 @@ fn init(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
     }
 }
 
-fn ints(name: &str, v: &[i64]) -> pb::AttributeProto {
+pub fn ints(name: &str, v: &[i64]) -> pb::AttributeProto {
     pb::AttributeProto {
         name: name.into(),
         r#type: pb::attribute_proto::AttributeType::Ints as i32,
@@ -123,7 +128,7 @@ fn ints(name: &str, v: &[i64]) -> pb::AttributeProto {
     }
 }
 
-fn int(name: &str, v: i64) -> pb::AttributeProto {
+pub fn int(name: &str, v: i64) -> pb::AttributeProto {
     pb::AttributeProto {
         name: name.into(),
         r#type: pb::attribute_proto::AttributeType::Int as i32,
@@ -132,7 +137,7 @@ fn int(name: &str, v: i64) -> pb::AttributeProto {
     }
 }
 
-fn float(name: &str, v: f32) -> pb::AttributeProto {
+pub fn float(name: &str, v: f32) -> pb::AttributeProto {
     pb::AttributeProto {
         name: name.into(),
         r#type: pb::attribute_proto::AttributeType::Float as i32,
@@ -141,7 +146,7 @@ fn float(name: &str, v: f32) -> pb::AttributeProto {
     }
 }
 
-fn node(
+pub fn node(
     name: &str,
     op: &str,
     inputs: &[&str],
@@ -158,7 +163,7 @@ fn node(
     }
 }
 
-fn value_info(name: &str, dims: &[Option<i64>]) -> pb::ValueInfoProto {
+pub fn value_info(name: &str, dims: &[Option<i64>]) -> pb::ValueInfoProto {
     use pb::tensor_shape_proto::{dimension::Value, Dimension};
     pb::ValueInfoProto {
         name: name.into(),
@@ -606,4 +611,311 @@ pub fn resnet50(seed: u64, size: i64) -> pb::ModelProto {
         }),
         ..Default::default()
     }
+}
+
+// --- Models as exporters make them ---------------------------------------------------
+
+/// One axis of a declared shape.
+#[derive(Clone, Copy, Debug)]
+pub enum Decl {
+    /// A fixed size.
+    V(i64),
+    /// A symbolic size (any name, as exporters write them).
+    P(&'static str),
+    /// No value at all.
+    None,
+}
+
+/// A float tensor declaration with these axes.
+pub fn tensor_info(name: &str, dims: &[Decl]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{dimension::Value, Dimension};
+    let mut v = value_info(name, &[]);
+    if let Some(pb::type_proto::Value::TensorType(t)) =
+        v.r#type.as_mut().and_then(|t| t.value.as_mut())
+    {
+        t.shape = Some(pb::TensorShapeProto {
+            dim: dims
+                .iter()
+                .map(|d| Dimension {
+                    denotation: String::new(),
+                    value: match d {
+                        Decl::V(v) => Some(Value::DimValue(*v)),
+                        Decl::P(p) => Some(Value::DimParam(p.to_string())),
+                        Decl::None => None,
+                    },
+                })
+                .collect(),
+        });
+    }
+    v
+}
+
+/// An opset-13 model of these parts.
+pub fn graph_model(
+    nodes: Vec<pb::NodeProto>,
+    inits: Vec<pb::TensorProto>,
+    inputs: Vec<pb::ValueInfoProto>,
+    outputs: Vec<pb::ValueInfoProto>,
+) -> pb::ModelProto {
+    pb::ModelProto {
+        ir_version: 7,
+        producer_name: "mltq tests/support/onnx_gen.rs".into(),
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(pb::GraphProto {
+            name: "g".into(),
+            node: nodes,
+            initializer: inits,
+            input: inputs,
+            output: outputs,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `m` with its input declared as `dims`, and value_info for the tiny network's
+/// intermediate `c1` using the same symbols (as paddle2onnx writes them).
+pub fn with_input_dims(mut m: pb::ModelProto, dims: &[Decl]) -> pb::ModelProto {
+    let g = m.graph.as_mut().unwrap();
+    let name = g.input[0].name.clone();
+    g.input[0] = tensor_info(&name, dims);
+    g.value_info
+        .push(tensor_info("c1", &[dims[0], Decl::V(4), dims[2], dims[3]]));
+    m
+}
+
+/// The tiny network on a channel-last input `x_nhwc` (N, 8, 8, 3), transposed to NCHW
+/// first (as tf2onnx exports Keras models).
+pub fn nhwc(net: &TinyNet) -> pb::ModelProto {
+    let mut m = model(net, Variant::default());
+    let g = m.graph.as_mut().unwrap();
+    g.node.insert(
+        0,
+        node(
+            "to_nchw",
+            "Transpose",
+            &["x_nhwc"],
+            &["x"],
+            vec![ints("perm", &[0, 3, 1, 2])],
+        ),
+    );
+    g.input[0] = tensor_info(
+        "x_nhwc",
+        &[Decl::P("unk__123"), Decl::V(8), Decl::V(8), Decl::V(3)],
+    );
+    m
+}
+
+/// x (N, 3, size, size) → `proj` Conv 1x1 3→2, W = [[1, 0, 0], [0, 1, −1]] →
+/// GlobalAveragePool → Flatten → `fc` Gemm transB (2→2), W = [[1, 2], [3, 4]] → y.
+/// `proj` consumes the input itself, so its captured activation is the input.
+pub fn declared(size: i64) -> pb::ModelProto {
+    graph_model(
+        vec![
+            node("proj", "Conv", &["x", "Wp"], &["p"], vec![]),
+            node("gap", "GlobalAveragePool", &["p"], &["g"], vec![]),
+            node("flat", "Flatten", &["g"], &["f"], vec![int("axis", 1)]),
+            node("fc", "Gemm", &["f", "Wf"], &["y"], vec![int("transB", 1)]),
+        ],
+        vec![
+            init("Wp", &[2, 3, 1, 1], &[1.0, 0.0, 0.0, 0.0, 1.0, -1.0]),
+            init("Wf", &[2, 2], &[1.0, 2.0, 3.0, 4.0]),
+        ],
+        vec![tensor_info(
+            "x",
+            &[
+                Decl::P("batch_size"),
+                Decl::V(3),
+                Decl::V(size),
+                Decl::V(size),
+            ],
+        )],
+        vec![tensor_info("y", &[Decl::P("batch_size"), Decl::V(2)])],
+    )
+}
+
+/// x (N, 2, 1, 4) → `conv` 1x1 2→3 (6 weights) → Squeeze(2) → (N, 3, 4) →
+/// Transpose(2, 0, 1) → (4, N, 3) → `lstm` LSTM, hidden 5: W (1, 20, 3), R (1, 20, 5),
+/// B (1, 40) → Y (4, 1, N, 5). Weights the LSTM holds: W and R, 60 + 100 = 160; its
+/// MACs per sample: 4 steps × 160 = 640. The conv: 6 weights, 3·2·4 = 24 MACs.
+pub fn lstm_after_conv(seed: u64) -> pb::ModelProto {
+    let mut r = Rng::new(seed);
+    graph_model(
+        vec![
+            node("conv", "Conv", &["x", "Wc"], &["c"], vec![]),
+            node("squeeze", "Squeeze", &["c", "axes"], &["s"], vec![]),
+            node(
+                "seq",
+                "Transpose",
+                &["s"],
+                &["t"],
+                vec![ints("perm", &[2, 0, 1])],
+            ),
+            node(
+                "lstm",
+                "LSTM",
+                &["t", "W", "R", "B"],
+                &["y"],
+                vec![int("hidden_size", 5)],
+            ),
+        ],
+        vec![
+            init("Wc", &[3, 2, 1, 1], &r.vec(6, -1.0, 1.0)),
+            pb::TensorProto {
+                name: "axes".into(),
+                dims: vec![1],
+                data_type: pb::tensor_proto::DataType::Int64 as i32,
+                int64_data: vec![2],
+                ..Default::default()
+            },
+            init("W", &[1, 20, 3], &r.vec(60, -0.5, 0.5)),
+            init("R", &[1, 20, 5], &r.vec(100, -0.5, 0.5)),
+            init("B", &[1, 40], &r.vec(40, -0.1, 0.1)),
+        ],
+        vec![tensor_info(
+            "x",
+            &[Decl::P("N"), Decl::V(2), Decl::V(1), Decl::V(4)],
+        )],
+        vec![tensor_info(
+            "y",
+            &[Decl::V(4), Decl::V(1), Decl::P("N"), Decl::V(5)],
+        )],
+    )
+}
+
+/// How [`sequence`] lays out its sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seq {
+    /// (T, N, C), as CRNN text recognizers after their convs.
+    TimeFirst,
+    /// (N, T, C), as transformer blocks.
+    BatchFirst,
+    /// (C, T) squeezed to 2-D (batch 1), into a Gemm with transA = 1.
+    GemmTransA,
+}
+
+/// The weights B (C=2, F=4) of [`sequence`]: rows [1, 0, −1, 2] and [0, 1, 1, −1].
+pub const SEQ_B: [f32; 8] = [1.0, 0.0, -1.0, 2.0, 0.0, 1.0, 1.0, -1.0];
+
+/// x (N, C=2, 1, T=3) → Squeeze(2) → (N, 2, 3) → the layout of `kind` → `proj`
+/// MatMul (or Gemm) with B = [`SEQ_B`] → y: one 4-vector per position. Sample n's
+/// activation, as a `C,1,T` conv input, is x[n] itself.
+pub fn sequence(kind: Seq) -> pb::ModelProto {
+    let axes = |name: &str, v: &[i64]| pb::TensorProto {
+        name: name.into(),
+        dims: vec![v.len() as i64],
+        data_type: pb::tensor_proto::DataType::Int64 as i32,
+        int64_data: v.to_vec(),
+        ..Default::default()
+    };
+    let (nodes, out) = match kind {
+        Seq::TimeFirst | Seq::BatchFirst => {
+            let perm: &[i64] = if kind == Seq::TimeFirst {
+                &[2, 0, 1]
+            } else {
+                &[0, 2, 1]
+            };
+            (
+                vec![
+                    node("squeeze", "Squeeze", &["x", "axes"], &["s"], vec![]),
+                    node(
+                        "layout",
+                        "Transpose",
+                        &["s"],
+                        &["t"],
+                        vec![ints("perm", perm)],
+                    ),
+                    node("proj", "MatMul", &["t", "B"], &["y"], vec![]),
+                ],
+                if kind == Seq::TimeFirst {
+                    [Decl::V(3), Decl::P("N"), Decl::V(4)]
+                } else {
+                    [Decl::P("N"), Decl::V(3), Decl::V(4)]
+                },
+            )
+        }
+        Seq::GemmTransA => (
+            vec![
+                node("squeeze", "Squeeze", &["x", "axes02"], &["s"], vec![]),
+                node("proj", "Gemm", &["s", "B"], &["y"], vec![int("transA", 1)]),
+            ],
+            [Decl::V(3), Decl::V(4), Decl::None],
+        ),
+    };
+    let out: Vec<Decl> = out
+        .into_iter()
+        .filter(|d| !matches!(d, Decl::None))
+        .collect();
+    graph_model(
+        nodes,
+        vec![
+            init("B", &[2, 4], &SEQ_B),
+            axes("axes", &[2]),
+            axes("axes02", &[0, 2]),
+        ],
+        vec![tensor_info(
+            "x",
+            &[Decl::P("N"), Decl::V(2), Decl::V(1), Decl::V(3)],
+        )],
+        vec![tensor_info("y", &out)],
+    )
+}
+
+/// x (1, 1, 1, 2) → `conv` 1x1 1→2 with weights [1.0, 0.2] → y (1, 2, 1, 2). Given
+/// x = [1.0, 0.2], weights and activation are both [1.0, 0.2]: the precision tests'
+/// numbers (see tests/import_precision.rs).
+pub fn two_weights() -> pb::ModelProto {
+    graph_model(
+        vec![node("conv", "Conv", &["x", "W"], &["y"], vec![])],
+        vec![init("W", &[2, 1, 1, 1], &[1.0, 0.2])],
+        vec![tensor_info(
+            "x",
+            &[Decl::V(1), Decl::V(1), Decl::V(1), Decl::V(2)],
+        )],
+        vec![tensor_info(
+            "y",
+            &[Decl::V(1), Decl::V(2), Decl::V(1), Decl::V(2)],
+        )],
+    )
+}
+
+/// A model with two inputs (an image and its size, as paddle2onnx detectors have).
+pub fn two_inputs() -> pb::ModelProto {
+    let mut m = declared(8);
+    let g = m.graph.as_mut().unwrap();
+    g.input
+        .push(tensor_info("im_shape", &[Decl::P("N"), Decl::V(2)]));
+    m
+}
+
+/// [`declared`] with a node of an operator tract does not run (`FusedConv` of ONNX
+/// Runtime's `com.microsoft` domain) after `proj`.
+pub fn unsupported_op() -> pb::ModelProto {
+    let mut m = declared(8);
+    let g = m.graph.as_mut().unwrap();
+    let mut n = node("fused", "FusedConv", &["p", "Wp"], &["p2"], vec![]);
+    n.domain = "com.microsoft".into();
+    g.node.insert(1, n);
+    g.node[2].input[0] = "p2".into();
+    m
+}
+
+/// [`declared`] (8×8) taking a uint8 image `x8` cast to float first (as tf2onnx
+/// exports models whose input is a decoded photo).
+pub fn uint8_input() -> pb::ModelProto {
+    let mut m = declared(8);
+    let g = m.graph.as_mut().unwrap();
+    g.node
+        .insert(0, node("cast", "Cast", &["x8"], &["x"], vec![int("to", 1)]));
+    let mut inp = tensor_info("x8", &[Decl::P("N"), Decl::V(3), Decl::V(8), Decl::V(8)]);
+    if let Some(pb::type_proto::Value::TensorType(t)) =
+        inp.r#type.as_mut().and_then(|t| t.value.as_mut())
+    {
+        t.elem_type = pb::tensor_proto::DataType::Uint8 as i32;
+    }
+    g.input[0] = inp;
+    m
 }
