@@ -21,7 +21,7 @@
 use serde::Serialize;
 
 use crate::encoding::Encoding;
-use crate::tensor::Tensor;
+use crate::tensor::{plane_words, Tensor, Values};
 
 /// A storage format of an operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -167,9 +167,46 @@ impl std::ops::Add for Counts {
 }
 
 impl Counts {
-    /// The counts of a whole tensor.
+    /// The counts of a whole tensor, read straight from its storage: popcounts of the
+    /// digit planes (64 elements a word), or one pass over the integers.
     pub fn of(t: &Tensor) -> Counts {
-        Counts::of_digits(&digit_counts(t))
+        let n = t.len() as u64;
+        match (t.values(), t.encoding()) {
+            (Values::Planes { nonzero, .. }, Encoding::Ternary { levels, .. }) => {
+                let words = plane_words(t.len());
+                let planes: Vec<&[u64]> = nonzero.chunks_exact(words.max(1)).collect();
+                let mut nz = 0u64;
+                let mut terms = 0u64;
+                for w in 0..words {
+                    let mut any = 0u64;
+                    for p in planes.iter().take(*levels as usize) {
+                        any |= p[w];
+                        terms += p[w].count_ones() as u64;
+                    }
+                    nz += any.count_ones() as u64;
+                }
+                Counts {
+                    n,
+                    nonzero: nz,
+                    terms,
+                }
+            }
+            // Binary elements are never zero, and have L nonzero digits each.
+            (Values::Planes { .. }, enc) => Counts {
+                n,
+                nonzero: n,
+                terms: n * enc.serial_planes() as u64,
+            },
+            (Values::Int(v), _) => {
+                let (nonzero, terms) = v.iter().fold((0u64, 0u64), |(a, b), &x| {
+                    (
+                        a + (x != 0) as u64,
+                        b + x.unsigned_abs().count_ones() as u64,
+                    )
+                });
+                Counts { n, nonzero, terms }
+            }
+        }
     }
 
     /// The counts of the elements whose [`digit_counts`] are `digits`.
@@ -203,6 +240,23 @@ pub fn all_formats(enc: &Encoding, c: Counts) -> [u64; 4] {
 mod tests {
     use super::*;
     use crate::encoding::ScaleMode;
+
+    proptest::proptest! {
+        /// Counts read from the planes (or integers) equal those of the per-element
+        /// digit counts.
+        #[test]
+        fn counts_from_storage_equal_counts_of_digits(
+            kind in 0u8..3,
+            levels in 1u8..=4,
+            n in 0usize..300,
+            density in 0.0f64..=1.0,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let e = crate::sim::strategies::Enc { kind, levels, bits: 8, signed: true };
+            let t = crate::sim::strategies::tensor(&[n], e, density, seed);
+            proptest::prop_assert_eq!(Counts::of(&t), Counts::of_digits(&digit_counts(&t)));
+        }
+    }
 
     #[test]
     fn packed_bits_of_the_first_levels() {
