@@ -11,15 +11,18 @@
 //! main thread):
 //! `valgrind --tool=callgrind --toggle-collect=breakdown::simulate_serial
 //!  target/release/examples/breakdown`
+//! and of the cost model alone (footprints, traffic, energy of every layer and scheme,
+//! from the simulation's counts): `--toggle-collect=breakdown::costs_serial`.
 
 use std::path::Path;
 use std::time::Instant;
 
 use mltq::arch::Arch;
+use mltq::cost;
 use mltq::gen::{self, GenSpec};
 use mltq::model::{self, Network};
 use mltq::run::{self, ActSource};
-use mltq::sim::{simulate_layer, simulate_schemes};
+use mltq::sim::{simulate_layer, LayerRun};
 
 fn main() {
     // As `mltq` does.
@@ -45,12 +48,15 @@ fn main() {
             faults() - f
         );
         let (t, f) = (Instant::now(), faults());
-        simulate_serial(&net, &arch);
+        let runs = simulate_serial(&net, &arch);
         eprintln!(
             "simulate (one thread) {:>8.1} ms ({} page faults)",
             ms(t),
             faults() - f
         );
+        let t = Instant::now();
+        costs_serial(&net, &arch, &runs);
+        eprintln!("  of which costs      {:>8.1} ms (one thread)", ms(t));
         // Memory speed: the file's bytes read again (into memory the process has
         // already touched, so without page faults).
         let t = Instant::now();
@@ -83,8 +89,11 @@ fn main() {
     run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap();
     eprintln!("simulate (rayon)      {:>8.1} ms", ms(t));
     let t = Instant::now();
-    simulate_serial(&net, &arch);
-    eprintln!("simulate (one thread) {:>8.1} ms", ms(t));
+    let runs = simulate_serial(&net, &arch);
+    eprintln!("cycles (one thread)   {:>8.1} ms", ms(t));
+    let t = Instant::now();
+    costs_serial(&net, &arch, &runs);
+    eprintln!("costs (one thread)    {:>8.1} ms", ms(t));
     if std::env::var_os("MLTQ_PER_SCHEME").is_some() {
         for s in &arch.schemes {
             let t = Instant::now();
@@ -96,11 +105,22 @@ fn main() {
     }
 }
 
-/// Every layer under every scheme, on this thread.
+/// Every layer under every scheme (each on its array), on this thread: the cycle model.
 #[inline(never)]
-fn simulate_serial(net: &Network, arch: &Arch) {
-    for l in &net.layers {
-        std::hint::black_box(simulate_schemes(l, &l.acts[&0], &arch.schemes, &arch.array).unwrap());
+fn simulate_serial(net: &Network, arch: &Arch) -> Vec<Vec<LayerRun>> {
+    net.layers
+        .iter()
+        .map(|l| std::hint::black_box(run::simulate_layer(l, &l.acts[&0], arch).unwrap()))
+        .collect()
+}
+
+/// The cost model of every layer and scheme from the cycle model's `runs`, on this
+/// thread.
+#[inline(never)]
+fn costs_serial(net: &Network, arch: &Arch, runs: &[Vec<LayerRun>]) {
+    for (l, r) in net.layers.iter().zip(runs) {
+        let stats = cost::LayerStats::new(l, &l.acts[&0]);
+        std::hint::black_box(cost::layer_costs(&stats, arch, r));
     }
 }
 

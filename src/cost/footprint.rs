@@ -174,17 +174,11 @@ impl Counts {
         match (t.values(), t.encoding()) {
             (Values::Planes { nonzero, .. }, Encoding::Ternary { levels, .. }) => {
                 let words = plane_words(t.len());
-                let planes: Vec<&[u64]> = nonzero.chunks_exact(words.max(1)).collect();
-                let mut nz = 0u64;
-                let mut terms = 0u64;
-                for w in 0..words {
-                    let mut any = 0u64;
-                    for p in planes.iter().take(*levels as usize) {
-                        any |= p[w];
-                        terms += p[w].count_ones() as u64;
-                    }
-                    nz += any.count_ones() as u64;
-                }
+                let planes: Vec<&[u64]> = nonzero
+                    .chunks_exact(words.max(1))
+                    .take(*levels as usize)
+                    .collect();
+                let (nz, terms) = plane_counts(&planes, words);
                 Counts {
                     n,
                     nonzero: nz,
@@ -220,6 +214,37 @@ impl Counts {
             terms,
         }
     }
+}
+
+/// (elements with a digit set in any plane, digits set over all planes) of `words` words
+/// of each plane; compiled with `popcnt` too, picked at run time.
+fn plane_counts(planes: &[&[u64]], words: usize) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU has `popcnt` (checked just above).
+        return unsafe { plane_counts_popcnt(planes, words) };
+    }
+    plane_counts_in(planes, words)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn plane_counts_popcnt(planes: &[&[u64]], words: usize) -> (u64, u64) {
+    plane_counts_in(planes, words)
+}
+
+#[inline(always)]
+fn plane_counts_in(planes: &[&[u64]], words: usize) -> (u64, u64) {
+    let (mut nz, mut terms) = (0u64, 0u64);
+    for w in 0..words {
+        let mut any = 0u64;
+        for p in planes {
+            any |= p[w];
+            terms += p[w].count_ones() as u64;
+        }
+        nz += any.count_ones() as u64;
+    }
+    (nz, terms)
 }
 
 /// Per element, its nonzero digits: ternary, over its levels; binary, L (never zero);

@@ -148,14 +148,16 @@ impl<'l> LayerStats<'l> {
     /// Count a layer's tensors once.
     pub fn new(layer: &'l Layer, acts: &'l Tensor) -> LayerStats<'l> {
         let digits = footprint::digit_counts(acts);
-        let act_counts = Counts::of_digits(&digits);
-        let (positions, read) = match layer.geom {
+        let (act_counts, positions, read) = match layer.geom {
             Geometry::Conv(c) => {
                 let p = traffic::Positions::of(&c, &digits);
                 let read = p.read_counts();
-                (Some(p), read)
+                (p.totals(), Some(p), read)
             }
-            Geometry::Fc { .. } => (None, (act_counts.nonzero, act_counts.terms)),
+            Geometry::Fc { .. } => {
+                let counts = Counts::of_digits(&digits);
+                (counts, None, (counts.nonzero, counts.terms))
+            }
         };
         LayerStats {
             layer,
