@@ -29,6 +29,21 @@ pub struct Tensor {
     pub t: Encoded,
 }
 
+/// A shape as Python writes it: `(3,)`, `(2, 4)`.
+fn tuple(shape: &[usize]) -> String {
+    match shape {
+        [x] => format!("({x},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 fn enc_spec(s: &str) -> PyResult<EncSpec> {
     s.parse::<EncSpec>().map_err(err::value)
 }
@@ -107,7 +122,8 @@ impl Tensor {
         let dshape = digits.shape().to_vec();
         if dshape.len() < 2 {
             return Err(err::value(format!(
-                "digits must have a level axis first, then the tensor's shape: (L, ...); got shape {dshape:?}"
+                "digits must have a level axis first, then the tensor's shape: (L, ...); got shape {}",
+                tuple(&dshape)
             )));
         }
         let l = dshape[0];
@@ -134,7 +150,8 @@ impl Tensor {
             [f, x] if *x == l && *f == shape[0] => ScaleMode::Channel,
             _ => {
                 return Err(err::value(format!(
-                    "scales have shape {sshape:?}; expected ({l},) for one scale per level, or ({}, {l}) for one per output channel and level",
+                    "scales have shape {}; expected ({l},) for one scale per level, or ({}, {l}) for one per output channel and level",
+                    tuple(&sshape),
                     shape[0]
                 )))
             }
@@ -267,8 +284,8 @@ impl Tensor {
 
     fn __repr__(&self) -> String {
         format!(
-            "Tensor({:?}, {}, word density {:.3}, digit density {:.3})",
-            self.t.shape(),
+            "Tensor({}, {}, word density {:.3}, digit density {:.3})",
+            tuple(self.t.shape()),
             self.t.encoding().short(),
             self.t.word_density(),
             self.t.digit_density()
