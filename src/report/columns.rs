@@ -33,6 +33,22 @@ pub const KINDS: &[(&str, ColumnKind)] = &[
     ("lane_cycles", ColumnKind::Int),
     ("time_us", ColumnKind::Float),
     ("sample", ColumnKind::Int),
+    ("total_cycles", ColumnKind::Int),
+    ("memory_cycles", ColumnKind::Int),
+    ("bound", ColumnKind::Text),
+    ("weight_bits", ColumnKind::Int),
+    ("act_bits", ColumnKind::Int),
+    ("dram_bits", ColumnKind::Int),
+    ("sram_bits", ColumnKind::Int),
+    ("energy_pj", ColumnKind::Float),
+    ("energy_compute_pj", ColumnKind::Float),
+    ("energy_sram_pj", ColumnKind::Float),
+    ("energy_dram_pj", ColumnKind::Float),
+    ("energy_static_pj", ColumnKind::Float),
+    ("area_mm2", ColumnKind::Float),
+    ("speedup_total", ColumnKind::Float),
+    ("energy_ratio", ColumnKind::Float),
+    ("perf_per_area", ColumnKind::Float),
 ];
 
 /// The kind of a report column, `None` for a name this table does not list.
