@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use mltq::arch::Arch;
+use mltq::cost::LayerCost;
 use mltq::encoding::EncSpec;
 use mltq::gen::{self, GenSpec};
 use mltq::model::Network;
@@ -146,7 +147,7 @@ fn simulate(
             return Err(interrupted());
         }
         let sources = run::prepare(&mut net, &arch, &choice, &label, &arch_name)?;
-        let stop = |_: usize, _: &[LayerRun]| -> mltq::Result<()> {
+        let stop = |_: usize, _: &[LayerRun], _: &[LayerCost]| -> mltq::Result<()> {
             if interrupt::cancelled(cancel) {
                 Err(interrupted())
             } else {
