@@ -25,17 +25,15 @@ pub fn run<T: Send>(py: Python<'_>, work: impl FnOnce(&AtomicBool) -> T + Send) 
                 r
             });
             let mut interrupted: Option<PyErr> = None;
-            loop {
-                match rx.recv_timeout(Duration::from_millis(100)) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if interrupted.is_none() {
-                            if let Err(e) = Python::attach(|py| py.check_signals()) {
-                                cancel.store(true, Ordering::Relaxed);
-                                interrupted = Some(e);
-                            }
-                        }
+            // Until the work is done (or its thread died: the sender is dropped).
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(Duration::from_millis(100))
+            {
+                if interrupted.is_none() {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        cancel.store(true, Ordering::Relaxed);
+                        interrupted = Some(e);
                     }
-                    _ => break,
                 }
             }
             match worker.join() {

@@ -109,7 +109,7 @@ fn interrupted() -> mltq::Error {
 /// Every CSV record of `runs` (each run's layers, then its totals), in order.
 fn records(runs: &[Run]) -> Vec<Vec<String>> {
     runs.iter()
-        .flat_map(|run| report::rows(run))
+        .flat_map(report::rows)
         .map(|r| report::csv::record(&r).into_iter().collect())
         .collect()
 }
