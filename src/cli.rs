@@ -2,6 +2,7 @@
 //! Every subcommand computes everything first and writes its output files last, each
 //! atomically, so a failure leaves no partial file behind.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -14,11 +15,11 @@ use sha2::{Digest, Sha256};
 use crate::arch::Arch;
 use crate::cost::LayerCost;
 use crate::encoding::EncSpec;
-use crate::error::{did_you_mean, Error, ErrorKind, Result};
+use crate::error::{did_you_mean, Error, Result};
 use crate::gen::{self, GenSpec};
 use crate::model::{self, Network};
 use crate::report::{self, json::ModelMeta, Row, RowCtx};
-use crate::run::{self, ActSource, Run};
+use crate::run::{self, ActsChoice, Run};
 use crate::sim::LayerRun;
 use crate::{inspect, output, zoo};
 
@@ -302,41 +303,27 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     check_outputs(&outputs)?;
     let arch = Arch::load(&a.arch)?;
     // The model's hash is only reported in JSON.
-    let (mut net, meta) = load_model_with(&a.model, a.json.is_some())?;
-    let sources: Vec<ActSource> = if let (Some(d), Some(seed)) = (a.act_density, a.seed) {
-        let enc = a.act_enc.unwrap_or_else(|| default_act_enc(&net));
-        gen::fill_synthetic_acts(&mut net, enc, d, seed, a.sample)?;
-        vec![ActSource::Synthetic {
+    let (net, meta) = load_model_with(&a.model, a.json.is_some())?;
+    let choice = match (a.act_density, a.seed) {
+        (Some(density), Some(seed)) => ActsChoice::Synthetic {
             sample: a.sample,
-            encoding: enc.to_string(),
-            density: d,
+            enc: a.act_enc,
+            density,
             seed,
-        }]
-    } else if a.all_samples {
-        let s = net.samples();
-        if s.is_empty() {
-            return Err(Error::invalid(format!(
-                "model {} has no activations; simulate synthetic ones with --act-density D --seed S",
-                a.model
-            ))
-            .into());
-        }
-        s.into_iter()
-            .map(|sample| ActSource::Sample { sample })
-            .collect()
-    } else {
-        vec![ActSource::Sample { sample: a.sample }]
+        },
+        _ if a.all_samples => ActsChoice::AllSamples,
+        _ => ActsChoice::Sample(a.sample),
     };
     // Every scheme against every layer (and the samples) before any work starts.
-    for s in &sources {
-        run::check(&net, &arch, s.sample()).map_err(|e| {
-            let place = match e.kind() {
-                ErrorKind::Mismatch { .. } => format!("{} on {}", a.arch.display(), a.model),
-                _ => a.model.clone(),
-            };
-            anyhow::Error::new(e).context(place)
-        })?;
-    }
+    let mut net = Cow::Owned(net);
+    let sources = run::prepare(
+        &mut net,
+        &arch,
+        &choice,
+        &a.model,
+        &a.arch.display().to_string(),
+    )?;
+    let net = net.into_owned();
 
     // With --csv-stream, rows go to FILE.partial as layers finish, in file order.
     let stream = match (&a.csv, a.csv_stream) {
@@ -439,17 +426,6 @@ fn inspect_cmd(a: InspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     out.write_all(inspect::table(&net).as_bytes())?;
     Ok(())
-}
-
-/// Synthetic activations default to the weights' kind: ternary:L, binary:L or int:B.
-fn default_act_enc(net: &Network) -> EncSpec {
-    use crate::encoding::Encoding;
-    match net.layers.first().map(|l| *l.weights.encoding()) {
-        Some(Encoding::Binary { levels, .. }) => EncSpec::Binary(levels),
-        Some(Encoding::Int { bits, .. }) => EncSpec::Int(bits),
-        Some(Encoding::Ternary { levels, .. }) => EncSpec::Ternary(levels),
-        None => EncSpec::Ternary(2),
-    }
 }
 
 fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 //! file order so output never depends on the thread count. All checks that tie the
 //! arch to the model run before any layer is simulated.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -10,7 +11,8 @@ use rayon::prelude::*;
 
 use crate::arch::{Arch, ArrayShape};
 use crate::cost::{self, LayerCost};
-use crate::error::{Error, Result};
+use crate::encoding::{EncSpec, Encoding};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Geometry, Layer, Network};
 use crate::sim::{simulate_schemes, LayerRun};
 use crate::tensor::Tensor;
@@ -75,6 +77,86 @@ pub struct Run {
     pub areas: Vec<f64>,
     /// The cost parameters in force.
     pub cost: cost::params::Params,
+}
+
+/// Which activations a run simulates: `mltq simulate`'s `--sample K`, `--all-samples`,
+/// or `--act-density D --seed S [--act-enc ENC] [--sample K]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActsChoice {
+    /// The model's activations of one sample.
+    Sample(u32),
+    /// The model's activations of every sample it has.
+    AllSamples,
+    /// Seeded synthetic activations in place of the model's, numbered `sample`.
+    Synthetic {
+        sample: u32,
+        /// Their encoding (default: the weights' kind and levels or bits).
+        enc: Option<EncSpec>,
+        density: f64,
+        seed: u64,
+    },
+}
+
+/// Settle what a run simulates, before any work: synthetic activations are drawn into
+/// `net` (cloned first when borrowed), then every sample is checked against every
+/// scheme of `arch` and every layer ([`check`]). `model` and `arch_name` (as the user
+/// gave them) name the inputs in messages.
+pub fn prepare(
+    net: &mut Cow<'_, Network>,
+    arch: &Arch,
+    choice: &ActsChoice,
+    model: &str,
+    arch_name: &str,
+) -> Result<Vec<ActSource>> {
+    let sources = match *choice {
+        ActsChoice::Synthetic {
+            sample,
+            enc,
+            density,
+            seed,
+        } => {
+            let enc = enc.unwrap_or_else(|| default_act_enc(net));
+            crate::gen::fill_synthetic_acts(net.to_mut(), enc, density, seed, sample)?;
+            vec![ActSource::Synthetic {
+                sample,
+                encoding: enc.to_string(),
+                density,
+                seed,
+            }]
+        }
+        ActsChoice::AllSamples => {
+            let s = net.samples();
+            if s.is_empty() {
+                return Err(Error::invalid(format!(
+                    "model {model} has no activations; simulate synthetic ones with --act-density D --seed S"
+                )));
+            }
+            s.into_iter()
+                .map(|sample| ActSource::Sample { sample })
+                .collect()
+        }
+        ActsChoice::Sample(sample) => vec![ActSource::Sample { sample }],
+    };
+    for s in &sources {
+        check(net, arch, s.sample()).map_err(|e| {
+            let place = match e.kind() {
+                ErrorKind::Mismatch { .. } => format!("{arch_name} on {model}"),
+                _ => model.to_string(),
+            };
+            Error::invalid(format!("{place}: {e}"))
+        })?;
+    }
+    Ok(sources)
+}
+
+/// Synthetic activations default to the weights' kind: ternary:L, binary:L or int:B.
+fn default_act_enc(net: &Network) -> EncSpec {
+    match net.layers.first().map(|l| *l.weights.encoding()) {
+        Some(Encoding::Binary { levels, .. }) => EncSpec::Binary(levels),
+        Some(Encoding::Int { bits, .. }) => EncSpec::Int(bits),
+        Some(Encoding::Ternary { levels, .. }) => EncSpec::Ternary(levels),
+        None => EncSpec::Ternary(2),
+    }
 }
 
 /// Check that every scheme can run on every layer and that each layer has activations

@@ -2,6 +2,7 @@
 //! here and nowhere else — then written by one exporter per format (`table`, `csv`,
 //! `json`).
 
+pub mod columns;
 pub mod csv;
 pub mod json;
 pub mod table;

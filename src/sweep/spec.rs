@@ -121,6 +121,25 @@ impl Param {
         )
     }
 
+    /// The kind of this parameter's CSV cells (for typed readers, as
+    /// [`crate::report::columns::kind`] for the report's columns).
+    pub fn kind(self) -> crate::report::columns::ColumnKind {
+        use crate::report::columns::ColumnKind;
+        match self {
+            Param::Model | Param::Network | Param::Weights | Param::Acts | Param::Arch => {
+                ColumnKind::Text
+            }
+            Param::WeightDensity | Param::ActDensity => ColumnKind::Float,
+            Param::Seed
+            | Param::Sample
+            | Param::Tiles
+            | Param::Rows
+            | Param::Columns
+            | Param::Lanes
+            | Param::ColumnRegisters => ColumnKind::Int,
+        }
+    }
+
     /// Does this parameter get its own CSV column? `network` and `sample` do not: the
     /// report's own `network` and `sample` columns already hold them.
     pub fn has_column(self) -> bool {
