@@ -112,7 +112,7 @@ fn mem_available(meminfo: &str) -> Option<u64> {
 }
 
 /// `123`, `64K`, `512M`, `8G`, `1T` (also `8GiB`, `8GB`: powers of 1024 all the same).
-fn parse_size(s: &str) -> Option<u64> {
+pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     let (num, unit) = s.split_at(digits);

@@ -2,8 +2,9 @@
 //!
 //! Every error says *where* (a file, a header line, a payload byte range, a
 //! line:column in an arch file, a layer) and *what* (found vs expected, and how to
-//! fix it). All of them are the user's input being wrong, so the binary maps every
-//! [`Error`] to exit status 2.
+//! fix it). Almost all of them are the user's input being wrong (exit status 2); an
+//! output that cannot be written (a full disk, a read-only directory) and a resource
+//! the machine cannot give (worker threads) are exit status 1 ([`Error::exit_code`]).
 
 use std::fmt;
 use std::path::Path;
@@ -62,12 +63,15 @@ pub enum ErrorKind {
         path: String,
         source: std::io::Error,
     },
-    /// A file could not be written.
-    #[error("cannot write {path}: {source}")]
+    /// A file could not be written (exit status 1: the input was fine).
+    #[error("cannot write {path}: {source}{}", write_hint(source))]
     Write {
         path: String,
         source: std::io::Error,
     },
+    /// The machine cannot give what the run needs (exit status 1), e.g. threads.
+    #[error("{0}")]
+    Resource(String),
     /// Bad input of any other kind (flags, values, imported data).
     #[error("{0}")]
     Invalid(String),
@@ -77,6 +81,20 @@ impl Error {
     /// The kind of the error.
     pub fn kind(&self) -> &ErrorKind {
         &self.0
+    }
+
+    /// The exit status this error ends the process with: 1 for an output that cannot be
+    /// written or a missing resource, 2 for bad input (everything else).
+    pub fn exit_code(&self) -> u8 {
+        match self.kind() {
+            ErrorKind::Write { .. } | ErrorKind::Resource(_) => 1,
+            _ => 2,
+        }
+    }
+
+    /// Something the machine cannot give (exit status 1).
+    pub fn resource(msg: impl Into<String>) -> Error {
+        ErrorKind::Resource(msg.into()).into()
     }
 
     /// A free-form "bad input" error.
@@ -126,11 +144,12 @@ impl Error {
         .into()
     }
 
-    /// A file that could not be read.
+    /// A file that could not be read. A symlink loop says so in words (the system's
+    /// "too many levels of symbolic links" alone is easy to misread).
     pub fn read(path: &Path, source: std::io::Error) -> Error {
         ErrorKind::Read {
             path: path.display().to_string(),
-            source,
+            source: explain_loop(source),
         }
         .into()
     }
@@ -139,7 +158,7 @@ impl Error {
     pub fn write(path: &Path, source: std::io::Error) -> Error {
         ErrorKind::Write {
             path: path.display().to_string(),
-            source,
+            source: explain_loop(source),
         }
         .into()
     }
@@ -161,6 +180,31 @@ impl fmt::Display for Error {
 /// already part of its text, so it is not reported again as a source (which would
 /// print it twice in `error: …: cause: cause` chains).
 impl std::error::Error for Error {}
+
+/// `ELOOP` as words: "it is a symlink loop (…)".
+fn explain_loop(e: std::io::Error) -> std::io::Error {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return std::io::Error::new(
+            e.kind(),
+            "it is a symlink loop (a chain of symbolic links that never reaches a file); \
+             point the link at a real file",
+        );
+    }
+    e
+}
+
+/// What to do about a failed write, after the system's words.
+fn write_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull | K::QuotaExceeded => "; free some space or write the output elsewhere",
+        K::PermissionDenied | K::ReadOnlyFilesystem => {
+            "; write the output to a directory you can write to"
+        }
+        _ => "",
+    }
+}
 
 /// The closest of `candidates` to `found` (edit distance), if it is close enough to be a
 /// useful suggestion.

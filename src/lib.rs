@@ -15,6 +15,7 @@ pub mod cli;
 pub mod cost;
 pub mod encoding;
 pub mod error;
+pub mod files;
 pub mod gen;
 pub mod import;
 pub mod inspect;
