@@ -1,25 +1,36 @@
-//! Output files are written whole or not at all: into a temporary file beside the
-//! target, then renamed into place. An interrupted run leaves the old file or the new
-//! one, never a torn one, and a failed run leaves nothing.
+//! Output files are written whole or not at all. A regular file (or a new one) is
+//! written into a temporary file beside it, then renamed into place: an interrupted
+//! run leaves the old file or the new one, never a torn one, and a failed run leaves
+//! nothing. A character device, FIFO or socket is written in place instead, never
+//! replaced ([`crate::files::target`]).
 //!
-//! - [`write_atomic`] fills a hidden `.mltq-tmp-*` file in the target's directory and
-//!   renames it over the target once everything is written and synced.
-//! - [`StreamFile`] is the same with a visible, predictable temporary name,
-//!   `FILE.partial`, that grows as results come in (`simulate --csv-stream`) and is
-//!   renamed to `FILE` at the end.
+//! - [`stage`] fills a hidden `.mltq-tmp-*` file in the target's directory (the
+//!   directory its symbolic links lead to) and syncs it; for a device or FIFO, a buffer
+//!   (memory, or an unnamed temporary file past 8 MiB). [`commit_all`] then writes the
+//!   buffers to their devices and FIFOs, and only if all of them succeed renames every
+//!   temporary file over its target: a run's outputs are committed together at the
+//!   end, or none of them. [`write_atomic`] is both for one file.
+//! - [`StreamFile`] writes as results come in: to `FILE.XXXXXX.partial` beside `FILE`
+//!   (renamed to `FILE` at the end), or straight into a device or FIFO.
 //!
-//! Temporary files are removed when dropped (a failed run). A signal kills the process
-//! without running destructors, so every temporary file is also listed in a registry
-//! that [`install_signal_cleanup`] empties on Ctrl-C, SIGTERM or SIGHUP before the
-//! process exits. Only an uncatchable kill (SIGKILL, a power cut) can leave a
-//! `.mltq-tmp-*` or `.partial` file behind; the target itself is never torn.
+//! Temporary and partial files are always new files: created with `O_EXCL` and
+//! `O_NOFOLLOW` under an unpredictable name, so a symbolic link planted where one will
+//! be created cannot redirect the write. They are removed when dropped (a failed run).
+//! A signal kills the process without running destructors, so every temporary file is
+//! also listed in a registry that [`install_signal_cleanup`] empties on Ctrl-C,
+//! SIGTERM or SIGHUP before the process exits. Only an uncatchable kill (SIGKILL, a
+//! power cut) can leave a `.mltq-tmp-*` or `.partial` file behind; the target itself
+//! is never torn.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use tempfile::{NamedTempFile, SpooledTempFile};
+
 use crate::error::{Error, Result};
+use crate::files::{self, dir_of, Target};
 
 /// Exit status after an interrupting signal (128 + SIGINT, as shells report Ctrl-C).
 pub const INTERRUPTED_EXIT: i32 = 130;
@@ -121,25 +132,33 @@ pub fn install_signal_cleanup() {
     });
 }
 
-/// The directory a target lives in (`.` for a bare file name).
-fn dir_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
-}
+/// Output bytes kept in memory for a device or FIFO before spilling to a temporary
+/// file.
+const SPOOL_BYTES: usize = 8 << 20;
 
-/// A temporary-file builder whose files get the usual `0666 & !umask` mode (tempfile's
-/// default is owner-only `0600`, which would make every output private).
-fn builder<'a>() -> tempfile::Builder<'a, 'a> {
+/// A new temporary file in `dir`, named `{prefix}XXXXXX{suffix}` with random letters:
+/// created exclusively (`O_EXCL`), never through a symbolic link (`O_NOFOLLOW`), with
+/// the usual `0666 & !umask` mode (tempfile's default is owner-only `0600`, which would
+/// make every output private). Registered for removal on a signal.
+fn new_temp(dir: &Path, prefix: &str, suffix: &str) -> std::io::Result<NamedTempFile> {
     let mut b = tempfile::Builder::new();
-    b.prefix(".mltq-tmp-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        b.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    b
+    b.prefix(prefix).suffix(suffix).rand_bytes(8);
+    PENDING.create(
+        || {
+            b.make_in(dir, |path| {
+                let mut o = std::fs::OpenOptions::new();
+                o.read(true).write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    o.mode(0o666)
+                        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+                }
+                o.open(path)
+            })
+        },
+        |t| t.path().to_path_buf(),
+    )
 }
 
 /// Write `path` atomically with the bytes `fill` produces.
@@ -157,150 +176,213 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Fill a temporary file beside `path` with what `fill` produces and sync it, without
 /// touching `path` yet: [`Staged::commit`] (or [`commit_all`]) renames it into place,
-/// dropping it removes it.
+/// dropping it removes it. For a device or FIFO the bytes wait in a buffer until the
+/// commit writes them.
 pub fn stage<F>(path: &Path, fill: F) -> Result<Staged>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
-    if path.is_dir() {
-        return Err(Error::write(
-            path,
-            std::io::Error::other("it is a directory; give a file name"),
-        ));
-    }
-    let tmp = PENDING
-        .create(
-            || builder().tempfile_in(dir_of(path)),
-            |t| t.path().to_path_buf(),
-        )
-        .map_err(|e| Error::write(path, e))?;
-    let staged = Staged {
-        target: path.to_path_buf(),
-        tmp: Some(Tmp::Named(tmp)),
+    let target = files::target(path).map_err(|e| Error::write(path, e))?;
+    let put = match target {
+        Target::File(real) => {
+            let tmp =
+                new_temp(dir_of(&real), ".mltq-tmp-", "").map_err(|e| Error::write(path, e))?;
+            let staged = Staged {
+                shown: path.to_path_buf(),
+                put: Some(Put::Rename { tmp, to: real }),
+            };
+            let Some(Put::Rename { tmp, .. }) = &staged.put else {
+                unreachable!("just built")
+            };
+            {
+                let mut w = BufWriter::new(tmp.as_file());
+                fill(&mut w).map_err(|e| Error::write(path, e))?;
+                w.flush().map_err(|e| Error::write(path, e))?;
+            }
+            tmp.as_file()
+                .sync_all()
+                .map_err(|e| Error::write(path, e))?;
+            return Ok(staged);
+        }
+        other => {
+            let mut buf = SpooledTempFile::new(SPOOL_BYTES);
+            {
+                let mut w = BufWriter::new(&mut buf);
+                fill(&mut w).map_err(|e| Error::write(path, e))?;
+                w.flush().map_err(|e| Error::write(path, e))?;
+            }
+            Put::Copy { buf, to: other }
+        }
     };
-    let Some(Tmp::Named(file)) = &staged.tmp else {
-        unreachable!("just built")
-    };
-    {
-        let mut w = BufWriter::new(file.as_file());
-        fill(&mut w).map_err(|e| Error::write(path, e))?;
-        w.flush().map_err(|e| Error::write(path, e))?;
-    }
-    file.as_file()
-        .sync_all()
-        .map_err(|e| Error::write(path, e))?;
-    Ok(staged)
+    Ok(Staged {
+        shown: path.to_path_buf(),
+        put: Some(put),
+    })
 }
 
-/// Rename every staged file into place, in order. Should one fail, the ones after it
-/// are removed and the error returned.
+/// Commit staged outputs together: first every device and FIFO is written, then, only
+/// if all of them succeeded, every temporary file is renamed over its target, one
+/// rename after the other. A failure before the renames leaves every regular output
+/// as it was (the temporary files are removed).
 pub fn commit_all(staged: Vec<Staged>) -> Result<()> {
-    for s in staged {
+    let (copies, renames): (Vec<Staged>, Vec<Staged>) = staged
+        .into_iter()
+        .partition(|s| matches!(s.put, Some(Put::Copy { .. })));
+    for s in copies.into_iter().chain(renames) {
         s.commit()?;
     }
     Ok(())
 }
 
-/// A complete, synced temporary file waiting to be renamed over its target.
+/// A complete output waiting to be put in place.
 pub struct Staged {
-    target: PathBuf,
-    tmp: Option<Tmp>,
+    /// The path as given (messages).
+    shown: PathBuf,
+    put: Option<Put>,
 }
 
-enum Tmp {
-    /// A hidden `.mltq-tmp-*` file (removed by its own drop).
-    Named(tempfile::NamedTempFile),
-    /// A visible `FILE.partial`.
-    Partial(PathBuf),
-}
-
-impl Tmp {
-    fn path(&self) -> &Path {
-        match self {
-            Tmp::Named(f) => f.path(),
-            Tmp::Partial(p) => p,
-        }
-    }
+enum Put {
+    /// A synced temporary file (hidden `.mltq-tmp-*` or a visible `.partial`) to rename
+    /// over `to`, the path the target's links lead to.
+    Rename { tmp: NamedTempFile, to: PathBuf },
+    /// Bytes for a device, FIFO or this process's own stdout/stderr.
+    Copy { buf: SpooledTempFile, to: Target },
+    /// Already written in place (a stream into a device).
+    Done,
 }
 
 impl Staged {
-    /// The file this will become.
+    /// The file this will become, as given.
     pub fn target(&self) -> &Path {
-        &self.target
+        &self.shown
     }
 
-    /// Rename into place.
+    /// Put in place: rename, or write into the device.
     pub fn commit(mut self) -> Result<()> {
-        let tmp = self.tmp.take().expect("committed once");
-        let tmp_path = tmp.path().to_path_buf();
-        let r = match tmp {
-            Tmp::Named(f) => f
-                .persist(&self.target)
-                .map(drop)
-                .map_err(|e| Error::write(&self.target, e.error)),
-            Tmp::Partial(p) => std::fs::rename(&p, &self.target).map_err(|e| {
-                let _ = std::fs::remove_file(&p);
-                Error::write(&self.target, e)
-            }),
-        };
-        unregister(&tmp_path);
-        r
+        let shown = self.shown.clone();
+        match self.put.take().expect("committed once") {
+            Put::Rename { tmp, to } => {
+                let tmp_path = tmp.path().to_path_buf();
+                let r = tmp
+                    .persist(&to)
+                    .map(drop)
+                    .map_err(|e| Error::write(&shown, e.error));
+                unregister(&tmp_path);
+                r
+            }
+            Put::Copy { mut buf, to } => {
+                buf.rewind().map_err(|e| Error::write(&shown, e))?;
+                let mut sink = Sink::open(&to, &shown)?;
+                std::io::copy(&mut buf, &mut sink)
+                    .and_then(|_| sink.flush())
+                    .map_err(|e| Error::write(&shown, e))
+            }
+            Put::Done => Ok(()),
+        }
     }
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if let Some(tmp) = self.tmp.take() {
+        if let Some(Put::Rename { tmp, .. }) = self.put.take() {
             let path = tmp.path().to_path_buf();
-            match tmp {
-                Tmp::Named(f) => drop(f),
-                Tmp::Partial(p) => {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
+            drop(tmp);
             unregister(&path);
         }
     }
 }
 
-/// An output written progressively to `FILE.partial` and renamed to `FILE` once
-/// [`StreamFile::finish`]ed and committed. Dropped unfinished (an error), the partial
-/// file is removed; `FILE` is only ever whole.
+/// Where a device output's bytes go.
+enum Sink {
+    /// A temporary `.partial` file.
+    Partial(NamedTempFile),
+    /// A device, FIFO or socket opened for writing.
+    Device(File),
+    /// This process's stdout (1) or stderr (2).
+    Std(i32),
+}
+
+impl Sink {
+    /// Open a device or FIFO target (waiting for a FIFO's reader), or name a standard
+    /// stream.
+    fn open(to: &Target, shown: &Path) -> Result<Sink> {
+        match to {
+            Target::Stream(p, kind) => {
+                debug_assert_eq!(p, shown, "devices are written at the path given");
+                files::open_stream_output(p, *kind).map(Sink::Device)
+            }
+            Target::Std(fd) => Ok(Sink::Std(*fd)),
+            Target::File(_) => unreachable!("files are renamed, not copied"),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Partial(f) => f.write(buf),
+            Sink::Device(f) => f.write(buf),
+            Sink::Std(1) => std::io::stdout().write(buf),
+            Sink::Std(_) => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Partial(f) => f.flush(),
+            Sink::Device(f) => f.flush(),
+            Sink::Std(1) => std::io::stdout().flush(),
+            Sink::Std(_) => std::io::stderr().flush(),
+        }
+    }
+}
+
+/// An output written progressively: to `FILE.XXXXXX.partial` beside `FILE` (random
+/// letters), renamed to `FILE` once [`StreamFile::finish`]ed and committed, or straight
+/// into a device or FIFO. Dropped unfinished (an error), the partial file is removed;
+/// `FILE` is only ever whole.
 pub struct StreamFile {
-    target: PathBuf,
-    partial: PathBuf,
-    out: Option<BufWriter<File>>,
+    shown: PathBuf,
+    /// The path the target's links lead to (regular files only).
+    real: Option<PathBuf>,
+    partial: Option<PathBuf>,
+    out: Option<BufWriter<Sink>>,
 }
 
 impl StreamFile {
-    /// The partial file's name for a target: `out.csv` → `out.csv.partial`.
-    pub fn partial_path(target: &Path) -> PathBuf {
-        let mut name = target.as_os_str().to_os_string();
-        name.push(".partial");
-        PathBuf::from(name)
-    }
-
-    /// Create (or truncate) `FILE.partial`.
+    /// Create a new `FILE.XXXXXX.partial` (or open the device or FIFO).
     pub fn create(target: &Path) -> Result<StreamFile> {
-        if target.is_dir() {
-            return Err(Error::write(
-                target,
-                std::io::Error::other("it is a directory; give a file name"),
-            ));
-        }
-        let partial = StreamFile::partial_path(target);
-        let file = PENDING
-            .create(|| File::create(&partial), |_| partial.clone())
-            .map_err(|e| Error::write(&partial, e))?;
+        let t = files::target(target).map_err(|e| Error::write(target, e))?;
+        let (sink, real) = match t {
+            Target::File(real) => {
+                let name = real
+                    .file_name()
+                    .map_or("out".into(), |n| n.to_string_lossy().into_owned());
+                let tmp = new_temp(dir_of(&real), &format!("{name}."), ".partial")
+                    .map_err(|e| Error::write(target, e))?;
+                (Sink::Partial(tmp), Some(real))
+            }
+            other => (Sink::open(&other, target)?, None),
+        };
+        let partial = match &sink {
+            Sink::Partial(t) => Some(t.path().to_path_buf()),
+            _ => None,
+        };
         Ok(StreamFile {
-            target: target.to_path_buf(),
+            shown: target.to_path_buf(),
+            real,
             partial,
-            out: Some(BufWriter::new(file)),
+            out: Some(BufWriter::new(sink)),
         })
     }
 
-    /// Append bytes with `fill`, then flush them to the partial file so that they are
-    /// visible to readers at once.
+    /// The partial file being written, if the target is a regular file.
+    pub fn partial(&self) -> Option<&Path> {
+        self.partial.as_deref()
+    }
+
+    /// Append bytes with `fill`, then flush them so that they are visible to readers at
+    /// once.
     pub fn append<F>(&mut self, fill: F) -> Result<()>
     where
         F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -309,32 +391,50 @@ impl StreamFile {
             .out
             .as_mut()
             .expect("a StreamFile is open until finish");
+        let shown = self.partial.as_deref().unwrap_or(&self.shown);
         fill(w)
             .and_then(|()| w.flush())
-            .map_err(|e| Error::write(&self.partial, e))
+            .map_err(|e| Error::write(shown, e))
     }
 
     /// Sync the partial file; the result renames it to the target when committed.
     pub fn finish(mut self) -> Result<Staged> {
         let w = self.out.take().expect("finish is called once");
-        let staged = Staged {
-            target: self.target.clone(),
-            tmp: Some(Tmp::Partial(self.partial.clone())),
-        };
-        let file = w
+        let shown = self.partial.clone().unwrap_or_else(|| self.shown.clone());
+        let sink = w
             .into_inner()
-            .map_err(|e| Error::write(&self.partial, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::write(&self.partial, e))?;
-        Ok(staged)
+            .map_err(|e| Error::write(&shown, e.into_error()))?;
+        let put = match sink {
+            Sink::Partial(tmp) => {
+                let synced = tmp.as_file().sync_all();
+                let p = Put::Rename {
+                    tmp,
+                    to: self.real.clone().expect("a partial file has a target"),
+                };
+                let staged = Staged {
+                    shown: self.shown.clone(),
+                    put: Some(p),
+                };
+                synced.map_err(|e| Error::write(&shown, e))?;
+                return Ok(staged);
+            }
+            Sink::Device(_) | Sink::Std(_) => Put::Done,
+        };
+        Ok(Staged {
+            shown: self.shown.clone(),
+            put: Some(put),
+        })
     }
 }
 
 impl Drop for StreamFile {
     fn drop(&mut self) {
-        if self.out.take().is_some() {
-            let _ = std::fs::remove_file(&self.partial);
-            unregister(&self.partial);
+        if let Some(w) = self.out.take() {
+            // Unfinished: the partial file is removed by its own drop.
+            drop(w.into_parts().0);
+            if let Some(p) = &self.partial {
+                unregister(p);
+            }
         }
     }
 }
@@ -380,7 +480,12 @@ mod tests {
         write_bytes(&p, b"old").unwrap();
         let mut s = StreamFile::create(&p).unwrap();
         s.append(|w| w.write_all(b"row1\n")).unwrap();
-        let partial = StreamFile::partial_path(&p);
+        let partial = s.partial().unwrap().to_path_buf();
+        let name = partial.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("out.csv.") && name.ends_with(".partial"),
+            "{name}"
+        );
         assert_eq!(std::fs::read(&partial).unwrap(), b"row1\n");
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         drop(s);
@@ -394,7 +499,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         let s = StreamFile::create(&p).unwrap();
-        let partial = StreamFile::partial_path(&p);
+        let partial = s.partial().unwrap().to_path_buf();
         assert!(PENDING.contains(|q| q == partial));
         let staged = s.finish().unwrap();
         assert!(
@@ -461,5 +566,45 @@ mod tests {
         assert_eq!(std::fs::read(&a).unwrap(), b"new a");
         assert_eq!(std::fs::read(&b).unwrap(), b"{}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_written_through_and_stays_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.csv");
+        let link = dir.path().join("out.csv");
+        std::fs::write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink("real.csv", &link).unwrap();
+        write_bytes(&link, b"new").unwrap();
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // A dangling link leads to the file it names.
+        let dangling = dir.path().join("d.csv");
+        std::os::unix::fs::symlink("made.csv", &dangling).unwrap();
+        write_bytes(&dangling, b"made").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("made.csv")).unwrap(), b"made");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_in_place_before_any_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        write_bytes(&a, b"old").unwrap();
+        // /dev/null takes the bytes and stays a device.
+        write_bytes(Path::new("/dev/null"), b"discarded").unwrap();
+        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+        // /dev/full fails, and the regular output staged with it is not renamed.
+        let sa = stage(&a, |w| w.write_all(b"new")).unwrap();
+        let sf = stage(Path::new("/dev/full"), |w| w.write_all(b"x")).unwrap();
+        let e = commit_all(vec![sa, sf]).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.to_string().contains("cannot write /dev/full"), "{e}");
+        assert_eq!(std::fs::read(&a).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! Nothing lost: a run killed mid-way leaves the previous outputs whole and no torn file;
 //! SIGTERM (or Ctrl-C) also removes the unfinished temporary files; `--csv-stream`
-//! shows finished layers in `FILE.partial` while the run goes on and ends with exactly
-//! the file `--csv` alone writes.
+//! shows finished layers in `FILE.XXXXXXXX.partial` while the run goes on and ends with
+//! exactly the file `--csv` alone writes.
 
 mod common;
 
@@ -16,7 +16,7 @@ const OLD_CSV: &[u8] = b"old,csv\n";
 const OLD_JSON: &[u8] = b"{\"old\": true}\n";
 
 /// Start `simulate` on resnet18 (tens of seconds in a debug build) with `--csv-stream`,
-/// over previous outputs, and wait until its first layer's rows are in `out.csv.partial`.
+/// over previous outputs, and wait until its first layer's rows are in `out.csv.XXXXXXXX.partial`.
 fn start_long_run(out: &Path) -> Child {
     std::fs::write(out.join("out.csv"), OLD_CSV).unwrap();
     std::fs::write(out.join("out.json"), OLD_JSON).unwrap();
@@ -38,10 +38,10 @@ fn start_long_run(out: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let partial = out.join("out.csv.partial");
     let start = Instant::now();
     loop {
-        let rows = std::fs::read_to_string(&partial)
+        let rows = partial_of(out)
+            .and_then(|p| std::fs::read_to_string(p).ok())
             .map(|t| t.lines().count())
             .unwrap_or(0);
         if rows >= 2 {
@@ -56,6 +56,14 @@ fn start_long_run(out: &Path) -> Child {
     // The target itself is untouched while the run goes on.
     assert_eq!(std::fs::read(out.join("out.csv")).unwrap(), OLD_CSV);
     child
+}
+
+/// The `out.csv.XXXXXXXX.partial` file of a streaming run, if there is one.
+fn partial_of(dir: &Path) -> Option<std::path::PathBuf> {
+    entries(dir)
+        .into_iter()
+        .find(|n| n.starts_with("out.csv.") && n.ends_with(".partial"))
+        .map(|n| dir.join(n))
 }
 
 /// Every line of a (partial) CSV is a whole row of the report's columns.
@@ -83,8 +91,10 @@ fn sigkill_mid_run_keeps_the_previous_outputs_whole() {
     );
     // Only the documented leftover of an uncatchable kill: the partial CSV, whole rows.
     let left = entries(dir.path());
-    assert_eq!(left, ["out.csv", "out.csv.partial", "out.json"], "{left:?}");
-    whole_rows(&std::fs::read_to_string(dir.path().join("out.csv.partial")).unwrap());
+    let partial = partial_of(dir.path()).expect("the partial CSV is left");
+    let name = partial.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(left, ["out.csv", name.as_str(), "out.json"], "{left:?}");
+    whole_rows(&std::fs::read_to_string(&partial).unwrap());
 }
 
 #[test]
