@@ -242,7 +242,7 @@ fn sweep_curves_from_a_sweep_csv() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("would overwrite the input"), "{e}");
+    assert!(e.contains("is the same file as the input"), "{e}");
     // Network totals per point, labelled by what varies.
     let tot = dir.path().join("totals.png");
     plot::totals(&t, None, None, &tot, Some(&s.csv)).unwrap();

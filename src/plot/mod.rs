@@ -1,6 +1,7 @@
 //! Figures (plotters, embedded font), SVG or PNG by the file's extension. Every figure
-//! also writes the CSV it was drawn from next to it (`FIG.svg` → `FIG.csv`), atomically
-//! like every output file.
+//! also writes the CSV it was drawn from next to it (`FIG.svg` → `FIG.csv`); the two
+//! are committed together ([`output::commit_all`]), so a failed run leaves neither new.
+//! A PNG larger than [`MAX_PNG_PIXELS`] is refused (with a hint: SVG, or fewer layers).
 //!
 //! - [`layers`]: per-layer speedup bars of each scheme over the baseline, the potential
 //!   marked by a black tick on each bar (`simulate --plot`, `plot layers`);
@@ -34,7 +35,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{Error, Result};
-use crate::output;
+use crate::files::Files;
+use crate::output::{self, Staged};
 use crate::report::Row;
 use crate::run::Run;
 pub use curves::{CurveOptions, YSel};
@@ -64,6 +66,13 @@ impl Format {
         }
     }
 }
+
+/// The largest PNG drawn, in pixels (3 bytes each in memory while it is drawn):
+/// 2^26, e.g. 8192 × 8192.
+pub const MAX_PNG_PIXELS: u64 = 1 << 26;
+
+/// The longest side of a PNG, in pixels.
+pub const MAX_PNG_SIDE: u32 = 32_768;
 
 /// The CSV a figure writes next to its image: `FIG.svg` → `FIG.csv`.
 pub fn data_path(path: &Path) -> PathBuf {
@@ -104,27 +113,39 @@ fn draw_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::invalid(format!("cannot draw {}: {e}", path.display()))
 }
 
-/// Render a figure to `path` (SVG or PNG) and its data to [`data_path`]`(path)`.
-/// `input`, when the data came from a file, may not be that CSV.
+/// Render a figure to `path` (SVG or PNG) and its data to [`data_path`]`(path)`,
+/// both committed together. `input`, when the data came from a file, may be neither.
 fn save(fig: &impl Figure, path: &Path, input: Option<&Path>) -> Result<()> {
+    Format::of(path)?;
+    let mut files = Files::new();
+    if let Some(i) = input {
+        files.input("the input", i);
+    }
+    files
+        .output("the figure", path)
+        .output("the figure's data CSV", &data_path(path))
+        .check()?;
+    output::commit_all(stage(fig, path)?)
+}
+
+/// Render a figure and its data CSV into staged outputs, to be committed with the
+/// run's other outputs.
+fn stage(fig: &impl Figure, path: &Path) -> Result<Vec<Staged>> {
     let format = Format::of(path)?;
     let csv_path = data_path(path);
-    if let Some(i) = input {
-        let same = match (std::fs::canonicalize(i), std::fs::canonicalize(&csv_path)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        };
-        if same {
-            return Err(Error::invalid(format!(
-                "{} would overwrite the input {} with the figure's data; name the figure \
-                 differently",
-                path.display(),
-                i.display()
-            )));
-        }
+    let (w, h) = fig.size();
+    if format == Format::Png
+        && (w > MAX_PNG_SIDE || h > MAX_PNG_SIDE || w as u64 * h as u64 > MAX_PNG_PIXELS)
+    {
+        return Err(Error::invalid(format!(
+            "{}: this figure would be {w} × {h} pixels, too large for a PNG (at most {} \
+             pixels, {MAX_PNG_SIDE} on a side); draw it as .svg, or draw fewer layers or \
+             points (--filter)",
+            path.display(),
+            MAX_PNG_PIXELS
+        )));
     }
     font::ensure();
-    let (w, h) = fig.size();
     let bytes = match format {
         Format::Svg => {
             let mut s = String::new();
@@ -137,7 +158,7 @@ fn save(fig: &impl Figure, path: &Path, input: Option<&Path>) -> Result<()> {
             s.into_bytes()
         }
         Format::Png => {
-            let mut buf = vec![255u8; (w * h * 3) as usize];
+            let mut buf = vec![255u8; w as usize * h as usize * 3];
             {
                 let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
                 root.fill(&WHITE).map_err(|e| draw_err(path, e))?;
@@ -160,14 +181,15 @@ fn save(fig: &impl Figure, path: &Path, input: Option<&Path>) -> Result<()> {
         }
     };
     let data = fig.data();
-    output::write_atomic(&csv_path, |w| {
+    let csv = output::stage(&csv_path, |w| {
         let mut out = csv::Writer::from_writer(w);
         for r in &data {
             out.write_record(r)?;
         }
         out.flush()
     })?;
-    output::write_bytes(path, &bytes)
+    let image = output::stage(path, |w| w.write_all(&bytes))?;
+    Ok(vec![csv, image])
 }
 
 /// [`save`] `fig`, titled `title` instead of its own when one is given.
@@ -189,6 +211,13 @@ pub fn layers(run: &Run, rows: &[Row], path: &Path) -> Result<()> {
     let t = Table::from_rows(rows);
     let fig = bars::Bars::speedups(&t, &run.schemes[run.baseline], &run.arch)?;
     save(&fig, path, None)
+}
+
+/// [`layers`], staged to be committed with the run's other outputs.
+pub fn stage_layers(run: &Run, rows: &[Row], path: &Path) -> Result<Vec<Staged>> {
+    let t = Table::from_rows(rows);
+    let fig = bars::Bars::speedups(&t, &run.schemes[run.baseline], &run.arch)?;
+    stage(&fig, path)
 }
 
 /// Per-layer speedup bars from a report CSV (one run; filter a sweep CSV to one point).
@@ -658,6 +687,12 @@ pub struct PlotArgs {
 
 /// `mltq plot`: draw a figure from a CSV; prints what it wrote.
 pub fn plot_cmd(a: PlotArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    Format::of(&a.out)?;
+    Files::new()
+        .input("--from", &a.from)
+        .output("--out", &a.out)
+        .output("--out's data CSV", &data_path(&a.out))
+        .check()?;
     let t = Table::read(&a.from)?;
     let t = if a.filter.is_empty() {
         t

@@ -1,11 +1,20 @@
 //! A CSV held as text: the report CSV of `simulate`, the tidy CSV of a sweep, or the
 //! rows of a run in memory. Figures select rows with `COL=VALUE` filters and read
 //! numbers from named columns; every lookup error names the file and the column.
+//!
+//! A CSV file is read with a bound ([`crate::files::Limit::Data`], 1 GiB unless
+//! `MLTQ_MAX_INPUT` says otherwise; lines of at most [`crate::files::MAX_LINE`]), and a
+//! regular file's size is checked against the memory budget before it is read.
 
 use std::path::Path;
 
 use crate::error::{did_you_mean, Error, Result};
+use crate::files::{self, Bounded, Limit, MAX_LINE};
 use crate::report::{self, Row};
+
+/// Bytes of memory a CSV's table takes per byte of the file, at most (each cell is a
+/// `String`, each row a `Vec`): for the memory budget.
+const MEMORY_PER_BYTE: u64 = 6;
 
 /// Columns and rows of a CSV.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,22 +36,52 @@ impl Table {
     /// Read a CSV file with a header.
     pub fn read(path: &Path) -> Result<Table> {
         let source = path.display().to_string();
+        let limit = Limit::Data.bytes()?;
+        let f = files::open_input(path)?;
+        let meta = f.metadata().map_err(|e| Error::read(path, e))?;
+        if meta.is_file() {
+            if meta.len() > limit {
+                return Err(Error::read(
+                    path,
+                    std::io::Error::other(format!(
+                        "it is {}, more than the {} allowed for a CSV; raise the limit with \
+                         {}=SIZE if it is really that big",
+                        crate::budget::human(meta.len()),
+                        crate::budget::human(limit),
+                        files::MAX_INPUT_ENV
+                    )),
+                ));
+            }
+            crate::budget::check(
+                &format!("reading the CSV {source}"),
+                meta.len().saturating_mul(MEMORY_PER_BYTE),
+                "plot a smaller CSV (keep the rows you need with grep or a sweep --shard), \
+                 or free memory",
+            )?;
+        }
+        let input = Bounded::new(f, limit, format!("the CSV {source}")).lines_of_at_most(MAX_LINE);
+        let err = |e: csv::Error, record: Option<usize>| {
+            let msg = match record {
+                Some(i) => format!("{source}: record {i}: {e}"),
+                None => format!("{source}: {e}"),
+            };
+            match e.into_kind() {
+                csv::ErrorKind::Io(io) => Error::read(path, io),
+                _ => Error::invalid(msg),
+            }
+        };
         let mut rd = csv::ReaderBuilder::new()
             .has_headers(true)
-            .from_path(path)
-            .map_err(|e| match e.kind() {
-                csv::ErrorKind::Io(_) => Error::read(path, std::io::Error::other(e.to_string())),
-                _ => Error::invalid(format!("{source}: {e}")),
-            })?;
+            .from_reader(input);
         let columns: Vec<String> = rd
             .headers()
-            .map_err(|e| Error::invalid(format!("{source}: {e}")))?
+            .map_err(|e| err(e, None))?
             .iter()
             .map(str::to_string)
             .collect();
         let mut rows = Vec::new();
         for (i, r) in rd.records().enumerate() {
-            let r = r.map_err(|e| Error::invalid(format!("{source}: record {}: {e}", i + 1)))?;
+            let r = r.map_err(|e| err(e, Some(i + 1)))?;
             rows.push(r.iter().map(str::to_string).collect());
         }
         if rows.is_empty() {
@@ -149,9 +188,10 @@ impl Table {
 
     /// Distinct values of a column, in order of first appearance.
     pub fn distinct(&self, col: usize) -> Vec<String> {
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut out: Vec<String> = Vec::new();
         for r in &self.rows {
-            if !out.contains(&r[col]) {
+            if seen.insert(&r[col]) {
                 out.push(r[col].clone());
             }
         }
