@@ -1,6 +1,8 @@
 //! The command line (docs/cli.md): clap definitions and one function per subcommand.
-//! Every subcommand computes everything first and writes its output files last, each
-//! atomically, so a failure leaves no partial file behind.
+//! Every subcommand first checks all the files it reads and writes together
+//! ([`crate::files::Files`]: no output may be an input or another output), then
+//! computes everything, and writes its output files last, all committed together
+//! ([`crate::output::commit_all`]), so a failure leaves no partial file behind.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -11,17 +13,19 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::io::IsTerminal;
 
 use crate::arch::Arch;
 use crate::cost::LayerCost;
 use crate::encoding::EncSpec;
-use crate::error::{did_you_mean, Error, Result};
+use crate::error::{did_you_mean, Error, ErrorKind, Result};
+use crate::files::Files;
 use crate::gen::{self, GenSpec};
 use crate::model::{self, Network};
 use crate::report::{self, json::ModelMeta, Row, RowCtx};
 use crate::run::{self, ActsChoice, Run};
 use crate::sim::LayerRun;
-use crate::{inspect, output, zoo};
+use crate::{files, inspect, output, zoo};
 
 /// mltq: how much faster is an MLTQ network than its MLB baseline on a real PE array?
 #[derive(Debug, Parser)]
@@ -147,6 +151,29 @@ impl Command {
     }
 }
 
+/// Start the worker threads every command shares (rayon's global pool:
+/// `RAYON_NUM_THREADS`, or one per core). A machine that cannot start them is an
+/// error (exit status 1), not a panic at the first parallel loop.
+pub fn start_threads() -> Result<()> {
+    let wanted = std::env::var("RAYON_NUM_THREADS")
+        .map(|n| format!(" (RAYON_NUM_THREADS={n})"))
+        .unwrap_or_default();
+    match rayon::ThreadPoolBuilder::new().build_global() {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if e.to_string().contains("already been initialized") {
+                // Started before (a test harness running several commands).
+                return Ok(());
+            }
+            Err(Error::resource(format!(
+                "cannot start the worker threads{wanted}: {e}; the system refused to create \
+                 more threads: set RAYON_NUM_THREADS to fewer threads (e.g. \
+                 RAYON_NUM_THREADS=2), or raise the process limit (ulimit -u)"
+            )))
+        }
+    }
+}
+
 /// Run the parsed command line, writing reports to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
@@ -173,7 +200,24 @@ pub fn load_model(m: &str) -> Result<(Network, ModelMeta)> {
 /// and hashing a built-in network means serializing it whole first).
 pub fn load_model_with(m: &str, hash: bool) -> Result<(Network, ModelMeta)> {
     let path = Path::new(m);
-    if path.exists() {
+    let exists = match std::fs::metadata(path) {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A link to nothing is a file that is missing, not a network's name.
+            if std::fs::symlink_metadata(path).is_ok() {
+                return Err(Error::read(
+                    path,
+                    std::io::Error::other(
+                        "it is a symbolic link to a file that does not exist; point it at a \
+                         .mltq file",
+                    ),
+                ));
+            }
+            false
+        }
+        Err(e) => return Err(Error::read(path, e)),
+    };
+    if exists {
         if path.is_dir() {
             return Err(Error::read(
                 path,
@@ -184,7 +228,7 @@ pub fn load_model_with(m: &str, hash: bool) -> Result<(Network, ModelMeta)> {
         let meta = ModelMeta {
             path: m.to_string(),
             sha256: if hash {
-                sha256_file(path)?
+                files::sha256_file(path)?
             } else {
                 String::new()
             },
@@ -225,53 +269,31 @@ fn sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// SHA-256 of a file, read in chunks.
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| Error::read(path, e))?;
-    Ok(hex(&h.finalize()))
-}
-
 fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Refuse output paths that cannot be written before any work starts: a missing
-/// directory, a directory given as a file, or one file named for two outputs.
-fn check_outputs(outputs: &[(&str, &Path)]) -> Result<()> {
-    for (i, &(flag, p)) in outputs.iter().enumerate() {
-        if let Some(&(other, _)) = outputs[..i].iter().find(|(_, q)| *q == p) {
-            return Err(Error::invalid(format!(
-                "{other} and {flag} both name {}; give each output its own file",
-                p.display()
-            )));
-        }
-        if p.is_dir() {
-            return Err(Error::invalid(format!(
-                "{flag} {}: it is a directory; give a file name such as {}",
-                p.display(),
-                p.join(match flag {
-                    "--json" => "results.json",
-                    "--out" => "model.mltq",
-                    _ => "results.csv",
-                })
-                .display()
-            )));
-        }
-        let dir = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::invalid(format!(
-                "{flag} {}: the directory {} does not exist; create it first",
-                p.display(),
-                dir.display()
-            )));
-        }
+/// The files of `simulate`: the arch, the model (when it is a file), every output and
+/// the figure's data CSV.
+fn simulate_files(a: &SimulateArgs) -> Files {
+    let mut f = Files::new();
+    f.input("--arch", &a.arch);
+    // A built-in network's name is no file: nothing is found there, nothing compared.
+    f.input("--model", Path::new(&a.model));
+    if let Some(p) = &a.csv {
+        f.output("--csv", p);
     }
-    Ok(())
+    if let Some(p) = &a.json {
+        f.output("--json", p);
+    }
+    if let Some(p) = &a.plot {
+        f.output("--plot", p);
+        f.output(
+            format!("--plot {}'s data CSV", p.display()),
+            &crate::plot::data_path(p),
+        );
+    }
+    f
 }
 
 fn progress(len: u64) -> ProgressBar {
@@ -290,17 +312,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(p) = &a.plot {
         crate::plot::check_path(p, a.csv.as_deref())?;
     }
-    let mut outputs: Vec<(&str, &Path)> = Vec::new();
-    if let Some(p) = &a.csv {
-        outputs.push(("--csv", p));
-    }
-    if let Some(p) = &a.json {
-        outputs.push(("--json", p));
-    }
-    if let Some(p) = &a.plot {
-        outputs.push(("--plot", p));
-    }
-    check_outputs(&outputs)?;
+    simulate_files(&a).check()?;
     let arch = Arch::load(&a.arch)?;
     // The model's hash is only reported in JSON.
     let (net, meta) = load_model_with(&a.model, a.json.is_some())?;
@@ -329,6 +341,15 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let stream = match (&a.csv, a.csv_stream) {
         (Some(p), true) => {
             let mut f = output::StreamFile::create(p)?;
+            if let Some(partial) = f.partial() {
+                if std::io::stderr().is_terminal() {
+                    eprintln!(
+                        "writing rows to {} as layers finish (renamed to {} at the end)",
+                        partial.display(),
+                        p.display()
+                    );
+                }
+            }
             f.append(|w| report::csv::write(w, &[], true))?;
             Some(Mutex::new(f))
         }
@@ -399,7 +420,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         })?);
     }
     if let Some(p) = &a.plot {
-        crate::plot::layers(&runs[0], &rows[0], p)?;
+        staged.extend(crate::plot::stage_layers(&runs[0], &rows[0], p)?);
     }
     output::commit_all(staged)?;
     for (run, r) in runs.iter().zip(&rows) {
@@ -417,7 +438,10 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 
 fn inspect_cmd(a: InspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(p) = &a.json {
-        check_outputs(&[("--json", p)])?;
+        Files::new()
+            .input("the model", Path::new(&a.model))
+            .output("--json", p)
+            .check()?;
     }
     let (net, _) = load_model_with(&a.model, false)?;
     if let Some(p) = &a.json {
@@ -439,7 +463,7 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     };
     spec.validate()?;
     gen::check_memory(&a.network, &spec)?;
-    check_outputs(&[("--out", &a.out)])?;
+    Files::new().output("--out", &a.out).check()?;
     let net = gen::generate(&a.network, &spec)?;
     model::save(&net, &a.out)?;
     writeln!(

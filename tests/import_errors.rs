@@ -279,7 +279,8 @@ fn out_naming_the_model_is_refused_and_the_model_kept() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_eq!(
         stderr,
-        "error: --out m.onnx is the input m.onnx; write the model to a file of its own\n"
+        "error: --out m.onnx is the same file as the input m.onnx: an output never replaces \
+         an input of the same run; write the output elsewhere\n"
     );
     assert_eq!(std::fs::read(c.path().join("m.onnx")).unwrap(), before);
 }

@@ -60,11 +60,11 @@ pub fn import_dnnsim(dir: &Path) -> Result<Network> {
         )));
     }
     let csv_path = dir.join("model.csv");
-    let text = std::fs::read_to_string(&csv_path).map_err(|e| Error::read(&csv_path, e))?;
+    let text = crate::files::read_text(&csv_path, "a model.csv", crate::files::Limit::Toml)?;
     let rows = parse_model_csv(&text, &csv_path)?;
     let prec_path = dir.join("precision.txt");
     let precs = if prec_path.exists() {
-        let t = std::fs::read_to_string(&prec_path).map_err(|e| Error::read(&prec_path, e))?;
+        let t = crate::files::read_text(&prec_path, "a precision.txt", crate::files::Limit::Toml)?;
         parse_precision(&t, &prec_path, &rows)?
     } else {
         vec![

@@ -27,7 +27,7 @@ pub mod report;
 pub mod sniff;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
@@ -286,44 +286,26 @@ pub fn import_cmd(args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuse an output that cannot be written, or that would replace an input, before a
-/// long import.
+/// Refuse, before a long import, an output that cannot be written or that would
+/// replace a file the import reads: the ONNX model, or any file of the trace folder;
+/// the inputs, photos and precision file ([`crate::files::Files`]: links followed,
+/// `..` removed, compared by device and inode).
 fn check_out(args: &ImportArgs) -> Result<()> {
-    let o = &args.out;
-    if o.is_dir() {
-        return Err(Error::invalid(format!(
-            "--out {}: it is a directory; give a file name such as {}",
-            o.display(),
-            o.join("model.mltq").display()
-        )));
-    }
-    if let Some(dir) = o.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(Error::invalid(format!(
-                "--out {}: the directory {} does not exist",
-                o.display(),
-                dir.display()
-            )));
-        }
-    }
-    let same = |p: &Path| match (std::fs::canonicalize(p), std::fs::canonicalize(o)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+    let mut f = crate::files::Files::new();
+    match args.from {
+        Source::Dnnsim => f.input_folder("the trace folder's", &args.path),
+        Source::Onnx => f.input("the input", &args.path),
     };
-    let inputs = std::iter::once(&args.path)
-        .chain(&args.inputs)
+    for p in args
+        .inputs
+        .iter()
         .chain(&args.images)
-        .chain(&args.precision);
-    for p in inputs {
-        if same(p) {
-            return Err(Error::invalid(format!(
-                "--out {} is the input {}; write the model to a file of its own",
-                o.display(),
-                p.display()
-            )));
-        }
+        .chain(&args.precision)
+    {
+        f.input("the input", p);
     }
-    Ok(())
+    f.output("--out", &args.out);
+    f.check()
 }
 
 fn import_onnx_args(args: &ImportArgs) -> Result<(Network, ImportReport)> {

@@ -38,6 +38,14 @@ pub fn read(path: &Path) -> Result<Array> {
     if meta.is_dir() {
         return Err(bad("is a directory, not a .npy file".into()));
     }
+    // Its data is checked against its length: a FIFO or device has none (and opening
+    // a FIFO nobody writes to would wait forever).
+    if !meta.is_file() {
+        let kind = crate::files::Kind::of(&meta).describe();
+        return Err(bad(format!(
+            "is {kind}, not a .npy file; save the array to a file"
+        )));
+    }
     let head = super::sniff::head(path).map_err(|e| Error::read(path, e))?;
     if !head.starts_with(b"\x93NUMPY") {
         let what = super::sniff::describe(&head).unwrap_or("a file of another kind");

@@ -85,7 +85,8 @@ impl PrecisionFile {
                 }
             )));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        // A device or FIFO has no length to check above: read it with the bound.
+        let text = crate::files::read_text(path, "a precision file", crate::files::Limit::Toml)?;
         let rows = if looks_dnnsim(&text) {
             let r = dnnsim_rows(&text, path, 0, "")?;
             Rows::Dnnsim(

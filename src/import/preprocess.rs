@@ -260,7 +260,7 @@ fn decode(path: &Path) -> Result<DynamicImage> {
             path.display()
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let bytes = crate::files::read_bytes(path, "an image", crate::files::Limit::Data)?;
     image::load_from_memory(&bytes).map_err(|e| {
         let head = &bytes[..bytes.len().min(super::sniff::HEAD)];
         Error::invalid(match super::sniff::describe(head) {

@@ -22,7 +22,42 @@ use crate::tensor::{int_range, plane_words, Tensor};
 
 /// Read a `.mltq` file.
 pub fn load(path: &Path) -> Result<Network> {
+    let (header, raw_len, reader) = open(path)?;
+    let file = reader.into_inner();
+    decode(
+        &header,
+        &path.display().to_string(),
+        Source::File {
+            file,
+            base: raw_len,
+            path,
+        },
+    )
+}
+
+/// Check a `.mltq` file without reading its payload: its header against the file's
+/// length, and its decoded size against the memory budget (what [`load`] checks first).
+pub fn check_file(path: &Path) -> Result<()> {
+    open(path).map(drop)
+}
+
+/// Open a `.mltq` file: the validated header, its length in bytes, and the file
+/// positioned after it. Nothing past the header is read.
+fn open(path: &Path) -> Result<(Header, u64, BufReader<File>)> {
     let name = path.display().to_string();
+    // Ranges are read where the header says: a FIFO or a device has no such places (and
+    // a FIFO without a writer would block the open).
+    let kind = crate::files::Kind::at(path).map_err(|e| Error::read(path, e))?;
+    if kind.is_stream() || kind == crate::files::Kind::BlockDevice {
+        return Err(Error::read(
+            path,
+            std::io::Error::other(format!(
+                "it is {}; a model is read by byte ranges from a regular .mltq file: save it \
+                 to a file first",
+                kind.describe()
+            )),
+        ));
+    }
     let file = File::open(path).map_err(|e| Error::read(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::read(path, e))?.len();
     let mut reader = BufReader::new(file);
@@ -39,16 +74,7 @@ pub fn load(path: &Path) -> Result<Network> {
         decoded_bytes(&header),
         "simulate a smaller model, fewer samples, or free memory",
     )?;
-    let file = reader.into_inner();
-    decode(
-        &header,
-        &name,
-        Source::File {
-            file,
-            base: raw.len,
-            path,
-        },
-    )
+    Ok((header, raw.len, reader))
 }
 
 /// Bytes that decoding a validated header takes at its peak: every tensor as the
