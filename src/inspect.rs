@@ -125,7 +125,8 @@ pub fn table(net: &Network) -> String {
             l.weights.shape().iter().join("x"),
             l.weights.encoding().short()
         );
-        let mut row = vec![l.name.clone(), l.geom.describe(), weights, acts_encoding(l)];
+        let name = crate::report::table::shorten(&l.name).into_owned();
+        let mut row = vec![name, l.geom.describe(), weights, acts_encoding(l)];
         row.extend(densities(Some(*w)));
         row.extend(acts.iter().flat_map(|a| densities(*a)));
         row.push(thousands(l.geom.macs()));

@@ -178,7 +178,7 @@ impl ImportReport {
                    a: Option<&QuantStats>| {
             let opt = |f: &dyn Fn(&QuantStats) -> String| a.map_or("-".to_string(), f);
             vec![
-                name.to_string(),
+                crate::report::table::shorten(name).into_owned(),
                 geom.to_string(),
                 wenc.to_string(),
                 err(w.rel_l2_error),

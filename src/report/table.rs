@@ -1,6 +1,11 @@
 //! The readable stdout report: a per-layer matrix (cycles, speedup and potential
 //! speedup of each scheme), then a network summary per scheme.
+//!
+//! Names longer than [`MAX_NAME_CHARS`] are shortened in the middle ([`shorten`]), so
+//! one long layer name neither widens every line of the table nor overflows a
+//! format width; the CSV and JSON keep every name whole.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::Row;
@@ -12,6 +17,24 @@ fn x(v: f64) -> String {
     } else {
         "inf".to_string()
     }
+}
+
+/// The longest name (or any cell) a table shows, in characters.
+pub const MAX_NAME_CHARS: usize = 48;
+
+/// `s` if it has at most [`MAX_NAME_CHARS`] characters, else its start and end around
+/// `…` (`layer4.2.downsample…4.2.downsample.0.conv`).
+pub fn shorten(s: &str) -> Cow<'_, str> {
+    let n = s.chars().count();
+    if n <= MAX_NAME_CHARS {
+        return Cow::Borrowed(s);
+    }
+    let head = (MAX_NAME_CHARS - 1) / 2;
+    let tail = MAX_NAME_CHARS - 1 - head;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(n - tail));
+    Cow::Owned(out)
 }
 
 /// Column widths of a grid of cells.
@@ -29,7 +52,13 @@ fn widths(grid: &[Vec<String>]) -> Vec<usize> {
 }
 
 /// Render rows of text as aligned columns: the first `left` columns left-aligned.
+/// Cells longer than [`MAX_NAME_CHARS`] are [`shorten`]ed.
 pub fn align(grid: &[Vec<String>], left: usize) -> String {
+    let grid: Vec<Vec<String>> = grid
+        .iter()
+        .map(|r| r.iter().map(|c| shorten(c).into_owned()).collect())
+        .collect();
+    let grid = &grid[..];
     let width = widths(grid);
     let mut out = String::new();
     for r in grid {
@@ -57,6 +86,7 @@ fn group_header(width: &[usize], skip: usize, per: usize, names: &[String]) -> S
     let mut pos: usize = width[..skip].iter().map(|w| w + 2).sum();
     line.push_str(&" ".repeat(pos));
     for (i, name) in names.iter().enumerate() {
+        let name = shorten(name);
         let span: usize = width[skip + i * per..skip + (i + 1) * per]
             .iter()
             .sum::<usize>()
@@ -88,7 +118,10 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
     let _ = writeln!(
         out,
         "{} on {} — {}; baseline {}; speedup = baseline cycles / cycles, potential = baseline work / work\n",
-        run.network, run.arch, acts, run.schemes[run.baseline]
+        shorten(&run.network),
+        shorten(&run.arch),
+        acts,
+        shorten(&run.schemes[run.baseline])
     );
     let mut grid: Vec<Vec<String>> = Vec::new();
     let mut h2 = vec!["layer".to_string(), "macs".to_string()];
@@ -102,7 +135,10 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
 
     grid.push(h2);
     for chunk in rows.chunks(ns) {
-        let mut line = vec![chunk[0].layer.clone(), chunk[0].macs.to_string()];
+        let mut line = vec![
+            shorten(&chunk[0].layer).into_owned(),
+            chunk[0].macs.to_string(),
+        ];
         for r in chunk {
             line.extend([r.cycles.to_string(), x(r.speedup), x(r.potential_speedup)]);
         }
