@@ -42,6 +42,20 @@ impl ArrayShape {
         (self.tiles * self.rows * self.columns * self.lanes) as u64
     }
 
+    /// Set one `[array]` key, checked by [`array_value`] as in an arch file.
+    pub fn set(&mut self, key: &str, x: i64) -> std::result::Result<(), String> {
+        let v = array_value("[array]", key, x)?;
+        match key {
+            "tiles" => self.tiles = v,
+            "rows" => self.rows = v,
+            "columns" => self.columns = v,
+            "lanes" => self.lanes = v,
+            "column_registers" => self.column_registers = v,
+            _ => return Err(format!("[array] has no key `{key}`")),
+        }
+        Ok(())
+    }
+
     /// Refuse an array past the supported sizes (each size at most [`MAX_ARRAY_SIZE`],
     /// at most [`MAX_TOTAL_LANES`] multipliers in all): the message says which.
     pub fn check_limits(&self) -> std::result::Result<(), String> {
@@ -198,27 +212,7 @@ pub const MAX_TOTAL_LANES: u64 = 1 << 32;
 impl Arch {
     /// Read and validate an arch file.
     pub fn load(path: &Path) -> Result<Arch> {
-        let bytes = std::fs::read(path).map_err(|e| crate::error::Error::read(path, e))?;
-        let name = path.display().to_string();
-        match std::str::from_utf8(&bytes) {
-            Ok(text) => Arch::parse(text, &name),
-            Err(e) => {
-                // Locate the first bad byte in the valid text before it.
-                let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("");
-                let cx = Cx {
-                    text: good,
-                    path: &name,
-                };
-                Err(cx.at(
-                    good.len()..good.len(),
-                    format!(
-                        "byte 0x{:02x} is not UTF-8: an arch file is UTF-8 text (TOML); \
-                         is this the right file?",
-                        bytes[e.valid_up_to()]
-                    ),
-                ))
-            }
-        }
+        ArchFile::load(path)?.validate()
     }
 
     /// Parse and validate arch TOML; `path` is only used in messages.
@@ -240,9 +234,7 @@ impl Arch {
     /// assert!(err.to_string().starts_with("x.toml:7:1: unknown key `colums` in [array] (did you mean `columns`?)"));
     /// ```
     pub fn parse(text: &str, path: &str) -> Result<Arch> {
-        let cx = Cx { text, path };
-        let raw: RawArch = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
-        raw.validate(&cx)
+        ArchFile::parse(text, path)?.validate()
     }
 
     /// An arch of `schemes` on `array`, each with the default design (the file's array,
@@ -296,13 +288,109 @@ impl Arch {
     }
 }
 
+/// An arch file read and parsed (TOML syntax, key names, value types) but not yet
+/// validated, so that it can be validated again with other `[array]` values (a sweep's
+/// overrides, [`ArchFile::with_array`]) without being read again.
+#[derive(Clone, Debug)]
+pub struct ArchFile {
+    path: String,
+    text: String,
+    raw: RawArch,
+}
+
+impl ArchFile {
+    /// Read and parse an arch file, at most [`crate::files::Limit::Toml`] bytes.
+    pub fn load(path: &Path) -> Result<ArchFile> {
+        let bytes = crate::files::read_bytes(path, "an arch file", crate::files::Limit::Toml)?;
+        let name = path.display().to_string();
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => ArchFile::parse(text, &name),
+            Err(e) => {
+                // Locate the first bad byte in the valid text before it.
+                let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("");
+                let cx = Cx {
+                    text: good,
+                    path: &name,
+                };
+                Err(cx.at(
+                    good.len()..good.len(),
+                    format!(
+                        "byte 0x{:02x} is not UTF-8: an arch file is UTF-8 text (TOML); \
+                         is this the right file?",
+                        bytes[e.valid_up_to()]
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Parse arch TOML; `path` is only used in messages.
+    pub fn parse(text: &str, path: &str) -> Result<ArchFile> {
+        let cx = Cx { text, path };
+        let raw: RawArch = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
+        Ok(ArchFile {
+            path: path.to_string(),
+            text: text.to_string(),
+            raw,
+        })
+    }
+
+    /// Validate: every check of an arch file.
+    pub fn validate(&self) -> Result<Arch> {
+        self.with_array(&[])
+    }
+
+    /// Validate with some `[array]` values replaced, as if the file said so: every check
+    /// of an arch file applies to the new values (ranges, the limits of the whole array
+    /// and of every scheme's own array, and whatever else the file's keys are checked
+    /// against). Each value is first checked alone by [`array_value`] (an error names
+    /// the key and the value); an error of the whole points at the file's `[array]`.
+    pub fn with_array(&self, values: &[(&str, i64)]) -> Result<Arch> {
+        let cx = Cx {
+            text: &self.text,
+            path: &self.path,
+        };
+        let mut raw = self.raw.clone();
+        let table = raw.array.span();
+        for &(key, x) in values {
+            array_value("[array]", key, x)
+                .map_err(|m| cx.at(table.clone(), format!("{m} (set by a sweep)")))?;
+            raw.array.get_mut().set(key, x, table.clone());
+        }
+        raw.validate(&cx)
+    }
+}
+
+/// One array value checked as an arch file checks it: an integer >= 1 (>= 0 for
+/// `column_registers`) and at most [`MAX_ARRAY_SIZE`]. The value, or a message saying
+/// what was found and what is allowed; `table` names where it is (`[array]`,
+/// `[scheme.array] of …`). Sweep overrides go through the same function, so they are
+/// held to exactly the file's limits.
+pub fn array_value(table: &str, key: &str, x: i64) -> std::result::Result<usize, String> {
+    let min = if key == "column_registers" { 0 } else { 1 };
+    if x < min {
+        let what = if min == 0 {
+            "an integer >= 0"
+        } else {
+            "an integer >= 1"
+        };
+        return Err(format!("`{key}` in {table} must be {what}, found {x}"));
+    }
+    if x > MAX_ARRAY_SIZE as i64 {
+        return Err(format!(
+            "`{key}` in {table} = {x} is too large: at most {MAX_ARRAY_SIZE} (2^20) is supported"
+        ));
+    }
+    Ok(x as usize)
+}
+
 // ---------------------------------------------------------------------------------------
 // As parsed
 // ---------------------------------------------------------------------------------------
 
 /// An arch file as parsed: TOML syntax, key names and value types are checked, nothing
 /// else. Spans locate values for the semantic errors of [`RawArch::validate`].
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawArch {
     /// `name` (required): names the architecture in reports.
@@ -327,7 +415,7 @@ struct RawArch {
 }
 
 /// `[memory]` as parsed (every key optional; defaults in `cost::params`).
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMemory {
     act_buffer_kib: Option<Spanned<i64>>,
@@ -336,7 +424,7 @@ struct RawMemory {
 }
 
 /// `[energy]` as parsed.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEnergy {
     add_pj: Option<Spanned<f64>>,
@@ -349,7 +437,7 @@ struct RawEnergy {
 }
 
 /// `[area]` as parsed.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawArea {
     add_um2: Option<Spanned<f64>>,
@@ -359,7 +447,7 @@ struct RawArea {
 }
 
 /// `[scheme.array]` as parsed: any of `[array]`'s keys.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawArrayOverride {
     tiles: Option<Spanned<i64>>,
@@ -371,7 +459,7 @@ struct RawArrayOverride {
 
 /// The `[array]` table as parsed. Integers are read as `i64` so that a negative value
 /// gets a range message rather than a type message.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawArray {
     /// `tiles` (required, >= 1).
@@ -388,7 +476,7 @@ struct RawArray {
 
 /// One `[[scheme]]` table as parsed. Enumerations are read as strings so that an unknown
 /// spelling gets a suggestion (see [`pick`]).
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScheme {
     /// `name` (required; unique, not a preset name).
@@ -622,34 +710,26 @@ impl RawArch {
     }
 }
 
-/// One array size as parsed: an integer >= `min` (1, or 0 for `column_registers`) and
-/// at most [`MAX_ARRAY_SIZE`]; `table` names where it is (`[array]`, `[scheme.array]`).
+/// One array size as parsed ([`array_value`]), located at its value.
 fn array_size(cx: &Cx, table: &str, key: &str, v: &Spanned<i64>) -> Result<usize> {
-    let min = if key == "column_registers" { 0 } else { 1 };
-    let x = *v.get_ref();
-    if x < min {
-        let what = if min == 0 {
-            "an integer >= 0"
-        } else {
-            "an integer >= 1"
-        };
-        return Err(cx.at(
-            v.span(),
-            format!("`{key}` in {table} must be {what}, found {x}"),
-        ));
-    }
-    if x > MAX_ARRAY_SIZE as i64 {
-        return Err(cx.at(
-            v.span(),
-            format!(
-                "`{key}` in {table} = {x} is too large: at most {MAX_ARRAY_SIZE} (2^20) is supported"
-            ),
-        ));
-    }
-    Ok(x as usize)
+    array_value(table, key, *v.get_ref()).map_err(|m| cx.at(v.span(), m))
 }
 
 impl RawArray {
+    /// Replace one key's value (a sweep override), located at `span` for messages
+    /// about the whole table.
+    fn set(&mut self, key: &str, x: i64, span: Range<usize>) {
+        let v = Spanned::new(span, x);
+        match key {
+            "tiles" => self.tiles = v,
+            "rows" => self.rows = v,
+            "columns" => self.columns = v,
+            "lanes" => self.lanes = v,
+            "column_registers" => self.column_registers = Some(v),
+            _ => unreachable!("[array] has no key `{key}`"),
+        }
+    }
+
     fn validate(&self, cx: &Cx, table: Range<usize>) -> Result<ArrayShape> {
         let size = |key: &str, v: &Spanned<i64>| array_size(cx, "[array]", key, v);
         let shape = ArrayShape {
