@@ -60,7 +60,7 @@ fn points_follow_the_canonical_axis_order_last_axis_fastest() {
             Param::Lanes
         ]
     );
-    let pts = spec.points();
+    let pts: Vec<_> = spec.points().collect();
     let label = |i: usize| pts[i].label();
     assert_eq!(
         label(0),
@@ -82,7 +82,7 @@ fn points_follow_the_canonical_axis_order_last_axis_fastest() {
     );
     // Ids: index + hash of the parameters; stable across parses, distinct.
     assert!(pts[0].id.starts_with("0-") && pts[0].id.len() == 2 + 8);
-    let again = parse(SWEEP).unwrap().points();
+    let again: Vec<_> = parse(SWEEP).unwrap().points().collect();
     assert_eq!(pts, again);
     let mut ids: Vec<&str> = pts.iter().map(|p| p.id.as_str()).collect();
     ids.sort();

@@ -1,12 +1,16 @@
 //! Running a sweep: points in parallel (rayon), each finished point appended to the
 //! journal as one fsync'd JSON line; at the end the tidy CSV, in point order, from the
 //! journal alone — so the CSV is the same bytes whatever the thread count and however
-//! often the sweep was interrupted and resumed.
+//! often the sweep was interrupted.
 //!
-//! Resuming: every `\n`-terminated journal line is a finished point; a last line without
-//! its `\n` is a write cut short by a kill, dropped (and truncated away before
-//! appending). A line from a different sweep (unknown id) or from different inputs
-//! (another fingerprint: an arch or model file changed) is an error, never mixed in.
+//! Setup ([`prepare`]) never walks every point: a point's arch depends only on the
+//! axes that set `arch` or an array override, and its model only on the axes that set
+//! the model or generator settings, so each is settled over the combinations of those
+//! axes alone ([`Sub`]): every arch with its overrides checked once as an arch file
+//! would be, every distinct model found once (a hash map). Arch and model files are
+//! read and hashed once each (streamed). A point's model is then a table lookup by
+//! its positions on the model axes; the record's points and the journal's entries are
+//! written and read one at a time ([`super::record`], [`super::journal`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
@@ -16,17 +20,22 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::spec::{Param, Point, Spec};
+use super::journal::{self, Expect, Index};
+use super::record;
+use super::spec::{Param, Point, Spec, Value};
 use super::{GenParams, Inputs, Shard};
-use crate::arch::{Arch, ArrayShape};
+use crate::arch::Arch;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::model::Network;
 use crate::output;
 use crate::report;
 use crate::run::{self, ActSource};
+
+pub use super::journal::{Entry, SCHEMA_VERSION};
 
 /// Journal file name in the output directory.
 pub const JOURNAL: &str = "journal.jsonl";
@@ -34,8 +43,6 @@ pub const JOURNAL: &str = "journal.jsonl";
 pub const RECORD: &str = "sweep.json";
 /// Results file name.
 pub const RESULTS: &str = "results.csv";
-/// Version of the journal line and record layouts.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// How to run a sweep.
 #[derive(Clone, Debug, Default)]
@@ -63,24 +70,6 @@ pub struct Summary {
     pub json: PathBuf,
 }
 
-/// One journal line: a finished point with all its report rows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Journal layout version.
-    pub v: u32,
-    /// Point index.
-    pub point: usize,
-    /// Point id.
-    pub id: String,
-    /// Fingerprint of the sweep's inputs.
-    pub fingerprint: String,
-    /// (column, value) of every parameter column, in column order.
-    pub params: Vec<(String, String)>,
-    /// The report's CSV records (`report::csv::HEADER` columns), per layer × scheme
-    /// then the totals.
-    pub rows: Vec<Vec<String>>,
-}
-
 /// Where a point's model comes from.
 #[derive(Clone, Debug, PartialEq)]
 enum ModelKey {
@@ -95,34 +84,112 @@ impl ModelKey {
             ModelKey::Gen(n, _) => format!("builtin:{n}"),
         }
     }
+
+    /// A hashable spelling: equal keys, equal spellings.
+    fn key(&self) -> String {
+        match self {
+            ModelKey::File(p) => format!("file\0{}", p.display()),
+            ModelKey::Gen(n, g) => format!(
+                "gen\0{n}\0{}\0{}\0{:x}\0{:x}\0{}",
+                g.weights,
+                g.acts,
+                (g.weight_density + 0.0).to_bits(),
+                (g.act_density + 0.0).to_bits(),
+                g.seed
+            ),
+        }
+    }
 }
 
-/// A point resolved against the inputs.
+/// A point resolved against the inputs (its model is its group's).
 struct Job {
-    model: usize,
     arch: Arch,
     sample: u32,
 }
 
+/// An arch file of the sweep.
+struct ArchInfo {
+    path: PathBuf,
+    arch: Arch,
+    sha: String,
+}
+
 /// Everything about a sweep that is known before simulating.
 pub struct Prepared {
-    /// Every point.
-    pub points: Vec<Point>,
+    /// Number of points.
+    pub len: usize,
     /// CSV header.
     pub columns: Vec<String>,
     /// Fingerprint of the inputs: hashes of the arch and model files, generator defaults.
     pub fingerprint: String,
-    /// The record, as written to `sweep.json` (without `shard`).
-    pub record: serde_json::Value,
+    /// The record without its points (and without `shard`).
+    pub head: serde_json::Map<String, serde_json::Value>,
+    defaults: GenParams,
+    archs: BTreeMap<String, ArchInfo>,
+    /// What each `model` value is.
+    model_values: HashMap<String, ModelKey>,
     models: Vec<ModelKey>,
-    jobs: Vec<Job>,
+    /// The axes that settle a point's model.
+    model_axes: Sub,
+    /// The model of every combination of the model axes.
+    model_of: Vec<u32>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The combinations of some of a sweep's axes (mixed radix, the last axis fastest, as
+/// points are numbered): what a point's arch or model depends on.
+#[derive(Clone, Debug)]
+struct Sub {
+    /// Indices into `spec.axes`.
+    axes: Vec<usize>,
+    /// Number of combinations.
+    len: usize,
+}
+
+impl Sub {
+    /// The axes holding any parameter for which `pred` holds.
+    fn new(spec: &Spec, pred: impl Fn(Param) -> bool) -> Sub {
+        let axes: Vec<usize> = (0..spec.axes.len())
+            .filter(|&k| spec.axes[k].params.iter().any(|&p| pred(p)))
+            .collect();
+        let len = axes.iter().map(|&k| spec.axes[k].len()).product();
+        Sub { axes, len }
+    }
+
+    /// The combination point `index` is at.
+    fn of_point(&self, spec: &Spec, index: usize) -> usize {
+        let mut pos = vec![0usize; spec.axes.len()];
+        let mut rest = index;
+        for (k, a) in spec.axes.iter().enumerate().rev() {
+            pos[k] = rest % a.len();
+            rest /= a.len();
+        }
+        self.axes
+            .iter()
+            .fold(0, |j, &k| j * spec.axes[k].len() + pos[k])
+    }
+
+    /// The values that combination `j` sets: every fixed value and those of its axes.
+    fn values(&self, spec: &Spec, j: usize) -> Vec<(Param, Value)> {
+        let mut values: Vec<(Param, Value)> =
+            spec.fixed.iter().map(|(p, v)| (*p, v.clone())).collect();
+        let mut rest = j;
+        let mut at = vec![0usize; self.axes.len()];
+        for (slot, &k) in at.iter_mut().zip(&self.axes).rev() {
+            *slot = rest % spec.axes[k].len();
+            rest /= spec.axes[k].len();
+        }
+        for (&k, &i) in self.axes.iter().zip(&at) {
+            let a = &spec.axes[k];
+            values.extend(a.params.iter().copied().zip(a.values[i].iter().cloned()));
+        }
+        values.sort_by_key(|(p, _)| *p);
+        values
+    }
+}
+
+/// The value of `q` among `values`.
+fn get(values: &[(Param, Value)], q: Param) -> Option<&Value> {
+    values.iter().find(|(p, _)| *p == q).map(|(_, v)| v)
 }
 
 /// The CSV header of a sweep: `point`, `point_id`, parameter columns, report columns.
@@ -145,171 +212,212 @@ struct FileRecord {
     sha256: String,
 }
 
+/// A point of the record. Every struct of it has its fields in sorted order, as the
+/// record's bytes need ([`super::record`]).
 #[derive(Serialize)]
-struct PointRecord {
-    index: usize,
-    id: String,
-    params: serde_json::Map<String, serde_json::Value>,
-    model: String,
+struct PointRecord<'a> {
+    arch: &'a str,
+    array: ArrayRecord,
     /// Generator settings, seed included (generated networks only).
-    gen: Option<GenParams>,
+    gen: Option<GenRecord<'a>>,
+    id: &'a str,
+    index: usize,
+    model: String,
+    params: BTreeMap<&'static str, &'a Value>,
     sample: u32,
-    arch: String,
-    array: ArrayShape,
 }
 
+/// [`crate::arch::ArrayShape`], keys sorted.
 #[derive(Serialize)]
-struct Record<'a> {
+struct ArrayRecord {
+    column_registers: usize,
+    columns: usize,
+    lanes: usize,
+    rows: usize,
+    tiles: usize,
+}
+
+/// [`GenParams`], keys sorted.
+#[derive(Serialize)]
+struct GenRecord<'a> {
+    act_density: f64,
+    acts: &'a crate::encoding::EncSpec,
+    seed: u64,
+    weight_density: f64,
+    weights: &'a crate::encoding::EncSpec,
+}
+
+/// The record but its points.
+#[derive(Serialize)]
+struct RecordHead<'a> {
     schema_version: u32,
     tool: report::json::Tool,
     sweep: &'a str,
     description: Option<&'a str>,
     spec: SpecRecord<'a>,
     order: &'static str,
-    fixed: BTreeMap<&'static str, &'a super::Value>,
+    fixed: BTreeMap<&'static str, &'a Value>,
     axes: &'a [super::spec::Axis],
-    gen_defaults: GenParams,
+    gen_defaults: &'a GenParams,
     archs: Vec<FileRecord>,
     models: Vec<FileRecord>,
     fingerprint: &'a str,
     columns: &'a [String],
     csv: &'static str,
-    points: Vec<PointRecord>,
 }
 
 const ORDER: &str = "axes in the canonical order of their first parameter (model, network, \
                      weights, acts, weight_density, act_density, seed, sample, arch, tiles, \
                      rows, columns, lanes, column_registers); the last axis varies fastest";
 
-/// Resolve every point (load the arch files, settle each point's model) and build the
-/// record. Nothing is simulated; model files are hashed, not parsed.
+/// The `[array]` overrides among `values`, as arch-file keys and values.
+fn overrides(values: &[(Param, Value)]) -> Vec<(&'static str, i64)> {
+    values
+        .iter()
+        .filter(|(q, _)| q.is_array())
+        .map(|(q, v)| {
+            let n = v.as_int().unwrap_or(0);
+            (q.name(), i64::try_from(n).unwrap_or(i64::MAX))
+        })
+        .collect()
+}
+
+/// "s.toml: point 3 (lanes=4 …): {e}".
+fn at_point(spec: &Spec, p: &Point, e: impl std::fmt::Display) -> Error {
+    Error::invalid(format!(
+        "{}: point {} ({}): {e}",
+        spec.path,
+        p.index,
+        p.label()
+    ))
+}
+
+fn text_of(p: &Point, q: Param) -> Option<&str> {
+    p.get(q).and_then(Value::as_text)
+}
+
+/// Resolve every point (read and hash the arch and model files, check every point's
+/// arch with its overrides, settle each point's model) and build the record's head.
+/// Nothing is simulated; model files are checked (header, memory) and hashed, not
+/// read whole.
 pub fn prepare(spec: &Spec, inputs: &dyn Inputs) -> Result<Prepared> {
-    let points = spec.points();
+    let len = spec.len();
     let columns = columns(spec);
     let defaults = inputs.gen_defaults();
     let networks = inputs.networks();
 
-    let mut archs: BTreeMap<String, (Arch, String)> = BTreeMap::new();
+    let mut archs: BTreeMap<String, ArchInfo> = BTreeMap::new();
+    for v in spec.distinct(Param::Arch) {
+        let rel = v.as_text().expect("validated: arch is text");
+        let path = spec.resolve(rel);
+        let sha = files::sha256_file(&path)?;
+        let arch = inputs.arch(&path)?;
+        archs.insert(rel.to_string(), ArchInfo { path, arch, sha });
+    }
     let mut model_files: BTreeMap<String, String> = BTreeMap::new();
-    let mut models: Vec<ModelKey> = Vec::new();
-    let mut jobs = Vec::with_capacity(points.len());
-    let mut point_records = Vec::with_capacity(points.len());
-    for p in &points {
-        let text = |q: Param| p.get(q).and_then(|v| v.as_text()).map(str::to_string);
-        let arch_rel = text(Param::Arch).expect("validated: arch is set");
-        if !archs.contains_key(&arch_rel) {
-            let path = spec.resolve(&arch_rel);
-            let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
-            let arch = inputs.arch(&path)?;
-            archs.insert(arch_rel.clone(), (arch, sha256_hex(&bytes)));
-        }
-        let mut arch = archs[&arch_rel].0.clone();
-        for (q, v) in &p.values {
-            let n = v.as_int().unwrap_or(0) as usize;
-            match q {
-                Param::Tiles => arch.array.tiles = n,
-                Param::Rows => arch.array.rows = n,
-                Param::Columns => arch.array.columns = n,
-                Param::Lanes => arch.array.lanes = n,
-                Param::ColumnRegisters => arch.array.column_registers = n,
-                _ => {}
-            }
-        }
-
-        let key = if let Some(net) = text(Param::Network) {
-            let mut g = defaults.clone();
-            for (q, v) in &p.values {
-                match q {
-                    Param::Weights => g.weights = v.as_enc().expect("enc"),
-                    Param::Acts => g.acts = v.as_enc().expect("enc"),
-                    Param::WeightDensity => g.weight_density = v.as_real().expect("real"),
-                    Param::ActDensity => g.act_density = v.as_real().expect("real"),
-                    Param::Seed => g.seed = v.as_int().expect("int"),
-                    _ => {}
-                }
-            }
-            inputs.check_gen(&g).map_err(|e| {
-                Error::invalid(format!(
-                    "{}: point {} ({}): {e}",
-                    spec.path,
-                    p.index,
-                    p.label()
-                ))
-            })?;
-            ModelKey::Gen(net, g)
+    let mut model_values: HashMap<String, ModelKey> = HashMap::new();
+    for v in spec.distinct(Param::Model) {
+        let m = v.as_text().expect("validated: model is text");
+        let path = spec.resolve(m);
+        let key = if path.is_file() {
+            inputs
+                .check_model_file(&path)
+                .map_err(|e| Error::invalid(format!("{}: model `{m}`: {e}", spec.path)))?;
+            model_files.insert(m.to_string(), files::sha256_file(&path)?);
+            ModelKey::File(path)
+        } else if networks.contains(&m) {
+            ModelKey::Gen(m.to_string(), defaults.clone())
         } else {
-            let m = text(Param::Model).expect("validated: model or network is set");
-            let path = spec.resolve(&m);
-            if path.is_file() {
-                if !model_files.contains_key(&m) {
-                    let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
-                    model_files.insert(m.clone(), sha256_hex(&bytes));
-                }
-                ModelKey::File(path)
-            } else if networks.contains(&m.as_str()) {
-                ModelKey::Gen(m, defaults.clone())
-            } else {
-                return Err(Error::invalid(format!(
-                    "{}: model `{m}` is neither a file nor a built-in network",
-                    spec.path
-                )));
-            }
+            return Err(Error::invalid(format!(
+                "{}: model `{m}` is neither a file nor a built-in network",
+                spec.path
+            )));
         };
-        let sample = p.get(Param::Sample).and_then(|v| v.as_int()).unwrap_or(0) as u32;
-        let model = match models.iter().position(|k| *k == key) {
-            Some(i) => i,
-            None => {
-                models.push(key.clone());
-                models.len() - 1
-            }
-        };
-        point_records.push(PointRecord {
-            index: p.index,
-            id: p.id.clone(),
-            params: p
-                .values
+        model_values.insert(m.to_string(), key);
+    }
+
+    let model_axes = Sub::new(spec, |p| {
+        matches!(p, Param::Model | Param::Network) || p.is_gen()
+    });
+    let mut prep = Prepared {
+        len,
+        columns,
+        fingerprint: String::new(),
+        head: serde_json::Map::new(),
+        defaults,
+        archs,
+        model_values,
+        models: Vec::new(),
+        model_of: Vec::with_capacity(model_axes.len),
+        model_axes,
+    };
+    // Every arch with every set of overrides a point gives it, checked once.
+    let arch_axes = Sub::new(spec, |p| p == Param::Arch || p.is_array());
+    for j in 0..arch_axes.len {
+        let values = arch_axes.values(spec, j);
+        let ov = overrides(&values);
+        if ov.is_empty() {
+            continue;
+        }
+        let rel = get(&values, Param::Arch)
+            .and_then(Value::as_text)
+            .expect("validated: arch is set");
+        let a = &prep.archs[rel];
+        inputs.arch_with(&a.path, &a.arch, &ov).map_err(|e| {
+            let label: Vec<String> = values
                 .iter()
-                .map(|(q, v)| {
-                    (
-                        q.name().to_string(),
-                        serde_json::to_value(v).expect("values serialize"),
-                    )
-                })
-                .collect(),
-            model: match &key {
-                ModelKey::File(_) => text(Param::Model).unwrap_or_default(),
-                k => k.describe(),
-            },
-            gen: match &key {
-                ModelKey::Gen(_, g) => Some(g.clone()),
-                ModelKey::File(_) => None,
-            },
-            sample,
-            arch: arch_rel,
-            array: arch.array,
-        });
-        jobs.push(Job {
-            model,
-            arch,
-            sample,
-        });
+                .filter(|(q, _)| *q == Param::Arch || q.is_array())
+                .map(|(q, v)| format!("{q}={v}"))
+                .collect();
+            Error::invalid(format!(
+                "{}: the points with {}: {e}",
+                spec.path,
+                label.join(" ")
+            ))
+        })?;
+    }
+    // Every distinct model, found once.
+    let mut model_ids: HashMap<String, u32> = HashMap::new();
+    for j in 0..prep.model_axes.len {
+        let values = prep.model_axes.values(spec, j);
+        let key = prep.model_key(&values);
+        let id = key.key();
+        let m = match model_ids.get(&id) {
+            Some(&m) => m,
+            None => {
+                if let ModelKey::Gen(n, g) = &key {
+                    inputs.check_gen(g).map_err(|e| {
+                        Error::invalid(format!(
+                            "{}: network {n} with seed {}: {e}",
+                            spec.path, g.seed
+                        ))
+                    })?;
+                }
+                let m = prep.models.len() as u32;
+                prep.models.push(key);
+                model_ids.insert(id, m);
+                m
+            }
+        };
+        prep.model_of.push(m);
     }
 
     // The inputs' contents (the points themselves are checked by id).
     let mut h = Sha256::new();
-    for (path, (_, sha)) in &archs {
-        h.update(format!("arch {path} {sha}\n"));
+    for (path, a) in &prep.archs {
+        h.update(format!("arch {path} {}\n", a.sha));
     }
     for (path, sha) in &model_files {
         h.update(format!("model {path} {sha}\n"));
     }
     h.update(format!(
         "gen-defaults {}\n",
-        serde_json::to_string(&defaults).expect("serializes")
+        serde_json::to_string(&prep.defaults).expect("serializes")
     ));
-    let fingerprint = sha256_hex(&h.finalize())[..16].to_string();
+    let digest = h.finalize();
+    prep.fingerprint = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
 
-    let record = Record {
+    let head = RecordHead {
         schema_version: SCHEMA_VERSION,
         tool: report::json::Tool::MLTQ,
         sweep: &spec.name,
@@ -321,12 +429,13 @@ pub fn prepare(spec: &Spec, inputs: &dyn Inputs) -> Result<Prepared> {
         order: ORDER,
         fixed: spec.fixed.iter().map(|(p, v)| (p.name(), v)).collect(),
         axes: &spec.axes,
-        gen_defaults: defaults,
-        archs: archs
+        gen_defaults: &prep.defaults,
+        archs: prep
+            .archs
             .iter()
-            .map(|(p, (_, sha))| FileRecord {
+            .map(|(p, a)| FileRecord {
                 path: p.clone(),
-                sha256: sha.clone(),
+                sha256: a.sha.clone(),
             })
             .collect(),
         models: model_files
@@ -336,27 +445,117 @@ pub fn prepare(spec: &Spec, inputs: &dyn Inputs) -> Result<Prepared> {
                 sha256: sha.clone(),
             })
             .collect(),
-        fingerprint: &fingerprint,
-        columns: &columns,
+        fingerprint: &prep.fingerprint,
+        columns: &prep.columns,
         csv: RESULTS,
-        points: point_records,
     };
-    let record = serde_json::to_value(&record).expect("record serializes");
-    Ok(Prepared {
-        points,
-        columns,
-        fingerprint,
-        record,
-        models,
-        jobs,
-    })
+    let serde_json::Value::Object(head) = serde_json::to_value(&head).expect("record serializes")
+    else {
+        unreachable!("a struct serializes to an object")
+    };
+    prep.head = head;
+    Ok(prep)
 }
 
-/// The record with a shard's `shard` field.
-pub fn shard_record(record: &serde_json::Value, shard: Option<Shard>) -> serde_json::Value {
-    let mut r = record.clone();
-    if let (Some(s), Some(obj)) = (shard, r.as_object_mut()) {
-        obj.insert(
+impl Prepared {
+    /// Where the model of a point with these values comes from.
+    fn model_key(&self, values: &[(Param, Value)]) -> ModelKey {
+        if let Some(net) = get(values, Param::Network).and_then(Value::as_text) {
+            let mut g = self.defaults.clone();
+            for (q, v) in values {
+                match q {
+                    Param::Weights => g.weights = v.as_enc().expect("enc"),
+                    Param::Acts => g.acts = v.as_enc().expect("enc"),
+                    Param::WeightDensity => g.weight_density = v.as_real().expect("real"),
+                    Param::ActDensity => g.act_density = v.as_real().expect("real"),
+                    Param::Seed => g.seed = v.as_int().expect("int"),
+                    _ => {}
+                }
+            }
+            return ModelKey::Gen(net.to_string(), g);
+        }
+        let m = get(values, Param::Model)
+            .and_then(Value::as_text)
+            .expect("validated: model or network is set");
+        self.model_values[m].clone()
+    }
+
+    /// The index (in `models`) of point `i`'s model.
+    fn model_of_point(&self, spec: &Spec, i: usize) -> usize {
+        self.model_of[self.model_axes.of_point(spec, i)] as usize
+    }
+
+    fn sample(p: &Point) -> u32 {
+        p.get(Param::Sample).and_then(Value::as_int).unwrap_or(0) as u32
+    }
+
+    /// Point `p`'s arch (validated with its overrides) and sample.
+    fn job(&self, spec: &Spec, inputs: &dyn Inputs, p: &Point) -> Result<Job> {
+        let rel = text_of(p, Param::Arch).expect("validated: arch is set");
+        let a = &self.archs[rel];
+        let ov = overrides(&p.values);
+        let arch = if ov.is_empty() {
+            a.arch.clone()
+        } else {
+            inputs
+                .arch_with(&a.path, &a.arch, &ov)
+                .map_err(|e| at_point(spec, p, e))?
+        };
+        Ok(Job {
+            arch,
+            sample: Prepared::sample(p),
+        })
+    }
+
+    /// Write point `p`'s entry of the record with `emit`.
+    fn emit_point(&self, spec: &Spec, p: &Point, emit: &mut record::Emit) -> std::io::Result<()> {
+        let key = &self.models[self.model_of_point(spec, p.index)];
+        let rel = text_of(p, Param::Arch).expect("validated: arch is set");
+        let mut a = self.archs[rel].arch.array;
+        for (k, x) in overrides(&p.values) {
+            // Checked when the sweep was prepared.
+            let _ = a.set(k, x);
+        }
+        let r = PointRecord {
+            arch: rel,
+            array: ArrayRecord {
+                column_registers: a.column_registers,
+                columns: a.columns,
+                lanes: a.lanes,
+                rows: a.rows,
+                tiles: a.tiles,
+            },
+            gen: match key {
+                ModelKey::Gen(_, g) => Some(GenRecord {
+                    act_density: g.act_density,
+                    acts: &g.acts,
+                    seed: g.seed,
+                    weight_density: g.weight_density,
+                    weights: &g.weights,
+                }),
+                ModelKey::File(_) => None,
+            },
+            id: &p.id,
+            index: p.index,
+            model: match key {
+                ModelKey::File(_) => text_of(p, Param::Model).unwrap_or_default().to_string(),
+                k => k.describe(),
+            },
+            params: p.values.iter().map(|(q, v)| (q.name(), v)).collect(),
+            sample: Prepared::sample(p),
+        };
+        emit(&r)
+    }
+}
+
+/// The record's head with a shard's `shard` field.
+pub fn shard_head(
+    head: &serde_json::Map<String, serde_json::Value>,
+    shard: Option<Shard>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut h = head.clone();
+    if let Some(s) = shard {
+        h.insert(
             "shard".to_string(),
             serde_json::json!({
                 "k": s.k,
@@ -365,32 +564,40 @@ pub fn shard_record(record: &serde_json::Value, shard: Option<Shard>) -> serde_j
             }),
         );
     }
-    r
+    h
 }
 
-/// Write a record (always through `serde_json::Value`, so a merged record is the same
-/// bytes as an unsharded one).
-pub fn write_record(path: &Path, record: &serde_json::Value) -> Result<()> {
-    output::write_atomic(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, record)?;
-        writeln!(w)
-    })
-}
-
-/// Write the tidy CSV of `entries` (in the order given).
-pub fn write_results<'a>(
+/// Write the tidy CSV of `entries` (in the order given, each read when its turn
+/// comes).
+pub fn write_results(
     path: &Path,
     columns: &[String],
-    entries: impl IntoIterator<Item = &'a Entry>,
+    entries: impl Iterator<Item = Result<Entry>>,
 ) -> Result<()> {
-    let entries: Vec<&Entry> = entries.into_iter().collect();
-    output::write_atomic(path, |w| {
+    output::commit_all(vec![stage_results(path, columns, entries)?])
+}
+
+/// [`write_results`], staged.
+pub fn stage_results(
+    path: &Path,
+    columns: &[String],
+    entries: impl Iterator<Item = Result<Entry>>,
+) -> Result<output::Staged> {
+    let mut failed: Option<Error> = None;
+    let staged = output::stage(path, |w| {
         let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(w);
         out.write_record(columns)?;
-        for e in &entries {
+        for e in entries {
+            let e = match e {
+                Ok(e) => e,
+                Err(err) => {
+                    failed = Some(err);
+                    return Err(std::io::Error::other("a journal entry could not be read"));
+                }
+            };
+            let point = e.point.to_string();
             for r in &e.rows {
                 let mut rec: Vec<&str> = Vec::with_capacity(columns.len());
-                let point = e.point.to_string();
                 rec.push(&point);
                 rec.push(&e.id);
                 rec.extend(e.params.iter().map(|(_, v)| v.as_str()));
@@ -399,103 +606,11 @@ pub fn write_results<'a>(
             }
         }
         out.flush()
-    })
-}
-
-/// Read a journal: every `\n`-terminated line, parsed. Returns the entries (with their
-/// 1-based line numbers) and the byte length of the complete lines (a torn last line
-/// lies past it).
-pub fn read_journal(path: &Path) -> Result<(Vec<(usize, Entry)>, u64)> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(Error::read(path, e)),
-    };
-    let good = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let mut out = Vec::new();
-    for (i, line) in bytes[..good].split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let e: Entry = serde_json::from_slice(line).map_err(|e| {
-            Error::invalid(format!(
-                "{}:{}: not a sweep journal line ({e}); the journal is damaged: move it away \
-                 to rerun every point",
-                path.display(),
-                i + 1
-            ))
-        })?;
-        if e.v != SCHEMA_VERSION {
-            return Err(Error::invalid(format!(
-                "{}:{}: journal layout version {} (this mltq writes {SCHEMA_VERSION}); \
-                 use another --out directory",
-                path.display(),
-                i + 1,
-                e.v
-            )));
-        }
-        out.push((i + 1, e));
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => staged,
     }
-    Ok((out, good as u64))
-}
-
-/// Check journal entries against a sweep and key them by point index. `source` names
-/// the journal in messages.
-pub fn check_entries(
-    source: &Path,
-    entries: Vec<(usize, Entry)>,
-    points: &[Point],
-    columns: &[String],
-    fingerprint: &str,
-) -> Result<BTreeMap<usize, Entry>> {
-    let nparams = columns.len() - 2 - report::csv::HEADER.len();
-    let mut done: BTreeMap<usize, Entry> = BTreeMap::new();
-    let fresh = "the sweep file changed since this journal was written; use another --out \
-                 directory, or move the journal away to rerun every point";
-    for (line, e) in entries {
-        let at = format!("{}:{line}", source.display());
-        let Some(p) = points.get(e.point) else {
-            return Err(Error::invalid(format!(
-                "{at}: point {} is not in this sweep ({} points): {fresh}",
-                e.point,
-                points.len()
-            )));
-        };
-        if p.id != e.id {
-            return Err(Error::invalid(format!(
-                "{at}: point {} has id {} in the journal but {} in this sweep: {fresh}",
-                e.point, e.id, p.id
-            )));
-        }
-        if e.fingerprint != fingerprint {
-            return Err(Error::invalid(format!(
-                "{at}: point {} was simulated with other inputs (fingerprint {}, now {fingerprint}): \
-                 an arch or model file (or the generator's defaults) changed; use another --out directory, or move the \
-                 journal away to rerun every point",
-                e.point, e.fingerprint
-            )));
-        }
-        let names_ok = e.params.len() == nparams
-            && e.params.iter().zip(&columns[2..]).all(|((n, _), c)| n == c);
-        if !names_ok || e.rows.iter().any(|r| r.len() != report::csv::HEADER.len()) {
-            return Err(Error::invalid(format!(
-                "{at}: point {} does not have this sweep's columns: {fresh}",
-                e.point
-            )));
-        }
-        if let Some(prev) = done.get(&e.point) {
-            if *prev != e {
-                return Err(Error::invalid(format!(
-                    "{at}: point {} appears twice with different results; the journal is \
-                     damaged: move it away to rerun every point",
-                    e.point
-                )));
-            }
-            continue;
-        }
-        done.insert(e.point, e);
-    }
-    Ok(done)
 }
 
 fn progress_bar(len: u64, pos: u64, show: bool, msg: String) -> ProgressBar {
@@ -537,6 +652,13 @@ fn load_model(inputs: &dyn Inputs, key: &ModelKey) -> Result<Network> {
     }
 }
 
+/// The journal being appended to, and where each point's line is.
+struct Appender {
+    file: File,
+    end: u64,
+    index: Index,
+}
+
 /// Run a sweep (or one shard of it) into `dir`, resuming from its journal.
 pub fn sweep_run(spec: &Spec, inputs: &dyn Inputs, dir: &Path, opts: &Options) -> Result<Summary> {
     let prep = prepare(spec, inputs)?;
@@ -555,50 +677,50 @@ pub fn sweep_run(spec: &Spec, inputs: &dyn Inputs, dir: &Path, opts: &Options) -
             jpath.display()
         )));
     }
-    let (entries, good) = read_journal(&jpath)?;
+    let id_of = |i: usize| spec.point(i).id;
+    let expect = Expect {
+        len: prep.len,
+        id_of: &id_of,
+        columns: &prep.columns,
+        fingerprint: &prep.fingerprint,
+    };
+    let (index, good) = journal::index(&jpath, &expect)?;
     let len = file.metadata().map_err(|e| Error::read(&jpath, e))?.len();
     if len > good {
         // A line cut short by a kill: drop it so the next line starts clean.
         file.set_len(good).map_err(|e| Error::write(&jpath, e))?;
         file.sync_all().map_err(|e| Error::write(&jpath, e))?;
     }
-    let mut done = check_entries(
-        &jpath,
-        entries,
-        &prep.points,
-        &prep.columns,
-        &prep.fingerprint,
-    )?;
-    write_record(&dir.join(RECORD), &shard_record(&prep.record, opts.shard))?;
+    let head = shard_head(&prep.head, opts.shard);
+    output::write_atomic(&dir.join(RECORD), |w| {
+        record::write(w, &head, &mut |emit| {
+            (0..prep.len).try_for_each(|i| prep.emit_point(spec, &spec.point(i), emit))
+        })
+    })?;
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
 
-    let selected: Vec<usize> = (0..prep.points.len())
-        .filter(|&i| opts.shard.is_none_or(|s| s.contains(i)))
-        .collect();
-    let pending: Vec<usize> = selected
-        .iter()
-        .copied()
-        .filter(|i| !done.contains_key(i))
-        .collect();
-    let resumed = selected.len() - pending.len();
-
+    let selected = |i: &usize| opts.shard.is_none_or(|s| s.contains(*i));
+    let selected_count = (0..prep.len).filter(selected).count();
     // Pending points grouped by model, in first-use order: each group generates (or
     // reads) its model once, runs its points, and drops the model.
-    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut groups: Vec<(usize, Vec<u32>)> = Vec::new();
     let mut group_of: HashMap<usize, usize> = HashMap::new();
-    for &i in &pending {
-        let m = prep.jobs[i].model;
+    let mut pending = 0usize;
+    for i in (0..prep.len).filter(selected).filter(|&i| !index.has(i)) {
+        let m = prep.model_of_point(spec, i);
         let g = *group_of.entry(m).or_insert_with(|| {
             groups.push((m, Vec::new()));
             groups.len() - 1
         });
-        groups[g].1.push(i);
+        groups[g].1.push(i as u32);
+        pending += 1;
     }
+    let resumed = selected_count - pending;
 
     let pb = progress_bar(
-        selected.len() as u64,
+        selected_count as u64,
         resumed as u64,
         opts.progress,
         match opts.shard {
@@ -606,8 +728,12 @@ pub fn sweep_run(spec: &Spec, inputs: &dyn Inputs, dir: &Path, opts: &Options) -
             None => spec.name.clone(),
         },
     );
-    let journal = Mutex::new(file);
-    let new_entries: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+    let journal = Mutex::new(Appender {
+        file,
+        end: good,
+        index,
+    });
+    let param_columns = spec.param_columns();
     let work = || -> Result<()> {
         groups.par_iter().try_for_each(|(m, idx)| -> Result<()> {
             let key = &prep.models[*m];
@@ -618,17 +744,17 @@ pub fn sweep_run(spec: &Spec, inputs: &dyn Inputs, dir: &Path, opts: &Options) -
             idx.par_iter()
                 .with_max_len(1)
                 .try_for_each(|&i| -> Result<()> {
-                    let p = &prep.points[i];
-                    let rows = simulate_point(&net, &prep.jobs[i]).map_err(|e| {
+                    let p = spec.point(i as usize);
+                    let job = prep.job(spec, inputs, &p)?;
+                    let rows = simulate_point(&net, &job).map_err(|e| {
                         Error::invalid(format!("point {} ({}): {e}", p.index, p.label()))
                     })?;
                     let entry = Entry {
                         v: SCHEMA_VERSION,
-                        point: i,
+                        point: p.index,
                         id: p.id.clone(),
                         fingerprint: prep.fingerprint.clone(),
-                        params: spec
-                            .param_columns()
+                        params: param_columns
                             .iter()
                             .map(|q| {
                                 let v = p.get(*q).map(|v| v.to_string()).unwrap_or_default();
@@ -640,15 +766,15 @@ pub fn sweep_run(spec: &Spec, inputs: &dyn Inputs, dir: &Path, opts: &Options) -
                     let mut line = serde_json::to_string(&entry).expect("entry serializes");
                     line.push('\n');
                     {
-                        let mut f = journal.lock().unwrap_or_else(|e| e.into_inner());
-                        f.write_all(line.as_bytes())
-                            .and_then(|()| f.sync_data())
+                        let mut j = journal.lock().unwrap_or_else(|e| e.into_inner());
+                        j.file
+                            .write_all(line.as_bytes())
+                            .and_then(|()| j.file.sync_data())
                             .map_err(|e| Error::write(&jpath, e))?;
+                        let at = j.end;
+                        j.index.set(p.index, at, (line.len() - 1) as u32);
+                        j.end += line.len() as u64;
                     }
-                    new_entries
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(entry);
                     pb.inc(1);
                     Ok(())
                 })
@@ -658,21 +784,33 @@ pub fn sweep_run(spec: &Spec, inputs: &dyn Inputs, dir: &Path, opts: &Options) -
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
-            .map_err(|e| Error::invalid(format!("cannot start {n} threads: {e}")))?
+            .map_err(|e| {
+                Error::resource(format!(
+                    "cannot start {n} worker threads: {e}; use fewer (--threads)"
+                ))
+            })?
             .install(work),
         None => work(),
     };
     pb.finish_and_clear();
     result?;
-    for e in new_entries.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        done.insert(e.point, e);
-    }
+    let index = journal
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .index;
+    let reader = File::open(&jpath).map_err(|e| Error::read(&jpath, e))?;
     let csv = dir.join(RESULTS);
-    write_results(&csv, &prep.columns, selected.iter().map(|i| &done[i]))?;
+    let entries = (0..prep.len).filter(selected).map(|i| {
+        let (o, l) = index
+            .get(i)
+            .expect("every selected point is journaled once the run succeeds");
+        journal::read_at(&reader, &jpath, o, l)
+    });
+    write_results(&csv, &prep.columns, entries)?;
     Ok(Summary {
-        points: selected.len(),
+        points: selected_count,
         resumed,
-        ran: pending.len(),
+        ran: pending,
         csv,
         json: dir.join(RECORD),
     })

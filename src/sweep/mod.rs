@@ -14,17 +14,26 @@
 //!
 //! The sweep reaches models and arch files through [`Inputs`], so tests can run on
 //! hand-built networks; [`Tool`] binds it to the tool's own loaders.
+//!
+//! Setup is linear in points and models: points are computed from their index when
+//! needed, never all held with their records; distinct models and arch overrides are
+//! found with hash maps. Memory while a sweep runs is a few bytes per point (its model,
+//! its line in the journal) plus the models being simulated.
 
 pub mod exec;
+pub mod journal;
 pub mod merge;
+pub mod record;
 pub mod spec;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 
-use crate::arch::Arch;
+use crate::arch::{Arch, ArchFile};
 use crate::encoding::EncSpec;
 use crate::error::{Error, Result};
 use crate::gen::GenSpec;
@@ -57,6 +66,28 @@ pub trait Inputs: Sync {
     fn gen_defaults(&self) -> GenParams;
     /// Read and validate an arch file.
     fn arch(&self, path: &Path) -> Result<Arch>;
+    /// The arch of `path` (`base`, as [`Inputs::arch`] returned it) with some `[array]`
+    /// values replaced by a point's overrides, checked as an arch file checks them.
+    /// By default the values go through [`crate::arch::ArrayShape::set`] and
+    /// [`Arch::check_arrays`], the checks of `[array]` (and every scheme's own array)
+    /// in a file.
+    fn arch_with(&self, path: &Path, base: &Arch, array: &[(&'static str, i64)]) -> Result<Arch> {
+        let mut a = base.clone();
+        for &(k, x) in array {
+            a.array
+                .set(k, x)
+                .map_err(|m| Error::invalid(format!("{}: {m}", path.display())))?;
+        }
+        a.check_arrays()
+            .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+        Ok(a)
+    }
+    /// Check a model file before the sweep starts (its header, and its size against the
+    /// memory budget) without reading its payload.
+    fn check_model_file(&self, path: &Path) -> Result<()> {
+        let _ = path;
+        Ok(())
+    }
     /// Read a `.mltq` file.
     fn model_file(&self, path: &Path) -> Result<Network>;
     /// Generate a built-in network with one sample (sample 0).
@@ -70,9 +101,36 @@ pub trait Inputs: Sync {
 
 /// The tool's own inputs: arch files ([`Arch::load`]), `.mltq` files
 /// ([`crate::model::load`]), built-in networks ([`crate::zoo`], [`crate::gen`]).
-pub struct Tool;
+/// Arch files are read once and validated again for each set of overrides
+/// ([`ArchFile::with_array`]: every check of the file applies to the new values).
+#[derive(Default)]
+pub struct Tool {
+    archs: Mutex<HashMap<PathBuf, Arc<ArchFile>>>,
+}
 
 impl Tool {
+    /// The tool's inputs, no file read yet.
+    pub fn new() -> Tool {
+        Tool::default()
+    }
+
+    fn arch_file(&self, path: &Path) -> Result<Arc<ArchFile>> {
+        if let Some(f) = self
+            .archs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(ArchFile::load(path)?);
+        self.archs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), f.clone());
+        Ok(f)
+    }
+
     fn gen_spec(g: &GenParams) -> GenSpec {
         GenSpec {
             weights: g.weights,
@@ -100,13 +158,21 @@ impl Inputs for Tool {
         }
     }
     fn arch(&self, path: &Path) -> Result<Arch> {
-        Arch::load(path)
+        self.arch_file(path)?.validate()
+    }
+    fn arch_with(&self, path: &Path, _base: &Arch, array: &[(&'static str, i64)]) -> Result<Arch> {
+        self.arch_file(path)?.with_array(array)
+    }
+    fn check_model_file(&self, path: &Path) -> Result<()> {
+        crate::model::read::check_file(path)
     }
     fn model_file(&self, path: &Path) -> Result<Network> {
         crate::model::load(path)
     }
     fn generate(&self, network: &str, gen: &GenParams) -> Result<Network> {
-        crate::gen::generate(network, &Tool::gen_spec(gen))
+        let spec = Tool::gen_spec(gen);
+        crate::gen::check_memory(network, &spec)?;
+        crate::gen::generate(network, &spec)
     }
     fn check_gen(&self, gen: &GenParams) -> Result<()> {
         Tool::gen_spec(gen).validate()
@@ -200,8 +266,9 @@ pub fn sweep_cmd_with(
 ) -> anyhow::Result<()> {
     let spec = Spec::load(&a.spec, &inputs.networks())?;
     if a.list {
-        for p in spec.points() {
-            if a.shard.is_none_or(|s| s.contains(p.index)) {
+        for i in 0..spec.len() {
+            if a.shard.is_none_or(|s| s.contains(i)) {
+                let p = spec.point(i);
                 writeln!(out, "{}\t{}", p.id, p.label())?;
             }
         }
@@ -211,6 +278,7 @@ pub fn sweep_cmd_with(
         return Err(Error::invalid("--threads must be at least 1").into());
     }
     let dir = a.out.unwrap_or_else(|| default_out(&spec));
+    sweep_files(&a.spec, &spec, &dir)?.check()?;
     let opts = Options {
         threads: a.threads,
         shard: a.shard,
@@ -231,13 +299,63 @@ pub fn sweep_cmd_with(
     Ok(())
 }
 
+/// An output directory: missing (it is created) or a directory.
+fn check_out_dir(flag: &str, dir: &Path) -> Result<()> {
+    match crate::files::Kind::at(dir) {
+        Ok(crate::files::Kind::Missing | crate::files::Kind::Directory) => Ok(()),
+        Ok(k) => Err(Error::invalid(format!(
+            "{flag} {}: it is {}, not a directory; give a directory for the outputs",
+            dir.display(),
+            k.describe()
+        ))),
+        Err(e) => Err(Error::read(dir, e)),
+    }
+}
+
+/// The files of `mltq sweep`: the sweep file, its arch and model files, and the three
+/// outputs in `dir`.
+fn sweep_files(path: &Path, spec: &Spec, dir: &Path) -> Result<crate::files::Files> {
+    check_out_dir("--out", dir)?;
+    let mut f = crate::files::Files::new();
+    f.input("the sweep file", path);
+    for v in spec.distinct(Param::Arch) {
+        if let Some(t) = v.as_text() {
+            f.input(format!("arch `{t}` ="), &spec.resolve(t));
+        }
+    }
+    for v in spec.distinct(Param::Model) {
+        if let Some(t) = v.as_text() {
+            f.input(format!("model `{t}` ="), &spec.resolve(t));
+        }
+    }
+    // A directory the sweep creates holds nothing to compare with.
+    if dir.is_dir() {
+        for name in [exec::RESULTS, exec::RECORD, exec::JOURNAL] {
+            f.output("the sweep's output", &dir.join(name));
+        }
+    }
+    Ok(f)
+}
+
 /// `mltq sweep`: the tool's own inputs, a summary line on `out`.
 pub fn sweep_cmd(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    sweep_cmd_with(a, &Tool, out)
+    sweep_cmd_with(a, &Tool::new(), out)
 }
 
 /// `mltq merge`.
 pub fn merge_cmd(a: MergeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    check_out_dir("--out", &a.out)?;
+    let mut f = crate::files::Files::new();
+    for d in &a.shards {
+        f.input("the shard's record", &d.join(exec::RECORD));
+        f.input("the shard's journal", &d.join(exec::JOURNAL));
+    }
+    if a.out.is_dir() {
+        for name in [exec::RESULTS, exec::RECORD, exec::JOURNAL] {
+            f.output("the merged output", &a.out.join(name));
+        }
+    }
+    f.check()?;
     let s = merge(&a.shards, &a.out)?;
     writeln!(
         out,

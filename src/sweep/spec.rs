@@ -27,9 +27,16 @@
 //! Points are enumerated with the axes in the canonical order of their first parameter,
 //! the last axis varying fastest: model and generator settings outermost, array
 //! overrides innermost. Point `i` has the id `i-HASH`, HASH being the first 8 hex digits
-//! of the SHA-256 of its `name=value;` parameter list.
+//! of the SHA-256 of its `name=value;` parameter list. Points are computed from their
+//! index on demand ([`Spec::point`], [`Spec::points`]), never all held at once; a sweep
+//! has at most [`MAX_POINTS`].
+//!
+//! Array overrides are checked by [`crate::arch::array_value`], the function that
+//! checks the same keys in an arch file, so a sweep accepts exactly what an arch file
+//! accepts (the checks across keys, such as the total number of multipliers, run on
+//! each point's arch when the sweep starts).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -40,6 +47,10 @@ use toml::Spanned;
 
 use crate::encoding::EncSpec;
 use crate::error::{did_you_mean, Error, Result};
+
+/// The most points a sweep may have: 2^24 (16 777 216). Each point costs a few bytes
+/// of bookkeeping while the sweep runs (its model, its place in the journal).
+pub const MAX_POINTS: usize = 1 << 24;
 
 /// A sweep parameter, in canonical order (the order of axes and CSV columns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -140,6 +151,14 @@ impl Param {
         }
     }
 
+    /// Is this an override of the arch's `[array]`?
+    pub fn is_array(self) -> bool {
+        matches!(
+            self,
+            Param::Tiles | Param::Rows | Param::Columns | Param::Lanes | Param::ColumnRegisters
+        )
+    }
+
     /// Does this parameter get its own CSV column? `network` and `sample` do not: the
     /// report's own `network` and `sample` columns already hold them.
     pub fn has_column(self) -> bool {
@@ -218,6 +237,25 @@ impl Value {
             _ => None,
         }
     }
+
+    /// A hashable form: values equal as [`Value`]s have equal keys (0.0 and -0.0 too),
+    /// so repeats are found in one pass, not by comparing every pair.
+    fn key(&self) -> ValueKey {
+        match self {
+            Value::Text(s) => ValueKey::Text(s.clone()),
+            Value::Enc(e) => ValueKey::Text(e.to_string()),
+            Value::Real(x) => ValueKey::Real((x + 0.0).to_bits()),
+            Value::Int(n) => ValueKey::Int(*n),
+        }
+    }
+}
+
+/// See [`Value::key`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ValueKey {
+    Text(String),
+    Real(u64),
+    Int(u64),
 }
 
 type Span = Range<usize>;
@@ -439,7 +477,7 @@ impl Ctx<'_> {
 impl Spec {
     /// Read and validate a sweep file. `networks` are the built-in network names.
     pub fn load(path: &Path, networks: &[&str]) -> Result<Spec> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::files::read_text(path, "a sweep file", crate::files::Limit::Toml)?;
         Spec::parse(&text, path, networks)
     }
 
@@ -517,9 +555,10 @@ impl Spec {
                     format!("[grid] `{p}` is empty: give at least one value"),
                 ));
             }
-            for (i, (vs, v)) in values.iter().enumerate() {
+            let mut seen_values = HashSet::with_capacity(values.len());
+            for (vs, v) in &values {
                 check_value(&cx, p, vs, v, &dir, networks)?;
-                if values[..i].iter().any(|(_, w)| w == v) {
+                if !seen_values.insert(v.key()) {
                     return Err(cx.err(vs, format!("[grid] `{p}` lists {v} twice")));
                 }
             }
@@ -561,8 +600,9 @@ impl Spec {
             let values: Vec<Vec<Value>> = (0..len)
                 .map(|i| entries.iter().map(|e| e.2[i].1.clone()).collect())
                 .collect();
-            for i in 0..len {
-                if values[..i].contains(&values[i]) {
+            let mut seen_positions = HashSet::with_capacity(len);
+            for (i, position) in values.iter().enumerate() {
+                if !seen_positions.insert(position.iter().map(Value::key).collect::<Vec<_>>()) {
                     let span = &entries[0].2[i].0;
                     return Err(cx.err(span, "[[zip]] position repeats an earlier one"));
                 }
@@ -622,6 +662,21 @@ impl Spec {
                  [grid] or a [[zip]]",
             ));
         }
+        let count = axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.len()))
+            .filter(|&n| n <= MAX_POINTS);
+        if count.is_none() {
+            let sizes: Vec<String> = axes.iter().map(|a| a.len().to_string()).collect();
+            return Err(cx.err(
+                &whole,
+                format!(
+                    "the axes ({} values) make more than {MAX_POINTS} points (2^24), the most \
+                     a sweep may have; split it into several sweep files",
+                    sizes.join(" × ")
+                ),
+            ));
+        }
         let params: Vec<Param> = seen.keys().copied().collect();
         Ok(Spec {
             name,
@@ -635,9 +690,12 @@ impl Spec {
         })
     }
 
-    /// Number of points.
+    /// Number of points (at most [`MAX_POINTS`] after validation).
     pub fn len(&self) -> usize {
-        self.axes.iter().map(Axis::len).product()
+        self.axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.len()))
+            .unwrap_or(usize::MAX)
     }
 
     /// True when the sweep has no point (never after validation).
@@ -645,30 +703,52 @@ impl Spec {
         self.len() == 0
     }
 
-    /// Every point, in enumeration order.
-    pub fn points(&self) -> Vec<Point> {
-        let n = self.len();
-        let mut out = Vec::with_capacity(n);
+    /// Point `index` (< [`Spec::len`]): its position on each axis is the index's digits
+    /// in the mixed radix of the axes' lengths, the last axis varying fastest.
+    pub fn point(&self, index: usize) -> Point {
+        let mut values = self.values_at(index);
+        values.sort_by_key(|(p, _)| *p);
+        Point {
+            index,
+            id: point_id(index, &values),
+            values,
+        }
+    }
+
+    /// The parameter values of point `index`, fixed ones first, then axis by axis.
+    fn values_at(&self, index: usize) -> Vec<(Param, Value)> {
+        let mut values: Vec<(Param, Value)> =
+            self.fixed.iter().map(|(p, v)| (*p, v.clone())).collect();
         let mut pos = vec![0usize; self.axes.len()];
-        for index in 0..n {
-            let mut values: Vec<(Param, Value)> =
-                self.fixed.iter().map(|(p, v)| (*p, v.clone())).collect();
-            for (a, &i) in self.axes.iter().zip(&pos) {
-                values.extend(a.params.iter().copied().zip(a.values[i].iter().cloned()));
-            }
-            values.sort_by_key(|(p, _)| *p);
-            out.push(Point {
-                index,
-                id: point_id(index, &values),
-                values,
-            });
-            // Odometer: the last axis varies fastest.
-            for k in (0..pos.len()).rev() {
-                pos[k] += 1;
-                if pos[k] < self.axes[k].len() {
-                    break;
-                }
-                pos[k] = 0;
+        let mut rest = index;
+        for (k, a) in self.axes.iter().enumerate().rev() {
+            pos[k] = rest % a.len();
+            rest /= a.len();
+        }
+        for (a, &i) in self.axes.iter().zip(&pos) {
+            values.extend(a.params.iter().copied().zip(a.values[i].iter().cloned()));
+        }
+        values
+    }
+
+    /// Every point, in enumeration order, computed one at a time.
+    pub fn points(&self) -> impl ExactSizeIterator<Item = Point> + '_ {
+        (0..self.len()).map(|i| self.point(i))
+    }
+
+    /// Every distinct value the sweep gives `p` (e.g. each arch file), in the order
+    /// of the file: `[fixed]`, then the axes.
+    pub fn distinct(&self, p: Param) -> Vec<&Value> {
+        let mut out: Vec<&Value> = Vec::new();
+        let mut seen = HashSet::new();
+        let fixed = self.fixed.get(&p).into_iter();
+        let axes = self.axes.iter().flat_map(|a| {
+            let k = a.params.iter().position(|q| *q == p);
+            a.values.iter().filter_map(move |vs| k.map(|k| &vs[k]))
+        });
+        for v in fixed.chain(axes) {
+            if seen.insert(v.key()) {
+                out.push(v);
             }
         }
         out
@@ -702,8 +782,13 @@ fn check_value(
         (Param::WeightDensity | Param::ActDensity, Value::Real(x)) if !(0.0..=1.0).contains(x) => {
             format!("`{p}` = {x}: a density is a fraction of nonzero values, in 0.0..=1.0")
         }
-        (Param::Tiles | Param::Rows | Param::Columns | Param::Lanes, Value::Int(0)) => {
-            format!("`{p}` = 0: array sizes are at least 1")
+        (p, Value::Int(n)) if p.is_array() => {
+            // Exactly the check of the same key in an arch file.
+            let x = i64::try_from(*n).unwrap_or(i64::MAX);
+            match crate::arch::array_value("[array]", p.name(), x) {
+                Ok(_) => return Ok(()),
+                Err(m) => format!("{m} (sweep overrides are held to the arch file's limits)"),
+            }
         }
         (Param::Sample, Value::Int(n)) if *n > u32::MAX as u64 => {
             format!("`sample` = {n} is too large")
@@ -712,6 +797,10 @@ fn check_value(
             "unknown network `{n}`{}; built-in networks: {}",
             did_you_mean(n, networks.iter().copied()),
             networks.join(", ")
+        ),
+        (Param::Model | Param::Arch, Value::Text(f)) if is_loop(&dir.join(f)) => format!(
+            "`{p}` = \"{f}\" is a symlink loop (a chain of symbolic links that never reaches \
+             a file); point the link at a real file"
         ),
         (Param::Model, Value::Text(m))
             if !dir.join(m).is_file() && !networks.contains(&m.as_str()) =>
@@ -731,4 +820,17 @@ fn check_value(
         _ => return Ok(()),
     };
     Err(cx.err(span, msg))
+}
+
+/// Is `path` behind a loop of symbolic links?
+fn is_loop(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Err(e) => {
+            #[cfg(unix)]
+            return e.raw_os_error() == Some(libc::ELOOP);
+            #[cfg(not(unix))]
+            return false;
+        }
+        Ok(_) => false,
+    }
 }
