@@ -329,6 +329,26 @@ fn a_sweep_whose_output_directory_holds_the_sweep_file_is_refused() {
 }
 
 #[test]
+fn a_link_planted_as_the_sweep_journal_is_not_followed() {
+    let d = workdir();
+    std::fs::write(d.path().join("precious.txt"), b"precious").unwrap();
+    std::fs::write(
+        d.path().join("s.toml"),
+        "[fixed]\narch = \"a.toml\"\nmodel = \"m.mltq\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(d.path().join("o")).unwrap();
+    std::os::unix::fs::symlink("../precious.txt", d.path().join("o/journal.jsonl")).unwrap();
+    mltq(d.path(), &["sweep", "s.toml", "--out", "o"])
+        .refused()
+        .says("journal.jsonl is a symbolic link");
+    assert_eq!(
+        std::fs::read(d.path().join("precious.txt")).unwrap(),
+        b"precious"
+    );
+}
+
+#[test]
 fn two_outputs_spelled_differently_are_one_file_and_refused() {
     let d = workdir();
     std::fs::create_dir(d.path().join("sub")).unwrap();
@@ -1050,7 +1070,7 @@ fn sweep_overrides_are_held_to_the_arch_files_limits() {
     .unwrap();
     mltq(d.path(), &["sweep", "t.toml", "--out", "o"])
         .refused()
-        .says("t.toml: the points with arch=a.toml tiles=1048576 lanes=1048576: a.toml:5:1:")
+        .says("t.toml: the points with arch=a.toml tiles=1048576 lanes=1048576: ./a.toml:5:1:")
         .says("multipliers; at most 4294967296");
     assert!(!d.path().join("o/journal.jsonl").exists());
 }

@@ -664,11 +664,22 @@ pub fn sweep_run(spec: &Spec, inputs: &dyn Inputs, dir: &Path, opts: &Options) -
     let prep = prepare(spec, inputs)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
     let jpath = dir.join(JOURNAL);
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&jpath)
-        .map_err(|e| Error::write(&jpath, e))?;
+    // The journal is appended in place: never through a link planted in its stead.
+    if std::fs::symlink_metadata(&jpath).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::invalid(format!(
+            "{} is a symbolic link; the journal is appended in place, never through a link: \
+             remove the link (or use another --out)",
+            jpath.display()
+        )));
+    }
+    let mut open = OpenOptions::new();
+    open.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = open.open(&jpath).map_err(|e| Error::write(&jpath, e))?;
     // One writer per directory. Where the file system has no locks (some network file
     // systems), go on without: each shard has its own directory anyway.
     if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
