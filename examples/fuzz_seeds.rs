@@ -12,6 +12,11 @@
 //!   depthwise) and FC layers.
 //! - `arch_file/`: every shipped `arch/*.toml`, the spec's `example.toml`
 //!   (tests/data), and one file that sets every key of a custom scheme.
+//! - `sweep_file/`: the shipped `experiments/*.toml` with their paths pointed at the
+//!   fuzz target's own `a.toml` and `m.mltq`, and one small file of each shape (grid,
+//!   zip, overrides, generated networks).
+//! - `plot_csv/`: the `simulate --csv` report of the spec's example (tests/data) and a
+//!   small sweep-shaped CSV with parameter columns.
 
 use std::path::{Path, PathBuf};
 
@@ -99,8 +104,75 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          [[scheme]]\nname = \"cnv\"\nserial = \"none\"\nskip_act = \"word\"\nsync = \"window\"\n",
     )?;
     a += 1;
+
+    let sweeps = root.join("sweep_file");
+    std::fs::create_dir_all(&sweeps)?;
+    let mut w = 0;
+    for e in std::fs::read_dir(repo.join("experiments"))? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let text = std::fs::read_to_string(&p)?;
+            // The target's directory holds `a.toml` and `m.mltq` only.
+            let text: String = text
+                .lines()
+                .map(|l| {
+                    let t = l.trim_start();
+                    if t.starts_with("arch") {
+                        "arch = \"a.toml\"".to_string()
+                    } else if t.starts_with("model") {
+                        "model = \"m.mltq\"".to_string()
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            std::fs::write(sweeps.join(p.file_name().unwrap()), text)?;
+            w += 1;
+        }
+    }
+    for (name, text) in [
+        (
+            "grid.toml",
+            "name = \"g\"\n[fixed]\narch = \"a.toml\"\nmodel = \"m.mltq\"\n\
+             [grid]\nlanes = [1, 2, 4]\ncolumn_registers = [0, 3]\n",
+        ),
+        (
+            "zip.toml",
+            "[fixed]\narch = \"a.toml\"\nnetwork = \"tiny\"\n[grid]\nseed = [1, 2]\n\
+             [[zip]]\nweights = [\"ternary:1\", \"int:8\"]\nacts = [\"binary:2\", \"int:4\"]\n",
+        ),
+        (
+            "overrides.toml",
+            "[fixed]\narch = \"a.toml\"\nmodel = \"m.mltq\"\nsample = 0\ntiles = 4\nrows = 2\n\
+             [grid]\ncolumns = [1, 1048576]\n",
+        ),
+    ] {
+        std::fs::write(sweeps.join(name), text)?;
+        w += 1;
+    }
+
+    let csvs = root.join("plot_csv");
+    std::fs::create_dir_all(&csvs)?;
+    std::fs::copy(
+        repo.join("tests/data/example.expected.csv"),
+        csvs.join("example.csv"),
+    )?;
+    std::fs::write(
+        csvs.join("sweep.csv"),
+        "point,point_id,weight_density,network,layer,scheme,macs,cycles,speedup,work,\
+         potential_speedup,utilization,busy_lane_cycles,lane_cycles,time_us,sample\n\
+         0,0-aa,1,n,l1,mlb,8,8,1.000000,8,1.000000,1,8,8,0.008,0\n\
+         0,0-aa,1,n,l1,x,8,4,2.000000,2,4.000000,0.5,4,8,0.004,0\n\
+         0,0-aa,1,n,total,mlb,8,8,1.000000,8,1.000000,1,8,8,0.008,0\n\
+         0,0-aa,1,n,total,x,8,4,2.000000,2,4.000000,0.5,4,8,0.004,0\n\
+         1,1-bb,0.5,n,l1,mlb,8,8,1.000000,8,1.000000,1,8,8,0.008,0\n\
+         1,1-bb,0.5,n,l1,x,8,2,4.000000,1,8.000000,0.5,4,8,0.002,0\n\
+         1,1-bb,0.5,n,total,mlb,8,8,1.000000,8,1.000000,1,8,8,0.008,0\n\
+         1,1-bb,0.5,n,total,x,8,2,4.000000,1,8.000000,0.5,4,8,0.002,0\n",
+    )?;
     println!(
-        "wrote {} model seeds and {a} arch seeds under {}",
+        "wrote {} model seeds, {a} arch seeds, {w} sweep seeds and 2 CSV seeds under {}",
         n + 1,
         root.display()
     );

@@ -1,0 +1,79 @@
+//! CSVs given to `mltq plot`, as arbitrary bytes (docs/fuzzing.md).
+//!
+//! - Reading never panics; a refusal is an error naming the file.
+//! - Every figure kind is drawn (SVG) from an accepted table, with and without a
+//!   `--filter`; a refusal is an error, never a panic, and a figure that is drawn comes
+//!   with its data CSV, both written together.
+
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use mltq::plot::{self, CurveOptions, Filter, Table, YSel};
+
+fn dir() -> &'static PathBuf {
+    static D: OnceLock<PathBuf> = OnceLock::new();
+    D.get_or_init(|| tempfile::tempdir().expect("a temporary directory").keep())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let input = dir().join("in.csv");
+    std::fs::write(&input, data).expect("write the input");
+    let t = match Table::read(&input) {
+        Ok(t) => t,
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains(&input.display().to_string()), "{msg}");
+            return;
+        }
+    };
+    assert!(!t.rows.is_empty());
+    assert!(t.rows.iter().all(|r| r.len() == t.columns.len()));
+    let out = dir().join("fig.svg");
+    let data_csv = plot::data_path(&out);
+    let mut tables = vec![t.clone()];
+    if let Some(c) = t.columns.first() {
+        // A blank column name makes no filter (`--filter` refuses it too).
+        let f: Option<Filter> = format!("{c}={}", t.rows[0][0]).parse().ok();
+        if let Some(f) = f.and_then(|f| t.filter(&[f]).ok()) {
+            tables.push(f);
+        }
+    }
+    for t in &tables {
+        for k in 0..5 {
+            let _ = std::fs::remove_file(&out);
+            let _ = std::fs::remove_file(&data_csv);
+            let r = match k {
+                0 => plot::layers_from(t, None, Some("fuzz"), &out, Some(&input)),
+                1 => plot::totals(t, None, None, &out, Some(&input)),
+                2 => plot::gap(t, None, None, &out, Some(&input)),
+                3 => plot::utilization(t, None, &out, Some(&input)),
+                _ => {
+                    let opts = CurveOptions {
+                        x: t.columns.get(4).cloned().unwrap_or_default(),
+                        series: None,
+                        panel: None,
+                        y: YSel::Both,
+                        schemes: Vec::new(),
+                        baseline: None,
+                        hlines: vec![1.0],
+                        log_y: false,
+                        log_x: false,
+                        title: None,
+                    };
+                    plot::curves(t, &opts, &out, Some(&input))
+                }
+            };
+            if r.is_ok() {
+                assert!(
+                    out.is_file() && data_csv.is_file(),
+                    "figure and data together"
+                );
+            } else {
+                assert!(!out.exists() && !data_csv.exists(), "neither on a refusal");
+            }
+        }
+    }
+});
