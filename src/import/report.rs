@@ -409,13 +409,22 @@ fn push_aligned<const N: usize>(
     left: &[bool; N],
     indent: &str,
 ) {
+    // Long names shortened, as in every table (a format width past 65 535 panics).
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::report::table::shorten(c).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths = [0usize; N];
-    for r in rows {
+    for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
     }
-    for r in rows {
+    for r in &rows {
         let cells: Vec<String> = r
             .iter()
             .enumerate()
