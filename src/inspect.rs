@@ -125,8 +125,7 @@ pub fn table(net: &Network) -> String {
             l.weights.shape().iter().join("x"),
             l.weights.encoding().short()
         );
-        let name = crate::report::table::shorten(&l.name).into_owned();
-        let mut row = vec![name, l.geom.describe(), weights, acts_encoding(l)];
+        let mut row = vec![l.name.clone(), l.geom.describe(), weights, acts_encoding(l)];
         row.extend(densities(Some(*w)));
         row.extend(acts.iter().flat_map(|a| densities(*a)));
         row.push(thousands(l.geom.macs()));
@@ -363,8 +362,18 @@ fn thousands(n: u64) -> String {
 }
 
 /// Columns separated by two spaces, the first `text` columns left-aligned and the rest
-/// (numbers) right-aligned. Lines carry no trailing spaces.
+/// (numbers) right-aligned. Lines carry no trailing spaces. Names past
+/// [`crate::report::table::MAX_NAME_CHARS`] are shortened (the JSON keeps them whole).
 fn align(rows: &[Vec<String>], text: usize) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::report::table::shorten(c).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = &rows[..];
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width: Vec<usize> = (0..cols)
         .map(|c| {
