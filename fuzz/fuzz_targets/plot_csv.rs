@@ -1,7 +1,7 @@
 //! CSVs given to `mltq plot`, as arbitrary bytes (docs/fuzzing.md).
 //!
 //! - Reading never panics; a refusal is an error naming the file.
-//! - Every figure kind is drawn (SVG) from an accepted table, with and without a
+//! - Every figure kind (layers, totals, gap, util, energy, memory, sweep) is drawn (SVG) from an accepted table, with and without a
 //!   `--filter`; a refusal is an error, never a panic, and a figure that is drawn comes
 //!   with its data CSV, both written together.
 
@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     for t in &tables {
-        for k in 0..5 {
+        for k in 0..7 {
             let _ = std::fs::remove_file(&out);
             let _ = std::fs::remove_file(&data_csv);
             let r = match k {
@@ -50,18 +50,14 @@ fuzz_target!(|data: &[u8]| {
                 1 => plot::totals(t, None, None, &out, Some(&input)),
                 2 => plot::gap(t, None, None, &out, Some(&input)),
                 3 => plot::utilization(t, None, &out, Some(&input)),
+                4 => plot::energy(t, None, &out, Some(&input)),
+                5 => plot::memory(t, None, &out, Some(&input)),
                 _ => {
                     let opts = CurveOptions {
                         x: t.columns.get(4).cloned().unwrap_or_default(),
-                        series: None,
-                        panel: None,
                         y: YSel::Both,
-                        schemes: Vec::new(),
-                        baseline: None,
                         hlines: vec![1.0],
-                        log_y: false,
-                        log_x: false,
-                        title: None,
+                        ..CurveOptions::default()
                     };
                     plot::curves(t, &opts, &out, Some(&input))
                 }
