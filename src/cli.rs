@@ -18,7 +18,7 @@ use std::io::IsTerminal;
 use crate::arch::Arch;
 use crate::cost::LayerCost;
 use crate::encoding::EncSpec;
-use crate::error::{did_you_mean, Error, ErrorKind, Result};
+use crate::error::{did_you_mean, Error, Result};
 use crate::files::Files;
 use crate::gen::{self, GenSpec};
 use crate::model::{self, Network};
