@@ -149,7 +149,10 @@ pub fn table(net: &Network) -> String {
 
     let mut out = format!("network {}", net.name);
     if let Some(source) = &net.source {
-        out += &format!(" ({source})");
+        match crate::report::provenance::generated(source) {
+            Some(text) => out += &format!(" (synthetic: {text})"),
+            None => out += &format!(" ({source})"),
+        }
     }
     out.push('\n');
     out += &align(&rows, 4);

@@ -54,7 +54,18 @@ fn spec_example_csv_matches_the_expected_file() {
 
 #[test]
 fn spec_example_stdout_table() {
-    let out = simulate_example().output().unwrap();
+    // Relative paths: the report's `model:` line shows the path as given.
+    let out = mltq()
+        .current_dir(data(""))
+        .args([
+            "simulate",
+            "--arch",
+            "example.toml",
+            "--model",
+            "example.mltq",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }

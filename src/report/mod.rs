@@ -5,6 +5,7 @@
 pub mod columns;
 pub mod csv;
 pub mod json;
+pub mod provenance;
 pub mod table;
 
 use crate::cost::{Bound, LayerCost};

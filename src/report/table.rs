@@ -8,8 +8,11 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use super::json::ModelMeta;
 use super::Row;
+use crate::arch::Arch;
 use crate::run::{ActSource, Run};
+use crate::scheme::{Scheme, Serial};
 
 fn x(v: f64) -> String {
     if v.is_finite() {
@@ -100,8 +103,9 @@ fn group_header(width: &[usize], skip: usize, per: usize, names: &[String]) -> S
     line.trim_end().to_string() + "\n"
 }
 
-/// The whole stdout report of one run; `quiet` leaves out the per-layer matrix.
-pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
+/// The whole stdout report of one run of the model `model`; `quiet` leaves out the
+/// per-layer matrix.
+pub fn render(run: &Run, rows: &[Row], quiet: bool, model: &ModelMeta, arch: &Arch) -> String {
     let ns = run.schemes.len();
     let mut out = String::new();
     let acts = match &run.acts {
@@ -117,12 +121,13 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
     };
     let _ = writeln!(
         out,
-        "{} on {} — {}; baseline {}; speedup = baseline cycles / cycles, potential = baseline work / work\n",
+        "{} on {} — {}; baseline {}; speedup = baseline cycles / cycles, potential = baseline work / work",
         shorten(&run.network),
         shorten(&run.arch),
         acts,
         shorten(&run.schemes[run.baseline])
     );
+    let _ = writeln!(out, "{}\n", super::provenance::model_line(model));
     let mut grid: Vec<Vec<String>> = Vec::new();
     let mut h2 = vec!["layer".to_string(), "macs".to_string()];
     for _ in &run.schemes {
@@ -162,8 +167,11 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
     .iter()
     .map(|s| s.to_string())
     .collect()];
-    for r in totals {
-        let share = if r.potential_speedup.is_finite()
+    let notes = Notes::of(arch, &run.schemes);
+    for (s, r) in totals.iter().enumerate() {
+        let share = if notes.other_kind[s] {
+            "n/a †".to_string()
+        } else if r.potential_speedup.is_finite()
             && r.potential_speedup > 0.0
             && r.speedup.is_finite()
         {
@@ -188,9 +196,115 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool) -> String {
         totals[0].macs
     );
     out.push_str(&align(&sum, 1));
+    out.push_str(&notes.text);
     out.push('\n');
     out.push_str(&costs(run, rows));
     out
+}
+
+/// A footnote wrapped at 90 characters, its continuation lines indented by two.
+fn wrap(text: &str) -> String {
+    const WIDTH: usize = 90;
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out += &line;
+            out.push('\n');
+            line = "  ".to_string();
+        } else if !line.is_empty() && line != "  " {
+            line.push(' ');
+        }
+        line += word;
+    }
+    out += &line;
+    out.push('\n');
+    out
+}
+
+/// What a lane of `s` does per cycle, in words.
+fn lane_kind(s: &Scheme) -> &'static str {
+    match s.serial {
+        Serial::None => "bit-parallel lanes (a whole product per cycle)",
+        Serial::Act => "lanes serial in the activations (weights bit-parallel)",
+        Serial::Weight => "lanes serial in the weights (activations bit-parallel)",
+        Serial::Both => "lanes serial in both operands (one digit pair per cycle)",
+    }
+}
+
+/// The footnotes under the network summary: schemes whose lanes differ in kind from the
+/// baseline's (their potential counts work in other units, so it is no ceiling), and
+/// schemes that are the same lane under two names.
+struct Notes {
+    /// Per scheme: are its lanes of another kind than the baseline's?
+    other_kind: Vec<bool>,
+    text: String,
+}
+
+impl Notes {
+    fn of(arch: &Arch, names: &[String]) -> Notes {
+        let schemes = &arch.schemes;
+        if schemes.len() != names.len() || schemes.iter().zip(names).any(|(s, n)| &s.name != n) {
+            return Notes {
+                other_kind: vec![false; names.len()],
+                text: String::new(),
+            };
+        }
+        let base = &schemes[arch.baseline];
+        let other_kind: Vec<bool> = schemes.iter().map(|s| s.serial != base.serial).collect();
+        let mut text = String::new();
+        if other_kind.iter().any(|&o| o) {
+            let list: Vec<&Scheme> = schemes
+                .iter()
+                .zip(&other_kind)
+                .filter(|(_, &o)| o)
+                .map(|(s, _)| s)
+                .collect();
+            let shown: Vec<Cow<str>> = list.iter().map(|s| shorten(&s.name)).collect();
+            text += &wrap(&format!(
+                "† {}: lanes of another kind than the baseline's, so the potential is no ceiling \
+                 and achieved/potential no efficiency (a potential counts work in lane-cycles of \
+                 the scheme's own lanes); compare such designs at equal area: perf/area below.",
+                shown.join(", ")
+            ));
+            let _ = writeln!(
+                text,
+                "  {} (baseline): {}",
+                shorten(&base.name),
+                lane_kind(base)
+            );
+            for s in list {
+                let _ = writeln!(text, "  {}: {}", shorten(&s.name), lane_kind(s));
+            }
+        }
+        // One lane under two names (laconic and mltq-bit): every setting but the name
+        // equal, and the same array.
+        for (i, a) in schemes.iter().enumerate() {
+            for (j, b) in schemes.iter().enumerate().skip(i + 1) {
+                let same = Scheme {
+                    name: b.name.clone(),
+                    ..a.clone()
+                } == *b;
+                if !same || arch.array_of(i) != arch.array_of(j) {
+                    continue;
+                }
+                let why = if [&a.name, &b.name].iter().any(|n| n.as_str() == "laconic") {
+                    " Laconic was built for the terms of fixed-point values, MLTQ for ternary \
+                     digits; both skip the zero terms of both operands with lanes synchronized \
+                     every step, and on ternary operands a term is a nonzero digit."
+                } else {
+                    ""
+                };
+                text += &wrap(&format!(
+                    "= {} and {}: one lane under two names (every setting but the name equal, \
+                     same array), so their numbers are equal.{why}",
+                    shorten(&a.name),
+                    shorten(&b.name)
+                ));
+            }
+        }
+        Notes { other_kind, text }
+    }
 }
 
 /// Bits as KiB, one decimal.
