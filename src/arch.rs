@@ -183,7 +183,7 @@ fn default_format(s: &Scheme, op: Operand) -> Format {
 }
 
 /// A validated architecture: array plus the schemes to compare on it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Arch {
     /// `name`.
     pub name: String,
@@ -198,8 +198,23 @@ pub struct Arch {
     /// Per scheme (same order): its array, storage formats, lane energy and area.
     pub designs: Vec<Design>,
     /// `[memory]`, `[energy]`, `[area]` (reports write them at their own top-level keys).
-    #[serde(skip)]
     pub cost: Params,
+}
+
+/// The arch as the JSON report writes it: the baseline by its scheme's name (as the
+/// report's top-level `baseline`), the cost tables left to their own top-level keys.
+impl serde::Serialize for Arch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Arch", 6)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("clock_ghz", &self.clock_ghz)?;
+        st.serialize_field("array", &self.array)?;
+        st.serialize_field("schemes", &self.schemes)?;
+        st.serialize_field("baseline", &self.schemes[self.baseline].name)?;
+        st.serialize_field("designs", &self.designs)?;
+        st.end()
+    }
 }
 
 /// The largest accepted array size (`tiles`, `rows`, `columns`, `lanes`) and

@@ -80,9 +80,9 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Replace the activations by seeded synthetic ones of this density (fraction of nonzero values).
-    #[arg(long, value_name = "D", requires = "seed")]
+    #[arg(long, value_name = "D")]
     pub act_density: Option<f64>,
-    /// Seed of the synthetic activations.
+    /// Seed of the synthetic activations (default: 1, as `mltq gen`; recorded in the report).
     #[arg(long, value_name = "S", requires = "act_density")]
     pub seed: Option<u64>,
     /// Encoding of synthetic activations (default: the weights' kind and levels/bits).
@@ -172,6 +172,63 @@ pub fn start_threads() -> Result<()> {
             )))
         }
     }
+}
+
+/// Parse the command line (`std::env::args_os`). clap's own errors exit as clap does
+/// (status 2); ordinary slips get a message that says what to do instead.
+pub fn parse_args() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => match slip(&e, &args) {
+            Some(text) => {
+                eprintln!("{text}");
+                std::process::exit(2)
+            }
+            None => e.exit(),
+        },
+    }
+}
+
+/// The `error:` and `hint:` lines for a clap error that is an ordinary slip: a setting
+/// of `mltq gen` given to `simulate`, or a model given without `--model`.
+pub fn slip(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind as Clap};
+    if e.kind() != Clap::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(found)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if words.first().map(String::as_str) != Some("simulate") {
+        return None;
+    }
+    let flag = found.split('=').next().unwrap_or(found);
+    let gen_only = ["--weight-density", "--weights", "--acts", "--samples"];
+    if gen_only.contains(&flag) {
+        return Some(format!(
+            "error: `mltq simulate` has no {flag}: it simulates the model's own weights and activations\n\
+             hint: make a model with other settings first, e.g. `mltq gen resnet20 {flag} VALUE --out m.mltq`, \
+             then `mltq simulate --arch ARCH.toml --model m.mltq` (synthetic activations: --act-density D [--seed S] [--act-enc ENC])"
+        ));
+    }
+    if !found.starts_with('-') {
+        let has_model = words
+            .iter()
+            .any(|w| w == "--model" || w.starts_with("--model="));
+        if !has_model {
+            return Some(format!(
+                "error: unexpected argument `{found}` for `mltq simulate`\n\
+                 hint: give the model with --model: `mltq simulate --arch ARCH.toml --model {found}`"
+            ));
+        }
+    }
+    None
 }
 
 /// Run the parsed command line, writing reports to `out`.
@@ -316,12 +373,12 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let arch = Arch::load(&a.arch)?;
     // The model's hash is only reported in JSON.
     let (net, meta) = load_model_with(&a.model, a.json.is_some())?;
-    let choice = match (a.act_density, a.seed) {
-        (Some(density), Some(seed)) => ActsChoice::Synthetic {
+    let choice = match a.act_density {
+        Some(density) => ActsChoice::Synthetic {
             sample: a.sample,
             enc: a.act_enc,
             density,
-            seed,
+            seed: a.seed.unwrap_or(GenSpec::default().seed),
         },
         _ if a.all_samples => ActsChoice::AllSamples,
         _ => ActsChoice::Sample(a.sample),
@@ -424,7 +481,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     output::commit_all(staged)?;
     for (run, r) in runs.iter().zip(&rows) {
-        let text = report::table::render(run, r, a.quiet);
+        let text = report::table::render(run, r, a.quiet, &meta, &arch);
         out.write_all(text.as_bytes())?;
         if runs.len() > 1 {
             writeln!(out)?;
@@ -468,11 +525,12 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     model::save(&net, &a.out)?;
     writeln!(
         out,
-        "wrote {} ({} layers, {} weights, {} samples, seed {})",
+        "wrote {} ({} layers, {} weights, {} sample{}, seed {})",
         a.out.display(),
         net.layers.len(),
         net.weight_count(),
         spec.samples,
+        if spec.samples == 1 { "" } else { "s" },
         spec.seed
     )?;
     Ok(())

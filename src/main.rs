@@ -4,11 +4,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     mltq::budget::keep_freed_memory();
-    let cli = mltq::cli::Cli::parse();
+    let cli = mltq::cli::parse_args();
     if cli.command.writes_files() {
         // Ctrl-C, SIGTERM, SIGHUP: remove unfinished temporary outputs, exit 130.
         mltq::output::install_signal_cleanup();

@@ -119,7 +119,14 @@ fn a_missing_output_directory_is_refused_before_importing() {
 fn onnx_needs_an_input_and_image_flags_need_an_image() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t.mltq");
+    // The model must exist: a missing one is named before any flag is checked.
     let (r, _) = run(&["--from", "onnx", "m.onnx", "--out", out.to_str().unwrap()]);
+    let e = r.unwrap_err().to_string();
+    assert!(e.starts_with("cannot read m.onnx"), "{e}");
+    let model = dir.path().join("m.onnx");
+    std::fs::write(&model, b"not read before the flags are checked").unwrap();
+    let m = model.to_str().unwrap();
+    let (r, _) = run(&["--from", "onnx", m, "--out", out.to_str().unwrap()]);
     let e = r.unwrap_err().to_string();
     assert!(e.contains("--input X.npy") && e.contains("--image"), "{e}");
     let x = dir.path().join("x.npy");
@@ -127,7 +134,7 @@ fn onnx_needs_an_input_and_image_flags_need_an_image() {
     let (r, _) = run(&[
         "--from",
         "onnx",
-        "m.onnx",
+        m,
         "--input",
         x.to_str().unwrap(),
         "--out",

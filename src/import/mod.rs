@@ -240,6 +240,10 @@ impl ImportArgs {
 
 /// Run `mltq import`: import, print the per-layer report, write the model.
 pub fn import_cmd(args: ImportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    // The model first: a missing model is the error to see, not a missing flag.
+    if let Err(e) = std::fs::metadata(&args.path) {
+        return Err(Error::read(&args.path, e).into());
+    }
     check_out(&args)?;
     let (mut net, report) = match args.from {
         Source::Dnnsim => {

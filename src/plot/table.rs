@@ -159,9 +159,10 @@ impl Table {
         if rows.is_empty() {
             let shown: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
             return Err(Error::invalid(format!(
-                "{}: no row matches {}",
+                "{}: no row matches {}{}",
                 self.source,
-                shown.join(" and ")
+                shown.join(" and "),
+                self.filter_hint(filters, &cols)
             )));
         }
         Ok(Table {
@@ -169,6 +170,39 @@ impl Table {
             columns: self.columns.clone(),
             rows,
         })
+    }
+
+    /// The `hint:` for filters that match no row: for the first filter that no row
+    /// matches alone, the values its column holds (the closest one first named).
+    fn filter_hint(&self, filters: &[Filter], cols: &[usize]) -> String {
+        const SHOWN: usize = 12;
+        for (f, &c) in filters.iter().zip(cols) {
+            if self.rows.iter().any(|r| matches(&r[c], &f.value)) {
+                continue;
+            }
+            let mut seen = std::collections::HashSet::new();
+            let values: Vec<&str> = self
+                .rows
+                .iter()
+                .map(|r| r[c].as_str())
+                .filter(|v| seen.insert(*v))
+                .collect();
+            if values.is_empty() {
+                return String::new();
+            }
+            let close = crate::error::did_you_mean(&f.value, values.iter().copied());
+            let more = if values.len() > SHOWN {
+                format!(", … ({} values)", values.len())
+            } else {
+                String::new()
+            };
+            return format!(
+                "{close}\nhint: `{}` holds {}{more}",
+                f.column,
+                values[..values.len().min(SHOWN)].join(", ")
+            );
+        }
+        "\nhint: each filter matches some rows, but no row matches them all".to_string()
     }
 
     /// The network-total rows (`layer` = `total`), possibly none.
