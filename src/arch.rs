@@ -19,7 +19,9 @@ use crate::cost::footprint::Format;
 use crate::cost::params::{self, Params, AREA_KEYS, ENERGY_KEYS, MEMORY_KEYS};
 use crate::encoding::TermEncoding;
 use crate::error::{closest, did_you_mean, Error, ErrorKind, Result};
-use crate::scheme::{Operand, Scheme, Serial, Skip, SyncMode, PRESETS};
+use crate::scheme::{
+    Operand, PatternShape, Scheme, Serial, Skip, SyncMode, WeightSchedule, PRESETS,
+};
 
 /// The PE array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -288,8 +290,9 @@ impl Arch {
         self.designs[i].array.apply(&self.array)
     }
 
-    /// Check every scheme's array against the size limits (after `[array]` changed, as a
-    /// sweep's overrides change it): the first that is too large, with its scheme.
+    /// Check every scheme's array against the size limits and its weight schedule (after
+    /// `[array]` changed, as a sweep's overrides change it): the first that is too large
+    /// or too narrow, with its scheme.
     pub fn check_arrays(&self) -> Result<()> {
         self.array.check_limits().map_err(Error::invalid)?;
         for (i, s) in self.schemes.iter().enumerate() {
@@ -298,6 +301,7 @@ impl Arch {
                     Error::invalid(format!("the array of scheme `{}`: {m}", s.name))
                 })?;
             }
+            s.check_array(&self.array_of(i))?;
         }
         Ok(())
     }
@@ -526,6 +530,20 @@ struct RawScheme {
     lane_um2: Option<Spanned<f64>>,
     /// `[scheme.array]` (optional).
     array: Option<Spanned<RawArrayOverride>>,
+    /// `weight_schedule = { shape, lookahead, lookaside }` (optional; step sync only).
+    weight_schedule: Option<Spanned<RawWeightSchedule>>,
+}
+
+/// `weight_schedule` as parsed: all three keys required.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeightSchedule {
+    /// `shape`: "L" or "T".
+    shape: Spanned<String>,
+    /// `lookahead` = h >= 1.
+    lookahead: Spanned<i64>,
+    /// `lookaside` = d >= 1.
+    lookaside: Spanned<i64>,
 }
 
 /// Top-level keys, for hints about keys written in the wrong table.
@@ -543,7 +561,7 @@ const TOP_KEYS: [&str; 9] = [
 /// `[array]` keys.
 const ARRAY_KEYS: [&str; 5] = ["tiles", "rows", "columns", "lanes", "column_registers"];
 /// `[[scheme]]` keys.
-const SCHEME_KEYS: [&str; 16] = [
+const SCHEME_KEYS: [&str; 17] = [
     "name",
     "base",
     "serial",
@@ -560,6 +578,7 @@ const SCHEME_KEYS: [&str; 16] = [
     "lane_pj",
     "lane_um2",
     "array",
+    "weight_schedule",
 ];
 
 /// Spellings of the enumerations (the same as their serde names, checked by a test).
@@ -581,6 +600,7 @@ const FORMATS: [(&str, Format); 4] = [
     ("planes", Format::Planes),
     ("packed", Format::Packed),
 ];
+const SHAPES: [(&str, PatternShape); 2] = [("L", PatternShape::L), ("T", PatternShape::T)];
 const TERM_ENCODINGS: [(&str, TermEncoding); 3] = [
     ("plain", TermEncoding::Plain),
     ("booth", TermEncoding::Booth),
@@ -686,6 +706,21 @@ impl RawArch {
                     )
                 })?,
             };
+            // A preset's weight schedule must fit the file's lanes (a custom scheme's was
+            // checked against its own array with its table).
+            if Scheme::preset(n).is_some() {
+                if let Some(ws) = scheme.weight_schedule {
+                    ws.check_lanes(array.lanes).map_err(|msg| {
+                        cx.at(
+                            entry.span(),
+                            format!(
+                                "preset `{n}`: {msg} (lanes from [array]); or define a [[scheme]] \
+                                 with base = \"{n}\" and its own weight_schedule or [scheme.array] lanes"
+                            ),
+                        )
+                    })?;
+                }
+            }
             schemes.push(scheme);
             designs.push(design);
         }
@@ -1011,6 +1046,27 @@ impl RawScheme {
             1..33,
             "an integer in 1..=32",
         )?;
+        if let Some(ws) = &self.weight_schedule {
+            let ws = ws.get_ref();
+            let within = format!("weight_schedule of {label}");
+            let step = |key: &str, v: &Spanned<i64>| -> Result<u32> {
+                let x = *v.get_ref();
+                u32::try_from(x).ok().filter(|&x| x >= 1).ok_or_else(|| {
+                    cx.at(
+                        v.span(),
+                        format!(
+                            "`{key}` in {within} must be an integer in 1..={}, found {x}",
+                            u32::MAX
+                        ),
+                    )
+                })
+            };
+            s.weight_schedule = Some(WeightSchedule {
+                shape: pick(cx, "shape", &within, &ws.shape, &SHAPES)?,
+                lookahead: step("lookahead", &ws.lookahead)?,
+                lookaside: step("lookaside", &ws.lookaside)?,
+            });
+        }
 
         s.validate().map_err(|e| {
             let msg = match e.kind() {
@@ -1047,6 +1103,18 @@ impl RawScheme {
         if let Some(arr) = &self.array {
             d.array = arr.get_ref().validate(cx, arr.span(), &label, file)?;
         }
+        if let Some(ws) = s.weight_schedule {
+            ws.check_lanes(d.array.apply(file).lanes).map_err(|msg| {
+                // At `lookaside` if this table sets the schedule, else at `base`.
+                let span = self
+                    .weight_schedule
+                    .as_ref()
+                    .map(|w| w.get_ref().lookaside.span())
+                    .or_else(|| self.base.as_ref().map(Spanned::span))
+                    .unwrap_or(table.clone());
+                cx.at(span, format!("{label}: {msg}"))
+            })?;
+        }
         Ok((s, d))
     }
 
@@ -1065,6 +1133,7 @@ impl RawScheme {
             "first_stage_bits" => i(&self.first_stage_bits),
             "planes_act" => i(&self.planes_act),
             "planes_weight" => i(&self.planes_weight),
+            "weight_schedule" => self.weight_schedule.as_ref().map(Spanned::span),
             _ => None,
         }
     }

@@ -557,6 +557,8 @@ proptest! {
         let a = tensor(&[c.c, c.h, c.w], ea, da, seed ^ 0x51);
         let s = Scheme::preset(PRESETS[scheme]).unwrap();
         prop_assume!(s.check_layer("l", w.encoding(), a.encoding()).is_ok());
+        // Bit-Tactical's T(2,5) needs 4 lanes.
+        prop_assume!(s.check_array(&arr).is_ok());
         let net = one_layer(c, w, a);
         let mut arch = Arch::new("p", 1.0, arr, vec![s], 0);
         arch.cost.memory.act_buffer_kib = 1 << 30;

@@ -203,6 +203,10 @@ impl<'a> RowCtx<'a> {
             work: sum(s, |r| r.work),
             busy_lane_cycles: sum(s, |r| r.busy_lane_cycles),
             lane_cycles: sum(s, |r| r.lane_cycles),
+            schedule: runs
+                .iter()
+                .filter_map(|l| l[s].schedule)
+                .reduce(|a, b| a.add(&b)),
         };
         let cost = |s: usize| {
             costs

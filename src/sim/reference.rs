@@ -2,12 +2,17 @@
 //! reference for the fast engine. Every loop of the spec is a loop here: groups, window
 //! sets, passes, steps, columns, tiles, rows, lanes; every MAC for the potentials. It
 //! shares nothing with the engine but the tensors and the term encodings.
+//!
+//! With a weight schedule (docs/weight-scheduling.md) each buffer set is a table of
+//! slots rescheduled by the greedy of the page, step by step and row by row, listing
+//! every zero slot's candidates anew before each promotion; then units of calls over
+//! the kept steps, each slot pairing its weight with the activation of its origin.
 
 use crate::arch::ArrayShape;
 use crate::encoding::Encoding;
 use crate::model::{Geometry, Layer};
-use crate::scheme::{Operand, Scheme, Skip, SyncMode};
-use crate::sim::LayerRun;
+use crate::scheme::{Operand, PatternShape, Scheme, Skip, SyncMode, WeightSchedule};
+use crate::sim::{LayerRun, ScheduleCounts};
 use crate::tensor::Tensor;
 
 /// terms(x) of element `i` (None: padding or a lane past the channels).
@@ -167,6 +172,9 @@ impl Timing {
 
 /// Simulate one layer under one scheme, slowly and literally.
 pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArrayShape) -> LayerRun {
+    if let Some(ws) = scheme.weight_schedule {
+        return scheduled_layer(layer, acts, scheme, &ws, a);
+    }
     let w = &layer.weights;
     let (cycles, work, busy) = match layer.geom {
         Geometry::Conv(cv) => {
@@ -349,5 +357,396 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArraySh
         work,
         busy_lane_cycles: busy,
         lane_cycles: cycles * a.total_lanes(),
+        schedule: None,
+    }
+}
+
+/// zero(x): the value is 0 (binary values never are).
+fn is_zero(t: &Tensor, i: Option<usize>) -> bool {
+    let Some(i) = i else { return true };
+    match *t.encoding() {
+        Encoding::Ternary { levels, .. } => (0..levels as usize).all(|p| t.digit(i, p) == 0),
+        Encoding::Binary { .. } => false,
+        Encoding::Int { .. } => t.int_value(i).unwrap() == 0,
+    }
+}
+
+/// A slot of a buffer set: does it hold a zero word, and the (step, lane) its weight
+/// came from.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    zero: bool,
+    origin: (usize, usize),
+}
+
+/// A buffer set after scheduling: slots `[t][r][l]`, the kept steps, the promotions.
+struct Buffer {
+    table: Vec<Vec<Vec<Slot>>>,
+    kept: Vec<usize>,
+    promoted: u64,
+}
+
+impl Buffer {
+    /// Schedule a buffer set of `steps` × `rows` × `lanes` slots whose weight at (t, r,
+    /// l) is zero when `zero(t, r, l)`, as the page's sections 3–5 say.
+    fn new(
+        steps: usize,
+        rows: usize,
+        lanes: usize,
+        ws: &WeightSchedule,
+        zero: impl Fn(usize, usize, usize) -> bool,
+    ) -> Buffer {
+        let mut table: Vec<Vec<Vec<Slot>>> = (0..steps)
+            .map(|t| {
+                (0..rows)
+                    .map(|r| {
+                        (0..lanes)
+                            .map(|l| Slot {
+                                zero: zero(t, r, l),
+                                origin: (t, l),
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        // Section 3: the offsets, ascending (Δt, Δl), duplicates once. (Δt past the
+        // steps never names a slot.)
+        let (h, d) = (ws.lookahead as i64, ws.lookaside as i64);
+        let mut offsets: Vec<(i64, i64)> = (1..=h.min(steps as i64)).map(|k| (k, 0)).collect();
+        match ws.shape {
+            PatternShape::L => offsets.extend((1..=d).map(|k| (1, -k))),
+            PatternShape::T => {
+                for i in 0..d {
+                    let dt = (i / 2) % h + 1;
+                    let dl = i / 2 + 1;
+                    offsets.push((dt, if i % 2 == 0 { dl } else { -dl }));
+                }
+            }
+        }
+        offsets.sort();
+        offsets.dedup();
+        let candidates = |table: &Vec<Vec<Vec<Slot>>>, t: usize, r: usize, l: usize| {
+            let mut c: Vec<(usize, usize)> = Vec::new();
+            for &(dt, dl) in &offsets {
+                let t2 = t + dt as usize;
+                if t2 >= steps {
+                    continue;
+                }
+                let mut l2 = l as i64 + dl;
+                if l2 >= lanes as i64 {
+                    l2 -= lanes as i64;
+                } else if l2 < 0 {
+                    l2 += lanes as i64;
+                }
+                let l2 = l2 as usize;
+                if !table[t2][r][l2].zero && !c.contains(&(t2, l2)) {
+                    c.push((t2, l2));
+                }
+            }
+            c
+        };
+        // Section 4.
+        let mut promoted = 0;
+        let mut z = 0;
+        for t in 0..steps {
+            let zero_line = table[t].iter().all(|row| row.iter().all(|s| s.zero));
+            if (z as i64) < h && zero_line {
+                z += 1;
+                continue;
+            }
+            z = 0;
+            for r in 0..rows {
+                loop {
+                    let list: Vec<(usize, Vec<(usize, usize)>)> = (0..lanes)
+                        .filter(|&l| table[t][r][l].zero)
+                        .map(|l| (l, candidates(&table, t, r, l)))
+                        .collect();
+                    let most = list.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+                    if most == 0 {
+                        break;
+                    }
+                    let (l, c) = list.iter().find(|(_, c)| c.len() == most).unwrap();
+                    let (t2, l2) = c[0];
+                    let moved = table[t2][r][l2];
+                    table[t2][r][l2] = table[t][r][*l];
+                    table[t][r][*l] = moved;
+                    promoted += 1;
+                }
+            }
+        }
+        // Section 5.
+        let mut kept = Vec::new();
+        let mut z = 0;
+        for (t, step) in table.iter().enumerate() {
+            if (z as i64) < h && step.iter().all(|row| row.iter().all(|s| s.zero)) {
+                z += 1;
+            } else {
+                z = 0;
+                kept.push(t);
+            }
+        }
+        Buffer {
+            table,
+            kept,
+            promoted,
+        }
+    }
+
+    /// The slot (t, r, l) at kept step t: None when empty (a zero moved there from an
+    /// earlier step), else the origin its weight pairs with.
+    fn pair_origin(&self, t: usize, r: usize, l: usize) -> Option<(usize, usize)> {
+        let s = self.table[t][r][l];
+        (!(s.zero && s.origin.0 < t)).then_some(s.origin)
+    }
+}
+
+/// A scheduled scheme on one layer, literally: schedules, calls, pairs.
+fn scheduled_layer(
+    layer: &Layer,
+    acts: &Tensor,
+    scheme: &Scheme,
+    ws: &WeightSchedule,
+    a: &ArrayShape,
+) -> LayerRun {
+    let w = &layer.weights;
+    let pair_cost = |(wi, ai): (Option<usize>, Option<usize>)| {
+        factors(w, wi, scheme, Operand::Weight).0 * factors(acts, ai, scheme, Operand::Act).0
+    };
+    let mut counts = ScheduleCounts::default();
+    let (mut work, mut busy) = (0u64, 0u64);
+    let cycles = match layer.geom {
+        Geometry::Conv(cv) => {
+            let (cg, fg) = (cv.c / cv.groups, cv.f / cv.groups);
+            let (oy_n, ox_n) = (cv.oy(), cv.ox());
+            let chunks = cg.div_ceil(a.lanes);
+            let t_n = cv.kh * cv.kw * chunks;
+            let windows = oy_n * ox_n;
+            let sets = windows.div_ceil(a.columns);
+            let fsets = fg.div_ceil(a.rows);
+            let passes = fsets.div_ceil(a.tiles);
+            let mut timing = Timing {
+                registers: a.column_registers,
+                total: 0,
+                free: vec![0; a.columns],
+                finish: vec![],
+            };
+            // (weight index, act index) of filter f of group g, window n, at step t,
+            // lane l (None: padding or past the channels).
+            let pair = |g: usize, f: usize, n: usize, t: usize, l: usize| {
+                let kx = t / (cv.kh * chunks);
+                let ky = (t / chunks) % cv.kh;
+                let k = t % chunks;
+                let ch = k * a.lanes + l;
+                if ch >= cg {
+                    return (None, None);
+                }
+                let (oy, ox) = (n % oy_n, n / oy_n);
+                let iy = (oy * cv.sh + ky) as i64 - cv.ph as i64;
+                let ix = (ox * cv.sw + kx) as i64 - cv.pw as i64;
+                let wi = (((g * fg + f) * cg + ch) * cv.kh + ky) * cv.kw + kx;
+                let inside = iy >= 0 && ix >= 0 && (iy as usize) < cv.h && (ix as usize) < cv.w;
+                let ai = inside.then(|| ((g * cg + ch) * cv.h + iy as usize) * cv.w + ix as usize);
+                (Some(wi), ai)
+            };
+            // buffers[g][j]
+            let buffers: Vec<Vec<Buffer>> = (0..cv.groups)
+                .map(|g| {
+                    (0..fsets)
+                        .map(|j| {
+                            Buffer::new(t_n, a.rows, a.lanes, ws, |t, r, l| {
+                                let f = j * a.rows + r;
+                                f >= fg || is_zero(w, pair(g, f, 0, t, l).0)
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            for bs in &buffers {
+                counts.promoted += bs.iter().map(|b| b.promoted).sum::<u64>();
+            }
+            for (g, bs) in buffers.iter().enumerate() {
+                for s in 0..sets {
+                    for p in 0..passes {
+                        let tiles: Vec<usize> = (0..a.tiles)
+                            .map(|i| p * a.tiles + i)
+                            .filter(|&j| j < fsets)
+                            .collect();
+                        let calls = tiles.iter().map(|&j| bs[j].kept.len()).max().unwrap_or(0);
+                        counts.kept_steps += calls as u64;
+                        counts.steps += t_n as u64;
+                        for call in 0..calls {
+                            let cost: Vec<u32> = (0..a.columns)
+                                .map(|c| {
+                                    let n = s * a.columns + c;
+                                    if n >= windows {
+                                        return 0;
+                                    }
+                                    let mut m = 0;
+                                    for &j in &tiles {
+                                        let Some(&t) = bs[j].kept.get(call) else {
+                                            continue;
+                                        };
+                                        for r in 0..a.rows {
+                                            let f = j * a.rows + r;
+                                            if f >= fg {
+                                                continue;
+                                            }
+                                            let lanes: Lanes = (0..a.lanes)
+                                                .filter_map(|l| bs[j].pair_origin(t, r, l))
+                                                .map(|(o, lo)| pair(g, f, n, o, lo))
+                                                .collect();
+                                            m = m.max(pe_cost(layer, acts, scheme, &[lanes]));
+                                        }
+                                    }
+                                    m
+                                })
+                                .collect();
+                            timing.unit(&cost);
+                        }
+                    }
+                }
+            }
+            // Work: every MAC, zero weights none; busy: the pairs of kept steps.
+            for g in 0..cv.groups {
+                for f in 0..fg {
+                    for n in 0..windows {
+                        for t in 0..t_n {
+                            for l in 0..a.lanes {
+                                let (wi, ai) = pair(g, f, n, t, l);
+                                if wi.is_some() && !is_zero(w, wi) {
+                                    let ww = factors(w, wi, scheme, Operand::Weight).1;
+                                    work += (ww * factors(acts, ai, scheme, Operand::Act).1) as u64;
+                                }
+                            }
+                        }
+                    }
+                }
+                for (j, b) in buffers[g].iter().enumerate() {
+                    for &t in &b.kept {
+                        for r in 0..a.rows {
+                            let f = j * a.rows + r;
+                            if f >= fg {
+                                continue;
+                            }
+                            for l in 0..a.lanes {
+                                let Some((o, lo)) = b.pair_origin(t, r, l) else {
+                                    continue;
+                                };
+                                for n in 0..windows {
+                                    let p = pair(g, f, n, o, lo);
+                                    if p.0.is_some() {
+                                        busy += pair_cost(p) as u64;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            timing.cycles()
+        }
+        Geometry::Fc { c, f } => {
+            let t_n = c.div_ceil(a.lanes);
+            let fsets = f.div_ceil(a.rows);
+            let passes = fsets.div_ceil(a.tiles);
+            let pair = |fi: usize, t: usize, l: usize| {
+                let ch = t * a.lanes + l;
+                if ch < c {
+                    (Some(fi * c + ch), Some(ch))
+                } else {
+                    (None, None)
+                }
+            };
+            let buffers: Vec<Buffer> = (0..fsets)
+                .map(|j| {
+                    Buffer::new(t_n, a.rows, a.lanes, ws, |t, r, l| {
+                        let fi = j * a.rows + r;
+                        fi >= f || is_zero(w, pair(fi, t, l).0)
+                    })
+                })
+                .collect();
+            counts.promoted = buffers.iter().map(|b| b.promoted).sum();
+            let fc_scheme = Scheme {
+                sync: SyncMode::Step,
+                ..scheme.clone()
+            };
+            let mut free = vec![0u64; a.columns];
+            let mut issue = 0u64;
+            let mut i = 0;
+            for p in 0..passes {
+                let tiles: Vec<usize> = (0..a.tiles)
+                    .map(|x| p * a.tiles + x)
+                    .filter(|&j| j < fsets)
+                    .collect();
+                let calls = tiles
+                    .iter()
+                    .map(|&j| buffers[j].kept.len())
+                    .max()
+                    .unwrap_or(0);
+                counts.kept_steps += calls as u64;
+                counts.steps += t_n as u64;
+                for call in 0..calls {
+                    let mut cost = 0;
+                    for &j in &tiles {
+                        let Some(&t) = buffers[j].kept.get(call) else {
+                            continue;
+                        };
+                        for r in 0..a.rows {
+                            let fi = j * a.rows + r;
+                            if fi >= f {
+                                continue;
+                            }
+                            let lanes: Lanes = (0..a.lanes)
+                                .filter_map(|l| buffers[j].pair_origin(t, r, l))
+                                .map(|(o, lo)| pair(fi, o, lo))
+                                .collect();
+                            cost = cost.max(pe_cost(layer, acts, &fc_scheme, &[lanes]));
+                        }
+                    }
+                    let col = i % a.columns;
+                    let start = issue.max(free[col]);
+                    free[col] = start + cost as u64;
+                    issue = start + 1;
+                    i += 1;
+                }
+            }
+            for fi in 0..f {
+                for ch in 0..c {
+                    let wi = Some(fi * c + ch);
+                    if !is_zero(w, wi) {
+                        let ww = factors(w, wi, scheme, Operand::Weight).1;
+                        work += (ww * factors(acts, Some(ch), scheme, Operand::Act).1) as u64;
+                    }
+                }
+            }
+            for (j, b) in buffers.iter().enumerate() {
+                for &t in &b.kept {
+                    for r in 0..a.rows {
+                        let fi = j * a.rows + r;
+                        if fi >= f {
+                            continue;
+                        }
+                        for l in 0..a.lanes {
+                            if let Some((o, lo)) = b.pair_origin(t, r, l) {
+                                let p = pair(fi, o, lo);
+                                if p.0.is_some() {
+                                    busy += pair_cost(p) as u64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            free.into_iter().max().unwrap()
+        }
+    };
+    LayerRun {
+        macs: layer.geom.macs(),
+        cycles,
+        work,
+        busy_lane_cycles: busy,
+        lane_cycles: cycles * a.total_lanes(),
+        schedule: Some(counts),
     }
 }

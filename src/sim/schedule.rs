@@ -1,0 +1,1201 @@
+//! Bit-Tactical's weight schedule (docs/weight-scheduling.md): before any cycle is
+//! counted, each buffer set's weights (a filter set of `rows` filters, all its steps)
+//! are rescheduled so that nonzero weights from later steps and neighbouring lanes fill
+//! the slots of zero weights, and steps left with no weight at all are skipped.
+//!
+//! A schedule depends only on which weights are zero, the pattern and the array's rows
+//! and lanes: a group builds it once per pattern ([`Shared`]) and every scheme with that
+//! pattern reads it, in every window set. It is kept compactly: per (buffer set, step,
+//! row) the lanes that were nonzero at first and the lanes that still hold their own
+//! weight, plus the list of promotions (a weight moved to (t, l) from (t + Δt, l')).
+//!
+//! Costs. A PE's cost at a kept step is the max over its lanes of w·a, where a is the
+//! activation of the step and lane the slot's weight came from. Over the rows of a
+//! buffer set, the max only needs, per (Δt, lane of origin), the largest weight factor
+//! of a slot holding a weight from there: an [`Entries`] brick per Δt present, laid out
+//! so that brick Δt of kept step t meets the activation factors of step t + Δt at
+//! `(t + Δt)·lanes`. With lock-step columns the max over columns is, as without a
+//! schedule, the cost of the columns' maxima (costs are nondecreasing in the terms), so
+//! a window set costs one pass over its entries; with column registers each column
+//! costs its own. A call's cost is the max over the tiles of the pass of their kept
+//! steps' costs. Pragmatic's first stage counts rounds per PE, so with
+//! `first_stage_bits` each row of each buffer set is costed on its own.
+//!
+//! `tests` at the end compare the two schedulers here (one on u64 lane masks with
+//! bit-sliced candidate counts, one for any lane count) with each other, and
+//! tests/engine_reference.rs compares whole layers with the literal reference.
+
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
+
+use super::columns::Units;
+use super::first_stage::rounds;
+use super::group::{brick_cost, Group, IDLE, PAD};
+use super::operand::lut;
+use super::{Family, Operands, ScheduleCounts, SchemeOps};
+use crate::scheme::{Operand, WeightSchedule};
+
+/// A pattern's offsets on one layer: (Δt, lane offset taken mod lanes), in the order
+/// candidates are listed, each target once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    /// (Δt ≥ 1, dl in 0..lanes): slot (t, l)'s candidate is (t + Δt, (l + dl) mod lanes).
+    pub offsets: Vec<(usize, usize)>,
+    /// h: how many zero lines in a row may be skipped.
+    pub lookahead: usize,
+    pub lanes: usize,
+}
+
+impl Pattern {
+    /// The pattern of `ws` for a layer of `steps` steps on PEs of `lanes` lanes. Two
+    /// offsets whose lane offsets are equal mod `lanes` name the same slot: the later
+    /// one is dropped ("duplicates count once").
+    pub fn new(ws: &WeightSchedule, lanes: usize, steps: usize) -> Pattern {
+        let max_dt = u32::try_from(steps.saturating_sub(1)).unwrap_or(u32::MAX);
+        let mut offsets: Vec<(usize, usize)> = Vec::new();
+        for (dt, dl) in ws.offsets(max_dt) {
+            let o = (dt as usize, dl.rem_euclid(lanes as i64) as usize);
+            if !offsets.contains(&o) {
+                offsets.push(o);
+            }
+        }
+        Pattern {
+            offsets,
+            lookahead: ws.lookahead as usize,
+            lanes,
+        }
+    }
+
+    /// The largest Δt of the pattern (0 when it has no offset).
+    pub fn max_dt(&self) -> usize {
+        self.offsets.iter().map(|o| o.0).max().unwrap_or(0)
+    }
+}
+
+/// One promotion: the weight at (t + dt, row r, lane src) moved to (t, r, l).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Move {
+    pub t: u32,
+    pub r: u32,
+    pub l: u32,
+    pub dt: u32,
+    pub src: u32,
+}
+
+/// The schedule of one group: every buffer set, scheduled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    pub rows: usize,
+    pub steps: usize,
+    pub lanes: usize,
+    /// u64 words per lane mask: ⌈lanes/64⌉.
+    pub words: usize,
+    /// Buffer sets: ⌈Fg/rows⌉.
+    pub sets: usize,
+    /// Real rows (filters) of each set.
+    pub real_rows: Vec<usize>,
+    /// Per (set, step, row), at `((j·T + t)·rows + r)·words`: the lanes holding a
+    /// nonzero weight before scheduling.
+    pub orig: Vec<u64>,
+    /// The same layout: the lanes whose slot still holds its own weight (neither moved
+    /// out nor filled by a promotion).
+    pub fixed: Vec<u64>,
+    /// Promotions, per set in the order they were made (so by step).
+    pub moves: Vec<Move>,
+    /// `moves[move_start[j]..move_start[j + 1]]` are set j's.
+    pub move_start: Vec<usize>,
+    /// Kept steps, per set in order.
+    pub kept: Vec<u32>,
+    /// `kept[kept_start[j]..kept_start[j + 1]]` are set j's.
+    pub kept_start: Vec<usize>,
+}
+
+impl Schedule {
+    /// Schedule every buffer set of `fg` filters whose weights are `terms` laid out
+    /// `[f][t][lane]` (0 = a zero word), on `rows` rows, with pattern `pat`.
+    pub fn new(terms: &[u8], fg: usize, steps: usize, rows: usize, pat: &Pattern) -> Schedule {
+        let lanes = pat.lanes;
+        let words = lanes.div_ceil(64);
+        let sets = fg.div_ceil(rows);
+        let mut orig = vec![0u64; sets * steps * rows * words];
+        for f in 0..fg {
+            let (j, r) = (f / rows, f % rows);
+            for t in 0..steps {
+                let brick = &terms[(f * steps + t) * lanes..][..lanes];
+                let at = ((j * steps + t) * rows + r) * words;
+                nonzero_mask(brick, &mut orig[at..at + words]);
+            }
+        }
+        let mut cur = orig.clone();
+        let mut fixed = vec![0u64; orig.len()];
+        for m in fixed.chunks_exact_mut(words) {
+            set_all(m, lanes);
+        }
+        let mut moves = Vec::new();
+        let mut move_start = vec![0];
+        let mut kept = Vec::new();
+        let mut kept_start = vec![0];
+        let per_set = steps * rows * words;
+        let narrow = words == 1 && pat.offsets.len() < 256;
+        for j in 0..sets {
+            let range = j * per_set..(j + 1) * per_set;
+            let mut b = Buffer {
+                cur: &mut cur[range.clone()],
+                fixed: &mut fixed[range],
+                rows,
+                steps,
+                words,
+                pat,
+                moves: &mut moves,
+            };
+            if narrow {
+                b.schedule_narrow();
+            } else {
+                b.schedule_wide();
+            }
+            move_start.push(moves.len());
+            // Section 5's walk: zero lines are skipped while fewer than h in a row were.
+            let mut z = 0;
+            for t in 0..steps {
+                let step = &cur[j * per_set + t * rows * words..][..rows * words];
+                if z < pat.lookahead && step.iter().all(|&m| m == 0) {
+                    z += 1;
+                } else {
+                    z = 0;
+                    kept.push(t as u32);
+                }
+            }
+            kept_start.push(kept.len());
+        }
+        Schedule {
+            rows,
+            steps,
+            lanes,
+            words,
+            sets,
+            real_rows: (0..sets).map(|j| (fg - j * rows).min(rows)).collect(),
+            orig,
+            fixed,
+            moves,
+            move_start,
+            kept,
+            kept_start,
+        }
+    }
+
+    /// Kept steps of set j.
+    pub fn kept(&self, j: usize) -> &[u32] {
+        &self.kept[self.kept_start[j]..self.kept_start[j + 1]]
+    }
+
+    /// Promotions of set j.
+    pub fn moves(&self, j: usize) -> &[Move] {
+        &self.moves[self.move_start[j]..self.move_start[j + 1]]
+    }
+
+    /// Weights moved, over every set.
+    pub fn promoted(&self) -> u64 {
+        self.moves.len() as u64
+    }
+
+    /// Words of the mask at (set j, step t, row r).
+    fn at(&self, j: usize, t: usize, r: usize) -> usize {
+        ((j * self.steps + t) * self.rows + r) * self.words
+    }
+
+    /// Calls of pass p: the most kept steps of its tiles' sets.
+    pub fn calls(&self, p: usize, tiles: usize) -> usize {
+        self.pass_sets(p, tiles)
+            .map(|j| self.kept(j).len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The buffer sets of pass p (one per tile, the last pass maybe fewer).
+    pub fn pass_sets(&self, p: usize, tiles: usize) -> std::ops::Range<usize> {
+        (p * tiles).min(self.sets)..((p + 1) * tiles).min(self.sets)
+    }
+}
+
+/// Per lane, whether the byte is nonzero, into `out` (⌈lanes/64⌉ words).
+fn nonzero_mask(brick: &[u8], out: &mut [u64]) {
+    if let Ok(b) = <&[u8; 16]>::try_from(brick) {
+        // 16 lanes: a shape the compiler turns into a compare and a movemask.
+        let mut m = 0u64;
+        for (l, &x) in b.iter().enumerate() {
+            m |= ((x != 0) as u64) << l;
+        }
+        out[0] = m;
+        return;
+    }
+    out.fill(0);
+    for (l, &x) in brick.iter().enumerate() {
+        out[l / 64] |= ((x != 0) as u64) << (l % 64);
+    }
+}
+
+fn set_all(m: &mut [u64], lanes: usize) {
+    for (w, x) in m.iter_mut().enumerate() {
+        let n = lanes.saturating_sub(w * 64).min(64);
+        *x = if n == 64 { !0 } else { (1u64 << n) - 1 };
+    }
+}
+
+#[inline]
+fn bit(m: &[u64], l: usize) -> bool {
+    m[l / 64] >> (l % 64) & 1 == 1
+}
+
+/// One buffer set being scheduled: masks `[t][r][words]`.
+struct Buffer<'b> {
+    cur: &'b mut [u64],
+    fixed: &'b mut [u64],
+    rows: usize,
+    steps: usize,
+    words: usize,
+    pat: &'b Pattern,
+    moves: &'b mut Vec<Move>,
+}
+
+impl Buffer<'_> {
+    /// Section 4's step 1: is step t a zero line the schedule leaves as it is? Updates z.
+    fn skip(&self, t: usize, z: &mut usize) -> bool {
+        let w = self.rows * self.words;
+        if *z < self.pat.lookahead && self.cur[t * w..(t + 1) * w].iter().all(|&m| m == 0) {
+            *z += 1;
+            return true;
+        }
+        *z = 0;
+        false
+    }
+
+    /// The offsets usable at step t (those staying within the steps): a prefix, as
+    /// they are sorted by Δt.
+    fn usable(&self, t: usize) -> usize {
+        self.pat
+            .offsets
+            .partition_point(|&(dt, _)| t + dt < self.steps)
+    }
+
+    fn record(&mut self, t: usize, r: usize, l: usize, dt: usize, src: usize) {
+        self.moves.push(Move {
+            t: t as u32,
+            r: r as u32,
+            l: l as u32,
+            dt: dt as u32,
+            src: src as u32,
+        });
+    }
+
+    /// The schedule with each (step, row) a u64 of lanes: candidate counts of every
+    /// zero slot kept bit-sliced (plane b holds bit b of each lane's count), so the
+    /// slots with the most candidates are found with a few ANDs, and a promotion
+    /// updates only the counts of the slots that had its weight as a candidate.
+    fn schedule_narrow(&mut self) {
+        let (rows, lanes) = (self.rows, self.pat.lanes);
+        let full = if lanes == 64 {
+            !0u64
+        } else {
+            (1u64 << lanes) - 1
+        };
+        let rot = |m: u64, dl: usize| {
+            if dl == 0 {
+                m
+            } else {
+                ((m >> dl) | (m << (lanes - dl))) & full
+            }
+        };
+        let n_planes = (usize::BITS - self.pat.offsets.len().leading_zeros()) as usize;
+        let mut z = 0;
+        for t in 0..self.steps {
+            if self.skip(t, &mut z) {
+                continue;
+            }
+            let n = self.usable(t);
+            if n == 0 {
+                continue;
+            }
+            let offs = &self.pat.offsets[..n];
+            for r in 0..rows {
+                let mut zt = !self.cur[t * rows + r] & full;
+                if zt == 0 {
+                    continue;
+                }
+                // Bit-sliced counts of each zero slot's candidates.
+                let mut planes = [0u64; 8];
+                let mut any = 0u64;
+                for &(dt, dl) in offs {
+                    let c = rot(self.cur[(t + dt) * rows + r], dl) & zt;
+                    any |= c;
+                    let mut carry = c;
+                    for p in planes.iter_mut().take(n_planes) {
+                        let s = *p ^ carry;
+                        carry &= *p;
+                        *p = s;
+                    }
+                }
+                if any == 0 {
+                    continue;
+                }
+                loop {
+                    let mut m = planes[..n_planes].iter().fold(0, |a, &p| a | p) & zt;
+                    if m == 0 {
+                        break;
+                    }
+                    // The slots with the most candidates, then the lowest lane.
+                    for &p in planes[..n_planes].iter().rev() {
+                        if m & p != 0 {
+                            m &= p;
+                        }
+                    }
+                    let l = m.trailing_zeros() as usize;
+                    let (dt, src) = offs
+                        .iter()
+                        .map(|&(dt, dl)| (dt, (l + dl) % lanes))
+                        .find(|&(dt, src)| self.cur[(t + dt) * rows + r] >> src & 1 == 1)
+                        .expect("a slot with candidates has a first one");
+                    self.cur[(t + dt) * rows + r] &= !(1 << src);
+                    self.cur[t * rows + r] |= 1 << l;
+                    self.fixed[t * rows + r] &= !(1 << l);
+                    self.fixed[(t + dt) * rows + r] &= !(1 << src);
+                    self.record(t, r, l, dt, src);
+                    zt &= !(1 << l);
+                    for p in planes.iter_mut() {
+                        *p &= !(1 << l);
+                    }
+                    // The slots that had (t + dt, src) as a candidate lose it.
+                    for &(dt2, dl2) in offs {
+                        if dt2 != dt {
+                            continue;
+                        }
+                        let l2 = (src + lanes - dl2) % lanes;
+                        if zt >> l2 & 1 == 1 {
+                            let b = 1u64 << l2;
+                            for p in planes.iter_mut().take(n_planes) {
+                                *p ^= b;
+                                if *p & b == 0 {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The same for any number of lanes: candidate counts per lane, recounted as
+    /// promotions take candidates away.
+    fn schedule_wide(&mut self) {
+        let (rows, lanes, words) = (self.rows, self.pat.lanes, self.words);
+        let mut count = vec![0usize; lanes];
+        let mut z = 0;
+        for t in 0..self.steps {
+            if self.skip(t, &mut z) {
+                continue;
+            }
+            let n = self.usable(t);
+            if n == 0 {
+                continue;
+            }
+            for r in 0..rows {
+                let here = (t * rows + r) * words;
+                let row = |dt: usize| ((t + dt) * rows + r) * words;
+                for l in 0..lanes {
+                    count[l] = if bit(&self.cur[here..], l) {
+                        0
+                    } else {
+                        self.pat.offsets[..n]
+                            .iter()
+                            .filter(|&&(dt, dl)| bit(&self.cur[row(dt)..], (l + dl) % lanes))
+                            .count()
+                    };
+                }
+                loop {
+                    // First slot (lowest lane) with the most candidates.
+                    let mut best = 0;
+                    let mut l = 0;
+                    for (i, &c) in count.iter().enumerate() {
+                        if c > best {
+                            (best, l) = (c, i);
+                        }
+                    }
+                    if best == 0 {
+                        break;
+                    }
+                    let (dt, src) = self.pat.offsets[..n]
+                        .iter()
+                        .map(|&(dt, dl)| (dt, (l + dl) % lanes))
+                        .find(|&(dt, src)| bit(&self.cur[row(dt)..], src))
+                        .expect("a slot with candidates has a first one");
+                    let from = row(dt);
+                    self.cur[from + src / 64] &= !(1 << (src % 64));
+                    self.fixed[from + src / 64] &= !(1 << (src % 64));
+                    self.cur[here + l / 64] |= 1 << (l % 64);
+                    self.fixed[here + l / 64] &= !(1 << (l % 64));
+                    self.record(t, r, l, dt, src);
+                    count[l] = 0;
+                    for &(dt2, dl2) in &self.pat.offsets[..n] {
+                        let l2 = (src + lanes - dl2) % lanes;
+                        if dt2 == dt && count[l2] > 0 {
+                            count[l2] -= 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a group's schemes with weight schedules share: the schedule of each pattern
+/// and, per (pattern, weight key, weight factors), its [`Entries`].
+pub(super) struct Shared {
+    /// Per pattern: its schedule, and the zeros it leaves out ([`removed_zeros`]).
+    patterns: Vec<(WeightSchedule, OnceCell<Schedule>, OnceCell<Vec<u64>>)>,
+    entries: RefCell<Vec<(EntriesKey, Rc<Entries>)>>,
+}
+
+type EntriesKey = (usize, usize, [u8; 256]);
+
+impl Shared {
+    /// Nothing built yet, for the patterns of `ops`' schemes.
+    pub fn new(ops: &Operands) -> Shared {
+        let mut patterns: Vec<(WeightSchedule, OnceCell<Schedule>, OnceCell<Vec<u64>>)> =
+            Vec::new();
+        for s in &ops.schemes {
+            if let Some(ws) = s.schedule {
+                if !patterns.iter().any(|(p, _, _)| *p == ws) {
+                    patterns.push((ws, OnceCell::new(), OnceCell::new()));
+                }
+            }
+        }
+        Shared {
+            patterns,
+            entries: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn index(&self, ws: &WeightSchedule) -> usize {
+        self.patterns
+            .iter()
+            .position(|(p, _, _)| p == ws)
+            .expect("a pattern of the group's schemes")
+    }
+
+    /// The group's schedule for `ws`, built from weight key `w`'s terms (any key: a word
+    /// is zero under every key alike).
+    pub fn schedule(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &Schedule {
+        self.patterns[self.index(ws)].1.get_or_init(|| {
+            let b = &grp.b;
+            let pat = Pattern::new(ws, b.lanes, b.steps);
+            Schedule::new(grp.weight_terms(w), grp.fg, b.steps, grp.array.rows, &pat)
+        })
+    }
+
+    /// The zeros `ws`'s schedule leaves out of the group's busy lane-cycles.
+    pub fn removed(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &[u64] {
+        self.patterns[self.index(ws)]
+            .2
+            .get_or_init(|| removed_zeros(&grp.b, self.schedule(grp, ws, w)))
+    }
+
+    /// Adds the zeros `s`'s schedule leaves out to `removed` (the layer's index), when
+    /// its zero weights would cost a cycle factor.
+    fn add_removed(&self, grp: &Group, s: &SchemeOps, removed: &mut [u64]) {
+        if lut(&s.weight_rule)[0] == 0 {
+            return;
+        }
+        let r = self.removed(grp, &s.schedule.expect("scheduled"), s.w);
+        let at = grp.g * r.len();
+        for (o, &x) in removed[at..at + r.len()].iter_mut().zip(r) {
+            *o += x;
+        }
+    }
+
+    /// The entries of `ws`'s schedule with the weight factors `lw` of weight key `w`.
+    fn entries(&self, grp: &Group, ws: &WeightSchedule, w: usize, lw: &[u8; 256]) -> Rc<Entries> {
+        let key = (self.index(ws), w, *lw);
+        if let Some((_, e)) = self.entries.borrow().iter().find(|(k, _)| *k == key) {
+            return e.clone();
+        }
+        let e = Rc::new(Entries::new(
+            self.schedule(grp, ws, w),
+            grp.weight_terms(w),
+            lw,
+        ));
+        self.entries.borrow_mut().push((key, e.clone()));
+        e
+    }
+}
+
+/// Per entry (buffer set j, kept step t; entries in the order of `Schedule::kept`), the
+/// weight factors its slots pair with each activation: one brick of `lanes` factors per
+/// Δt that some slot reads, `brick[l]` = the max over the set's rows of the factor of
+/// the slot whose weight came from (t + Δt, l), 0 if none (a slot emptied by a
+/// promotion pairs with nothing). Bricks of zeros are left out.
+pub struct Entries {
+    lanes: usize,
+    /// Step of each entry.
+    step: Vec<u32>,
+    /// Bricks of entry e: `start[e]..start[e + 1]`.
+    start: Vec<u32>,
+    /// Δt of each brick.
+    dt: Vec<u32>,
+    /// The bricks, `lanes` factors each.
+    bricks: Vec<u8>,
+}
+
+impl Entries {
+    fn new(sch: &Schedule, terms: &[u8], lw: &[u8; 256]) -> Entries {
+        let (lanes, steps, words) = (sch.lanes, sch.steps, sch.words);
+        let mut e = Entries {
+            lanes,
+            step: Vec::with_capacity(sch.kept.len()),
+            start: vec![0],
+            dt: Vec::new(),
+            bricks: Vec::new(),
+        };
+        let mut own = vec![0u8; lanes];
+        let mut extra: Vec<(u32, Vec<u8>)> = Vec::new();
+        for j in 0..sch.sets {
+            let moves = sch.moves(j);
+            let mut next = 0;
+            for &t in sch.kept(j) {
+                let t = t as usize;
+                own.fill(0);
+                extra.clear();
+                for r in 0..sch.real_rows[j] {
+                    let f = j * sch.rows + r;
+                    let w = &terms[(f * steps + t) * lanes..][..lanes];
+                    let fixed = &sch.fixed[sch.at(j, t, r)..][..words];
+                    if words == 1 && fixed[0] == full(lanes) {
+                        for (o, &x) in own.iter_mut().zip(w) {
+                            *o = (*o).max(lw[x as usize]);
+                        }
+                    } else {
+                        for (l, (o, &x)) in own.iter_mut().zip(w).enumerate() {
+                            if bit(fixed, l) {
+                                *o = (*o).max(lw[x as usize]);
+                            }
+                        }
+                    }
+                }
+                // Moves are in step order: those into step t come next.
+                while next < moves.len() && (moves[next].t as usize) < t {
+                    next += 1;
+                }
+                while next < moves.len() && moves[next].t as usize == t {
+                    let m = moves[next];
+                    next += 1;
+                    let f = j * sch.rows + m.r as usize;
+                    let x = lw
+                        [terms[(f * steps + t + m.dt as usize) * lanes + m.src as usize] as usize];
+                    let slot = match extra.iter().position(|(dt, _)| *dt == m.dt) {
+                        Some(i) => i,
+                        None => {
+                            extra.push((m.dt, vec![0u8; lanes]));
+                            extra.len() - 1
+                        }
+                    };
+                    let b = &mut extra[slot].1[m.src as usize];
+                    *b = (*b).max(x);
+                }
+                e.step.push(t as u32);
+                if own.iter().any(|&x| x > 0) {
+                    e.dt.push(0);
+                    e.bricks.extend_from_slice(&own);
+                }
+                extra.sort_by_key(|(dt, _)| *dt);
+                for (dt, b) in &extra {
+                    if b.iter().any(|&x| x > 0) {
+                        e.dt.push(*dt);
+                        e.bricks.extend_from_slice(b);
+                    }
+                }
+                e.start.push(e.dt.len() as u32);
+            }
+        }
+        e
+    }
+
+    /// Entries.
+    pub fn len(&self) -> usize {
+        self.step.len()
+    }
+
+    /// True with no entries.
+    pub fn is_empty(&self) -> bool {
+        self.step.is_empty()
+    }
+
+    /// max over the bricks of entry e of max over lanes of w·a, with `act` the
+    /// activation factors of every step, `[t·lanes + l]`.
+    #[inline]
+    pub fn product(&self, e: usize, act: &[u8]) -> u32 {
+        let t = self.step[e] as usize;
+        let ln = self.lanes;
+        let mut m = 0;
+        for b in self.start[e] as usize..self.start[e + 1] as usize {
+            let s = t + self.dt[b] as usize;
+            m = m.max(brick_cost(
+                &act[s * ln..][..ln],
+                &self.bricks[b * ln..][..ln],
+            ));
+        }
+        m
+    }
+
+    /// The largest weight factor of entry e (0 if every slot is empty).
+    pub fn max_weight(&self, e: usize) -> u32 {
+        let ln = self.lanes;
+        let (b0, b1) = (self.start[e] as usize, self.start[e + 1] as usize);
+        self.bricks[b0 * ln..b1 * ln]
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0) as u32
+    }
+}
+
+fn full(lanes: usize) -> u64 {
+    if lanes >= 64 {
+        !0
+    } else {
+        (1u64 << lanes) - 1
+    }
+}
+
+/// Run one scheduled scheme's units of a conv group; returns what the schedule did.
+pub(super) fn run(
+    grp: &Group,
+    sh: &Shared,
+    s: &SchemeOps,
+    cols: &mut impl Units,
+    removed: &mut [u64],
+) -> ScheduleCounts {
+    let ws = s.schedule.expect("a scheduled scheme");
+    let sch = sh.schedule(grp, &ws, s.w);
+    let (sets, passes, tiles) = (grp.window_sets(), grp.passes(), grp.array.tiles);
+    let calls: Vec<usize> = (0..passes).map(|p| sch.calls(p, tiles)).collect();
+    let per_set: u64 = calls.iter().map(|&c| c as u64).sum();
+    sh.add_removed(grp, s, removed);
+    let counts = ScheduleCounts {
+        kept_steps: per_set * sets as u64,
+        steps: (grp.b.steps * passes * sets) as u64,
+        promoted: sch.promoted(),
+    };
+    let cost = Cost::new(grp, sh, s);
+    let cn = grp.array.columns;
+    let min = s.min_cycles;
+    let mut buf = Vec::new();
+    if cols.lockstep() {
+        if let Cost::Fixed(ec) = &cost {
+            // Every window set costs the same.
+            let one: u64 = (0..passes).map(|p| calls_sum(sch, ec, p, tiles, min)).sum();
+            cols.add_lockstep(one * sets as u64);
+            return counts;
+        }
+        let mut ec = vec![0u32; sch.kept.len()];
+        let mut total = 0u64;
+        match &cost {
+            Cost::Product { entries, la, a } => {
+                // The set's activation factors at the columns' maxima, [t][lane].
+                let tl = grp.b.steps * grp.b.lanes;
+                let mut act = Vec::with_capacity(tl);
+                grp.each_column_max(*a, |_, top| {
+                    act.extend(top.iter().map(|&m| la[m as usize]));
+                    if act.len() == tl {
+                        for (e, c) in ec.iter_mut().enumerate() {
+                            *c = entries.product(e, &act);
+                        }
+                        total += (0..passes)
+                            .map(|p| calls_sum(sch, &ec, p, tiles, min))
+                            .sum::<u64>();
+                        act.clear();
+                    }
+                });
+            }
+            Cost::Rows(rows) => {
+                for set in 0..sets {
+                    let slots = grp.set_slots(set, &mut buf);
+                    ec.fill(0);
+                    for c in 0..cn {
+                        if slots[c] == IDLE {
+                            continue;
+                        }
+                        for (e, x) in ec.iter_mut().enumerate() {
+                            *x = (*x).max(rows.cost(grp, sch, e, Some((slots, c))));
+                        }
+                    }
+                    total += (0..passes)
+                        .map(|p| calls_sum(sch, &ec, p, tiles, min))
+                        .sum::<u64>();
+                }
+            }
+            Cost::Fixed(_) => unreachable!("handled above"),
+        }
+        cols.add_lockstep(total);
+        return counts;
+    }
+    // Drifting columns: each column's own cost, one unit per call.
+    let ne = sch.kept.len();
+    let mut ec = vec![0u32; cn * ne];
+    let mut act = vec![0u8; grp.b.steps * grp.b.lanes];
+    let mut cost_v = vec![0u32; cn];
+    for set in 0..sets {
+        let slots = grp.set_slots(set, &mut buf);
+        for c in 0..cn {
+            if slots[c] == IDLE {
+                continue;
+            }
+            let ec = &mut ec[c * ne..(c + 1) * ne];
+            match &cost {
+                Cost::Fixed(f) => ec.copy_from_slice(f),
+                Cost::Product { entries, la, a } => {
+                    column_acts(grp, *a, la, slots, c, &mut act);
+                    for (e, x) in ec.iter_mut().enumerate() {
+                        *x = entries.product(e, &act);
+                    }
+                }
+                Cost::Rows(rows) => {
+                    for (e, x) in ec.iter_mut().enumerate() {
+                        *x = rows.cost(grp, sch, e, Some((slots, c)));
+                    }
+                }
+            }
+        }
+        for (p, &n) in calls.iter().enumerate() {
+            let js = sch.pass_sets(p, tiles);
+            for call in 0..n {
+                for (c, v) in cost_v.iter_mut().enumerate() {
+                    *v = if slots[c] == IDLE {
+                        0
+                    } else {
+                        let ec = &ec[c * ne..(c + 1) * ne];
+                        js.clone()
+                            .filter(|&j| call < sch.kept(j).len())
+                            .map(|j| ec[sch.kept_start[j] + call])
+                            .max()
+                            .unwrap_or(0)
+                            .max(min)
+                    };
+                }
+                cols.unit(&cost_v);
+            }
+        }
+    }
+    counts
+}
+
+/// Cycles of a scheduled scheme on an FC layer (one group, one window): the calls of
+/// every pass in order, dealt round-robin to the columns and issued one per cycle.
+pub(super) fn fc(
+    grp: &Group,
+    sh: &Shared,
+    s: &SchemeOps,
+    removed: &mut [u64],
+) -> (u64, ScheduleCounts) {
+    let ws = s.schedule.expect("a scheduled scheme");
+    let sch = sh.schedule(grp, &ws, s.w);
+    let (passes, tiles, columns) = (grp.passes(), grp.array.tiles, grp.array.columns);
+    sh.add_removed(grp, s, removed);
+    let cost = Cost::new(grp, sh, s);
+    let ec: Vec<u32> = match &cost {
+        Cost::Fixed(f) => f.clone(),
+        Cost::Product { entries, la, a } => {
+            // The one window reads position 0: every chunk, no padding.
+            let act: Vec<u8> = grp.act_terms(*a).iter().map(|&t| la[t as usize]).collect();
+            (0..entries.len())
+                .map(|e| entries.product(e, &act))
+                .collect()
+        }
+        Cost::Rows(rows) => (0..sch.kept.len())
+            .map(|e| rows.cost(grp, sch, e, None))
+            .collect(),
+    };
+    let mut free = vec![0u64; columns];
+    let (mut issue, mut i, mut kept_steps) = (0u64, 0usize, 0u64);
+    for p in 0..passes {
+        let js = sch.pass_sets(p, tiles);
+        for call in 0..sch.calls(p, tiles) {
+            let cost = js
+                .clone()
+                .filter(|&j| call < sch.kept(j).len())
+                .map(|j| ec[sch.kept_start[j] + call])
+                .max()
+                .unwrap_or(0)
+                .max(s.min_cycles) as u64;
+            let col = i % columns;
+            let start = issue.max(free[col]);
+            free[col] = start + cost;
+            issue = start + 1;
+            i += 1;
+            kept_steps += 1;
+        }
+    }
+    let counts = ScheduleCounts {
+        kept_steps,
+        steps: (grp.b.steps * passes) as u64,
+        promoted: sch.promoted(),
+    };
+    (free.into_iter().max().unwrap_or(0), counts)
+}
+
+/// Σ over the calls of pass p of the call's cost: the max over the tiles still holding
+/// a kept step of their entry's cost `ec`, at least `min`.
+fn calls_sum(sch: &Schedule, ec: &[u32], p: usize, tiles: usize, min: u32) -> u64 {
+    let js = sch.pass_sets(p, tiles);
+    let n = sch.calls(p, tiles);
+    let mut best = vec![0u32; n];
+    for j in js {
+        let k0 = sch.kept_start[j];
+        for (b, &x) in best.iter_mut().zip(&ec[k0..sch.kept_start[j + 1]]) {
+            *b = (*b).max(x);
+        }
+    }
+    best.iter().map(|&x| x.max(min) as u64).sum()
+}
+
+/// Column c's activation factors `la` of act key a in window set `slots`, `[t][lane]`.
+fn column_acts(grp: &Group, a: usize, la: &[u8; 256], slots: &[usize], c: usize, act: &mut [u8]) {
+    let (cn, cp) = (grp.array.columns, grp.b.padded_channels());
+    let terms = grp.act_terms(a);
+    for (q, row) in act.chunks_exact_mut(cp).enumerate() {
+        match slots[q * cn + c] {
+            PAD => row.fill(la[0]),
+            pos => {
+                let src = &terms[grp.brick_offset(pos, 0)..][..cp];
+                for (o, &t) in row.iter_mut().zip(src) {
+                    *o = la[t as usize];
+                }
+            }
+        }
+    }
+}
+
+/// How a scheduled scheme's entries are costed.
+enum Cost {
+    /// The same for every window (constant activation factors): per entry.
+    Fixed(Vec<u32>),
+    /// max over lanes of w·a, a = `la` of act key `a`'s terms.
+    Product {
+        entries: Rc<Entries>,
+        la: [u8; 256],
+        a: usize,
+    },
+    /// Pragmatic's first stage: rounds per PE.
+    Rows(Rows),
+}
+
+impl Cost {
+    fn new(grp: &Group, sh: &Shared, s: &SchemeOps) -> Cost {
+        let ws = s.schedule.expect("a scheduled scheme");
+        let (la, lw) = (lut(&s.act_rule), lut(&s.weight_rule));
+        if let Family::FirstStage { serial, bits } = s.family {
+            return Cost::Rows(Rows {
+                serial,
+                bits,
+                te: s.term_encoding,
+                w: s.w,
+                a: s.a,
+                lw,
+                la,
+            });
+        }
+        let entries = sh.entries(grp, &ws, s.w, &lw);
+        match s.act_rule.constant_cycle() {
+            Some(ka) => Cost::Fixed(
+                (0..entries.len())
+                    .map(|e| ka * entries.max_weight(e))
+                    .collect(),
+            ),
+            None => Cost::Product {
+                entries,
+                la,
+                a: s.a,
+            },
+        }
+    }
+}
+
+/// Pragmatic's first stage with a schedule: each PE (row) of a buffer set at a kept
+/// step is costed on its own, its pending bits those of its slots' pairs.
+struct Rows {
+    serial: Operand,
+    bits: u32,
+    te: crate::encoding::TermEncoding,
+    w: usize,
+    a: usize,
+    lw: [u8; 256],
+    la: [u8; 256],
+}
+
+impl Rows {
+    /// Max over the real rows of entry e (global index) of the rounds, for column c of
+    /// the window set with `slots` (None: an FC layer's one window).
+    fn cost(&self, grp: &Group, sch: &Schedule, e: usize, col: Option<(&[usize], usize)>) -> u32 {
+        let j = sch.kept_start.partition_point(|&s| s <= e) - 1;
+        let t = sch.kept[e] as usize;
+        let (lanes, steps, chunks, cp) =
+            (sch.lanes, sch.steps, grp.b.chunks, grp.b.padded_channels());
+        let cn = grp.array.columns;
+        // The activation brick offset of step s in this column's window, None in the
+        // padding.
+        let act_at = |s: usize| -> Option<usize> {
+            match col {
+                None => Some(s * lanes),
+                Some((slots, c)) => match slots[(s / chunks) * cn + c] {
+                    PAD => None,
+                    pos => Some(pos * cp + (s % chunks) * lanes),
+                },
+            }
+        };
+        let wterms = grp.weight_terms(self.w);
+        let aterms = grp.act_terms(self.a);
+        let (amasks, wmasks) = match self.serial {
+            Operand::Act => (Some(grp.act_masks(self.te)), None),
+            Operand::Weight => (None, Some(grp.weight_masks(self.te))),
+        };
+        let mut pending = Vec::with_capacity(lanes);
+        let mut best = 0;
+        // Moves are in step order: those into step t.
+        let moves = sch.moves(j);
+        let moves = &moves[moves.partition_point(|m| (m.t as usize) < t)..];
+        let moves = &moves[..moves.partition_point(|m| m.t as usize == t)];
+        for r in 0..sch.real_rows[j] {
+            let f = j * sch.rows + r;
+            pending.clear();
+            let mut pair = |s: usize, l: usize| {
+                let wi = (f * steps + s) * lanes + l;
+                let ai = act_at(s).map(|o| o + l);
+                let a_term = ai.map_or(0, |i| aterms[i]);
+                pending.push(match self.serial {
+                    Operand::Act => {
+                        if self.lw[wterms[wi] as usize] == 0 {
+                            0
+                        } else {
+                            ai.map_or(0, |i| amasks.expect("act masks")[i])
+                        }
+                    }
+                    Operand::Weight => {
+                        if self.la[a_term as usize] == 0 {
+                            0
+                        } else {
+                            wmasks.expect("weight masks")[wi]
+                        }
+                    }
+                });
+            };
+            let fixed = &sch.fixed[sch.at(j, t, r)..][..sch.words];
+            for l in 0..lanes {
+                if bit(fixed, l) {
+                    pair(t, l);
+                }
+            }
+            for m in moves.iter().filter(|m| m.r as usize == r) {
+                pair(t + m.dt as usize, m.src as usize);
+            }
+            best = best.max(rounds(&mut pending, self.bits));
+        }
+        best
+    }
+}
+
+/// Per (channel of the group, ky, kx) — index `ch·KH·KW + ky·KW + kx` — how many zero
+/// weights of the group no kept step pairs in place: those of skipped zero lines and
+/// those a promotion displaced. Busy lane-cycles leave them out (their slots cost
+/// nothing), where a scheme's zero weights would otherwise cost a cycle factor.
+///
+/// A skipped step's nonzero weights were all moved out, so its zeros per lane are its
+/// real rows less the promotions out of that lane.
+pub fn removed_zeros(b: &super::operand::Bricks, sch: &Schedule) -> Vec<u64> {
+    let kk = b.kh * b.kw;
+    let mut removed = vec![0u64; b.cg * kk];
+    let index = |t: usize, l: usize| -> Option<usize> {
+        let (ky, kx, k) = b.step(t);
+        let ch = k * b.lanes + l;
+        (ch < b.cg).then(|| ch * kk + ky * b.kw + kx)
+    };
+    let mut skipped = vec![false; sch.steps];
+    for j in 0..sch.sets {
+        skipped.fill(true);
+        for &t in sch.kept(j) {
+            skipped[t as usize] = false;
+        }
+        let rows = sch.real_rows[j] as u64;
+        for t in (0..sch.steps).filter(|&t| skipped[t]) {
+            for l in 0..sch.lanes {
+                if let Some(i) = index(t, l) {
+                    removed[i] += rows;
+                }
+            }
+        }
+        for m in sch.moves(j) {
+            let (t, l) = (m.t as usize, m.l as usize);
+            let src_t = t + m.dt as usize;
+            if skipped[src_t] {
+                // A nonzero weight, not a zero, was there.
+                if let Some(i) = index(src_t, m.src as usize) {
+                    removed[i] -= 1;
+                }
+            }
+            if !bit(&sch.orig[sch.at(j, t, m.r as usize)..], l) {
+                // A zero displaced by the promotion into its slot.
+                if let Some(i) = index(t, l) {
+                    removed[i] += 1;
+                }
+            }
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheme::PatternShape;
+    use proptest::prelude::*;
+
+    fn pat(shape: PatternShape, h: u32, d: u32, lanes: usize, steps: usize) -> Pattern {
+        Pattern::new(
+            &WeightSchedule {
+                shape,
+                lookahead: h,
+                lookaside: d,
+            },
+            lanes,
+            steps,
+        )
+    }
+
+    /// A buffer of one row from a picture: one string per step, one char per lane,
+    /// `x` nonzero.
+    fn one_row(steps: &[&str]) -> (Vec<u8>, usize, usize) {
+        let lanes = steps[0].len();
+        let terms = steps
+            .iter()
+            .flat_map(|s| s.chars().map(|c| (c == 'x') as u8))
+            .collect();
+        (terms, steps.len(), lanes)
+    }
+
+    #[test]
+    fn a_zero_slot_takes_its_first_candidate_in_pattern_order() {
+        // T(2,5) on 8 lanes: lane 3's candidates in order are (1,−1) (1,0) (1,1) (1,3)
+        // (2,−2) (2,0) (2,2). Only (1,1) and (2,−2) hold weights (lanes 4 of step 1 and
+        // 1 of step 2): lane 3 takes (1, +1) first.
+        let (terms, steps, lanes) = one_row(&["xxx.xxxx", "....x...", ".x......"]);
+        let p = pat(PatternShape::T, 2, 5, lanes, steps);
+        let s = Schedule::new(&terms, 1, steps, 1, &p);
+        assert_eq!(
+            s.moves[0],
+            Move {
+                t: 0,
+                r: 0,
+                l: 3,
+                dt: 1,
+                src: 4
+            }
+        );
+    }
+
+    #[test]
+    fn promotion_wraps_around_the_lanes() {
+        // L(1,1) on 4 lanes: lane 0's lookaside (1, −1) is lane 3 of the next step.
+        let (terms, steps, lanes) = one_row(&[".xxx", "...x"]);
+        let p = pat(PatternShape::L, 1, 1, lanes, steps);
+        let s = Schedule::new(&terms, 1, steps, 1, &p);
+        assert_eq!(
+            s.moves,
+            [Move {
+                t: 0,
+                r: 0,
+                l: 0,
+                dt: 1,
+                src: 3
+            }]
+        );
+        // Step 1 is now a zero line and is skipped (z = 0 < h = 1).
+        assert_eq!(s.kept, [0]);
+    }
+
+    #[test]
+    fn run_of_n_zero_lines_keeps_n_div_h_plus_one() {
+        for h in 1..=3u32 {
+            for n in 0..=9usize {
+                // A weight, then n zero lines with nothing after them to promote.
+                let mut pic = vec!["x..."];
+                pic.extend(std::iter::repeat_n("....", n));
+                let (terms, steps, lanes) = one_row(&pic);
+                let p = pat(PatternShape::L, h, 1, lanes, steps);
+                let s = Schedule::new(&terms, 1, steps, 1, &p);
+                assert!(s.moves.is_empty());
+                assert_eq!(s.kept.len() - 1, n / (h as usize + 1), "h {h} n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_targets_after_wrapping_count_once() {
+        // T(1,2) on 2 lanes: (1,−1) and (1,+1) both name the other lane.
+        let p = pat(PatternShape::T, 1, 2, 2, 5);
+        assert_eq!(p.offsets, [(1, 1), (1, 0)]);
+    }
+
+    fn draw(fg: usize, steps: usize, lanes: usize, density: f64, seed: u64) -> Vec<u8> {
+        let mut s = seed | 1;
+        (0..fg * steps * lanes)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (((s >> 11) as f64 / (1u64 << 53) as f64) < density) as u8
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn narrow_and_wide_schedulers_agree(
+            fg in 1usize..=9, rows in 1usize..=4, steps in 1usize..=12, lanes in 2usize..=20,
+            t_shape in any::<bool>(), h in 1u32..=4, d in 1u32..=12,
+            density in 0.0f64..=1.0, seed in any::<u64>(),
+        ) {
+            let ws = WeightSchedule {
+                shape: if t_shape { PatternShape::T } else { PatternShape::L },
+                lookahead: h,
+                lookaside: d,
+            };
+            prop_assume!(ws.check_lanes(lanes).is_ok());
+            let terms = draw(fg, steps, lanes, density, seed);
+            let p = Pattern::new(&ws, lanes, steps);
+            let narrow = Schedule::new(&terms, fg, steps, rows, &p);
+            // The same through the scheduler for any lane count.
+            let mut wide = narrow.clone();
+            wide.moves.clear();
+            wide.move_start = vec![0];
+            wide.kept.clear();
+            wide.kept_start = vec![0];
+            let mut cur = narrow.orig.clone();
+            let mut fixed = narrow.orig.clone();
+            for m in fixed.chunks_exact_mut(narrow.words) {
+                set_all(m, lanes);
+            }
+            let per_set = steps * rows;
+            for j in 0..narrow.sets {
+                let r = j * per_set..(j + 1) * per_set;
+                Buffer {
+                    cur: &mut cur[r.clone()],
+                    fixed: &mut fixed[r],
+                    rows, steps, words: 1, pat: &p, moves: &mut wide.moves,
+                }
+                .schedule_wide();
+                wide.move_start.push(wide.moves.len());
+            }
+            wide.fixed = fixed;
+            prop_assert_eq!(&wide.moves, &narrow.moves);
+            prop_assert_eq!(&wide.move_start, &narrow.move_start);
+            prop_assert_eq!(&wide.fixed, &narrow.fixed);
+        }
+    }
+}
