@@ -608,7 +608,7 @@ fn scheduled_layer(
                 }
             }
             // Work: every MAC, zero weights none; busy: the pairs of kept steps.
-            for g in 0..cv.groups {
+            for (g, bs) in buffers.iter().enumerate() {
                 for f in 0..fg {
                     for n in 0..windows {
                         for t in 0..t_n {
@@ -622,7 +622,7 @@ fn scheduled_layer(
                         }
                     }
                 }
-                for (j, b) in buffers[g].iter().enumerate() {
+                for (j, b) in bs.iter().enumerate() {
                     for &t in &b.kept {
                         for r in 0..a.rows {
                             let f = j * a.rows + r;

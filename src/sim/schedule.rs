@@ -41,6 +41,8 @@ use crate::scheme::{Operand, WeightSchedule};
 pub struct Pattern {
     /// (Δt ≥ 1, dl in 0..lanes): slot (t, l)'s candidate is (t + Δt, (l + dl) mod lanes).
     pub offsets: Vec<(usize, usize)>,
+    /// Per offset, the range of offsets with its Δt (they are sorted by Δt).
+    pub groups: Vec<(usize, usize)>,
     /// h: how many zero lines in a row may be skipped.
     pub lookahead: usize,
     pub lanes: usize,
@@ -59,8 +61,18 @@ impl Pattern {
                 offsets.push(o);
             }
         }
+        let groups = offsets
+            .iter()
+            .map(|&(dt, _)| {
+                (
+                    offsets.partition_point(|o| o.0 < dt),
+                    offsets.partition_point(|o| o.0 <= dt),
+                )
+            })
+            .collect();
         Pattern {
             offsets,
+            groups,
             lookahead: ws.lookahead as usize,
             lanes,
         }
@@ -72,7 +84,8 @@ impl Pattern {
     }
 }
 
-/// One promotion: the weight at (t + dt, row r, lane src) moved to (t, r, l).
+/// One promotion: the weight at (t + dt, row r, lane src) moved to (t, r, l) (kept
+/// only when asked for, by tests: costs need only where weights came from).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Move {
     pub t: u32,
@@ -100,10 +113,15 @@ pub struct Schedule {
     /// The same layout: the lanes whose slot still holds its own weight (neither moved
     /// out nor filled by a promotion).
     pub fixed: Vec<u64>,
-    /// Promotions, per set in the order they were made (so by step).
-    pub moves: Vec<Move>,
-    /// `moves[move_start[j]..move_start[j + 1]]` are set j's.
-    pub move_start: Vec<usize>,
+    /// Per (set, step, row) i = (j·T + t)·rows + r, the weights promoted into that row
+    /// at that step: entries `into_start[i]..into_start[i + 1]`, each a Δt
+    /// (`into_dt[e]`, ascending) and the lanes of step t + Δt whose weights came
+    /// (`into_mask[e·words..]`).
+    pub into_start: Vec<u32>,
+    pub into_dt: Vec<u32>,
+    pub into_mask: Vec<u64>,
+    /// Weights moved, over every set.
+    pub promoted: u64,
     /// Kept steps, per set in order.
     pub kept: Vec<u32>,
     /// `kept[kept_start[j]..kept_start[j + 1]]` are set j's.
@@ -114,6 +132,21 @@ impl Schedule {
     /// Schedule every buffer set of `fg` filters whose weights are `terms` laid out
     /// `[f][t][lane]` (0 = a zero word), on `rows` rows, with pattern `pat`.
     pub fn new(terms: &[u8], fg: usize, steps: usize, rows: usize, pat: &Pattern) -> Schedule {
+        let kind = Kind::best(pat.lanes, pat.offsets.len());
+        Schedule::build(terms, fg, steps, rows, pat, kind, None)
+    }
+
+    /// [`Schedule::new`] with the scheduler `kind`, and every promotion logged in
+    /// `moves` if given.
+    fn build(
+        terms: &[u8],
+        fg: usize,
+        steps: usize,
+        rows: usize,
+        pat: &Pattern,
+        kind: Kind,
+        mut moves: Option<&mut Vec<Move>>,
+    ) -> Schedule {
         let lanes = pat.lanes;
         let words = lanes.div_ceil(64);
         let sets = fg.div_ceil(rows);
@@ -131,29 +164,31 @@ impl Schedule {
         for m in fixed.chunks_exact_mut(words) {
             set_all(m, lanes);
         }
-        let mut moves = Vec::new();
-        let mut move_start = vec![0];
+        let mut into = Into {
+            start: Vec::with_capacity(sets * steps * rows + 1),
+            dt: Vec::new(),
+            mask: Vec::new(),
+            acc: vec![0u64; (pat.max_dt() + 1) * words],
+            touched: Vec::new(),
+            promoted: 0,
+        };
+        into.start.push(0);
         let mut kept = Vec::new();
         let mut kept_start = vec![0];
         let per_set = steps * rows * words;
-        let narrow = words == 1 && pat.offsets.len() < 256;
         for j in 0..sets {
             let range = j * per_set..(j + 1) * per_set;
-            let mut b = Buffer {
+            Buffer {
                 cur: &mut cur[range.clone()],
                 fixed: &mut fixed[range],
                 rows,
                 steps,
                 words,
                 pat,
-                moves: &mut moves,
-            };
-            if narrow {
-                b.schedule_narrow();
-            } else {
-                b.schedule_wide();
+                into: &mut into,
+                moves: moves.as_deref_mut(),
             }
-            move_start.push(moves.len());
+            .schedule(kind);
             // Section 5's walk: zero lines are skipped while fewer than h in a row were.
             let mut z = 0;
             for t in 0..steps {
@@ -176,8 +211,10 @@ impl Schedule {
             real_rows: (0..sets).map(|j| (fg - j * rows).min(rows)).collect(),
             orig,
             fixed,
-            moves,
-            move_start,
+            into_start: into.start,
+            into_dt: into.dt,
+            into_mask: into.mask,
+            promoted: into.promoted,
             kept,
             kept_start,
         }
@@ -188,19 +225,31 @@ impl Schedule {
         &self.kept[self.kept_start[j]..self.kept_start[j + 1]]
     }
 
-    /// Promotions of set j.
-    pub fn moves(&self, j: usize) -> &[Move] {
-        &self.moves[self.move_start[j]..self.move_start[j + 1]]
-    }
-
     /// Weights moved, over every set.
     pub fn promoted(&self) -> u64 {
-        self.moves.len() as u64
+        self.promoted
+    }
+
+    /// Index of (set j, step t, row r) in the per-row tables (times `words` in the
+    /// masks).
+    fn row(&self, j: usize, t: usize, r: usize) -> usize {
+        (j * self.steps + t) * self.rows + r
     }
 
     /// Words of the mask at (set j, step t, row r).
     fn at(&self, j: usize, t: usize, r: usize) -> usize {
-        ((j * self.steps + t) * self.rows + r) * self.words
+        self.row(j, t, r) * self.words
+    }
+
+    /// The promotions into (set j, step t, row r): (Δt, lanes of step t + Δt).
+    pub fn into(&self, j: usize, t: usize, r: usize) -> impl Iterator<Item = (usize, &[u64])> {
+        let i = self.row(j, t, r);
+        (self.into_start[i] as usize..self.into_start[i + 1] as usize).map(move |e| {
+            (
+                self.into_dt[e] as usize,
+                &self.into_mask[e * self.words..(e + 1) * self.words],
+            )
+        })
     }
 
     /// Calls of pass p: the most kept steps of its tiles' sets.
@@ -215,6 +264,105 @@ impl Schedule {
     pub fn pass_sets(&self, p: usize, tiles: usize) -> std::ops::Range<usize> {
         (p * tiles).min(self.sets)..((p + 1) * tiles).min(self.sets)
     }
+}
+
+/// Which scheduler runs a buffer set (all three give the same schedule; tests check).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// 16 lanes and at most 8 offsets on x86-64: per-lane candidate sets as bytes, and
+    /// per count a mask of the slots with that many.
+    Sixteen,
+    /// Up to 64 lanes and 255 offsets: bit-sliced counts.
+    Sliced,
+    /// Any size: per-lane counts.
+    Wide,
+}
+
+impl Kind {
+    /// The fastest that fits.
+    fn best(lanes: usize, offsets: usize) -> Kind {
+        if cfg!(target_arch = "x86_64") && lanes == 16 && offsets <= 8 {
+            Kind::Sixteen
+        } else if lanes <= 64 && offsets < 256 {
+            Kind::Sliced
+        } else {
+            Kind::Wide
+        }
+    }
+}
+
+/// The first (at most 8) offsets usable at a step, as the 16-lane scheduler reads
+/// them: Δt, lane offset, and the range of offsets with the same Δt.
+#[derive(Clone, Copy, Debug)]
+struct Tab {
+    n: usize,
+    dt: [usize; 8],
+    dl: [usize; 8],
+    g0: [usize; 8],
+    g1: [usize; 8],
+}
+
+impl Tab {
+    fn new(pat: &Pattern, n: usize) -> Tab {
+        let mut tab = Tab {
+            n,
+            dt: [0; 8],
+            dl: [0; 8],
+            g0: [0; 8],
+            g1: [0; 8],
+        };
+        for k in 0..n {
+            (tab.dt[k], tab.dl[k]) = pat.offsets[k];
+            (tab.g0[k], tab.g1[k]) = (pat.groups[k].0, pat.groups[k].1.min(n));
+        }
+        tab
+    }
+}
+
+/// The promotions being gathered: per (set, step, row) one entry per Δt.
+struct Into {
+    start: Vec<u32>,
+    dt: Vec<u32>,
+    mask: Vec<u64>,
+    /// The current (step, row)'s lanes per Δt, and the Δt's touched.
+    acc: Vec<u64>,
+    touched: Vec<usize>,
+    promoted: u64,
+}
+
+impl Into {
+    /// Close the current (step, row).
+    fn flush(&mut self, words: usize) {
+        self.touched.sort_unstable();
+        for &dt in &self.touched {
+            self.dt.push(dt as u32);
+            let m = &mut self.acc[dt * words..(dt + 1) * words];
+            self.mask.extend_from_slice(m);
+            m.fill(0);
+        }
+        self.touched.clear();
+        self.start.push(self.dt.len() as u32);
+    }
+}
+
+/// The 8×8 bit matrix with row i in byte i, transposed (bit j of byte i → bit i of
+/// byte j).
+#[inline]
+fn transpose8(mut x: u64) -> u64 {
+    let t = (x ^ (x >> 7)) & 0x00aa_00aa_00aa_00aa;
+    x ^= t ^ (t << 7);
+    let t = (x ^ (x >> 14)) & 0x0000_cccc_0000_cccc;
+    x ^= t ^ (t << 14);
+    let t = (x ^ (x >> 28)) & 0x0000_0000_f0f0_f0f0;
+    x ^ t ^ (t << 28)
+}
+
+/// The popcount of each byte of x, in that byte.
+#[inline]
+fn byte_popcounts(x: u64) -> u64 {
+    let x = x - ((x >> 1) & 0x5555_5555_5555_5555);
+    let x = (x & 0x3333_3333_3333_3333) + ((x >> 2) & 0x3333_3333_3333_3333);
+    (x + (x >> 4)) & 0x0f0f_0f0f_0f0f_0f0f
 }
 
 /// Per lane, whether the byte is nonzero, into `out` (⌈lanes/64⌉ words).
@@ -254,10 +402,46 @@ struct Buffer<'b> {
     steps: usize,
     words: usize,
     pat: &'b Pattern,
-    moves: &'b mut Vec<Move>,
+    into: &'b mut Into,
+    moves: Option<&'b mut Vec<Move>>,
 }
 
 impl Buffer<'_> {
+    /// Section 4, every step in order, every row of each.
+    fn schedule(&mut self, kind: Kind) {
+        let mut z = 0;
+        let mut count = vec![
+            0usize;
+            if kind == Kind::Wide {
+                self.pat.lanes
+            } else {
+                0
+            }
+        ];
+        let mut cand = vec![0u64; self.pat.offsets.len()];
+        for t in 0..self.steps {
+            let n = if self.skip(t, &mut z) {
+                0
+            } else {
+                self.usable(t)
+            };
+            let tab = Tab::new(self.pat, n.min(8));
+            for r in 0..self.rows {
+                if n > 0 {
+                    match kind {
+                        #[cfg(target_arch = "x86_64")]
+                        Kind::Sixteen => self.row_16(t, r, &tab),
+                        #[cfg(not(target_arch = "x86_64"))]
+                        Kind::Sixteen => self.row_narrow(t, r, n, &mut cand),
+                        Kind::Sliced => self.row_narrow(t, r, n, &mut cand),
+                        Kind::Wide => self.row_wide(t, r, n, &mut count),
+                    }
+                }
+                self.into.flush(self.words);
+            }
+        }
+    }
+
     /// Section 4's step 1: is step t a zero line the schedule leaves as it is? Updates z.
     fn skip(&self, t: usize, z: &mut usize) -> bool {
         let w = self.rows * self.words;
@@ -277,106 +461,244 @@ impl Buffer<'_> {
             .partition_point(|&(dt, _)| t + dt < self.steps)
     }
 
-    fn record(&mut self, t: usize, r: usize, l: usize, dt: usize, src: usize) {
-        self.moves.push(Move {
-            t: t as u32,
-            r: r as u32,
-            l: l as u32,
-            dt: dt as u32,
-            src: src as u32,
-        });
+    /// [`Buffer::promote`] with lane masks of one word.
+    #[inline(always)]
+    fn promote1(&mut self, t: usize, r: usize, l: usize, dt: usize, src: usize) {
+        let (here, from) = (t * self.rows + r, (t + dt) * self.rows + r);
+        self.cur[from] &= !(1 << src);
+        self.fixed[from] &= !(1 << src);
+        self.cur[here] |= 1 << l;
+        self.fixed[here] &= !(1 << l);
+        let acc = &mut self.into.acc[dt];
+        if *acc == 0 {
+            self.into.touched.push(dt);
+        }
+        *acc |= 1 << src;
+        self.into.promoted += 1;
+        if let Some(m) = self.moves.as_deref_mut() {
+            m.push(Move {
+                t: t as u32,
+                r: r as u32,
+                l: l as u32,
+                dt: dt as u32,
+                src: src as u32,
+            });
+        }
     }
 
-    /// The schedule with each (step, row) a u64 of lanes: candidate counts of every
+    /// Swap the zero slot (t, r, l) with the weight at (t + dt, r, src).
+    #[inline]
+    fn promote(&mut self, t: usize, r: usize, l: usize, dt: usize, src: usize) {
+        let w = self.words;
+        let (here, from) = ((t * self.rows + r) * w, ((t + dt) * self.rows + r) * w);
+        self.cur[from + src / 64] &= !(1 << (src % 64));
+        self.fixed[from + src / 64] &= !(1 << (src % 64));
+        self.cur[here + l / 64] |= 1 << (l % 64);
+        self.fixed[here + l / 64] &= !(1 << (l % 64));
+        let acc = &mut self.into.acc[dt * w..(dt + 1) * w];
+        if acc.iter().all(|&m| m == 0) {
+            self.into.touched.push(dt);
+        }
+        acc[src / 64] |= 1 << (src % 64);
+        self.into.promoted += 1;
+        if let Some(m) = self.moves.as_deref_mut() {
+            m.push(Move {
+                t: t as u32,
+                r: r as u32,
+                l: l as u32,
+                dt: dt as u32,
+                src: src as u32,
+            });
+        }
+    }
+
+    /// Row r of step t on 16 lanes with at most 8 offsets: per zero slot the set of its
+    /// candidates (bit k: offset k holds a weight) as a byte — the per-offset lane masks
+    /// transposed, eight lanes at a time as an 8×8 bit matrix — its first candidate the
+    /// lowest bit; and per count the mask of the slots with that many candidates, so
+    /// the lowest slot with the most is one trailing-zero count, and a promotion moves
+    /// the slots that lose a candidate down one mask. The slots filled and emptied are
+    /// gathered as masks and written once at the end.
+    #[cfg(target_arch = "x86_64")]
+    fn row_16(&mut self, t: usize, r: usize, tab: &Tab) {
+        use std::arch::x86_64::*;
+        let rows = self.rows;
+        let here = t * rows + r;
+        let zt = !self.cur[here] & 0xffff;
+        if zt == 0 {
+            return;
+        }
+        let n = tab.n;
+        // Per offset: where its weights are, and byte k of lo (hi) its candidate bits of
+        // lanes 0..8 (8..16).
+        let mut from = [0usize; 8];
+        let (mut lo, mut hi) = (0u64, 0u64);
+        for (k, from) in from.iter_mut().enumerate().take(n) {
+            let f = (t + tab.dt[k]) * rows + r;
+            *from = f;
+            let m = self.cur[f];
+            let dl = tab.dl[k];
+            let c = if dl == 0 {
+                m
+            } else {
+                ((m >> dl) | (m << (16 - dl))) & 0xffff
+            } & zt;
+            lo |= (c & 0xff) << (8 * k);
+            hi |= (c >> 8) << (8 * k);
+        }
+        if lo | hi == 0 {
+            return;
+        }
+        // Transposed: byte l of the pair is slot l's candidate set.
+        let (lo, hi) = (transpose8(lo), transpose8(hi));
+        let mut ck = [0u8; 16];
+        ck[..8].copy_from_slice(&lo.to_le_bytes());
+        ck[8..].copy_from_slice(&hi.to_le_bytes());
+        // by[c]: the slots with c candidates (by[0] collects the ones left with none).
+        // Counts only decrease, so the most is found by walking down.
+        let mut by = [0u64; 16];
+        // SAFETY: SSE2 is part of x86-64.
+        unsafe {
+            let cnt = _mm_set_epi64x(byte_popcounts(hi) as i64, byte_popcounts(lo) as i64);
+            for (c, b) in by.iter_mut().enumerate().take(n + 1).skip(1) {
+                *b = _mm_movemask_epi8(_mm_cmpeq_epi8(cnt, _mm_set1_epi8(c as i8))) as u64;
+            }
+        }
+        // Per offset, the lanes whose weights moved here; the slots filled.
+        let mut moved = [0u64; 8];
+        let mut dst = 0u64;
+        let mut most = n;
+        loop {
+            while most > 0 && by[most & 15] == 0 {
+                most -= 1;
+            }
+            if most == 0 {
+                break;
+            }
+            // The lowest slot with the most candidates takes its first one.
+            let l = by[most & 15].trailing_zeros() as usize & 15;
+            let k = ck[l].trailing_zeros() as usize & 7;
+            let src = (l + tab.dl[k]) & 15;
+            self.cur[from[k]] &= !(1 << src);
+            moved[k] |= 1 << src;
+            dst |= 1 << l;
+            if let Some(m) = self.moves.as_deref_mut() {
+                m.push(Move {
+                    t: t as u32,
+                    r: r as u32,
+                    l: l as u32,
+                    dt: tab.dt[k] as u32,
+                    src: src as u32,
+                });
+            }
+            by[most & 15] &= !(1 << l);
+            ck[l] = 0;
+            // The slots that had (t + dt, src) as a candidate lose it.
+            for k2 in tab.g0[k]..tab.g1[k] {
+                let l2 = (src + 16 - tab.dl[k2 & 7]) & 15;
+                if ck[l2] >> k2 & 1 == 1 {
+                    let c = ck[l2].count_ones() as usize & 15;
+                    ck[l2] &= !(1 << k2);
+                    by[c] &= !(1 << l2);
+                    by[(c + 15) & 15] |= 1 << l2;
+                }
+            }
+        }
+        self.cur[here] |= dst;
+        self.fixed[here] &= !dst;
+        self.into.promoted += dst.count_ones() as u64;
+        for k in 0..n {
+            if moved[k] != 0 {
+                self.fixed[from[k]] &= !moved[k];
+                let dt = tab.dt[k];
+                if self.into.acc[dt] == 0 {
+                    self.into.touched.push(dt);
+                }
+                self.into.acc[dt] |= moved[k];
+            }
+        }
+    }
+
+    /// Row r of step t with each (step, row) a u64 of lanes: candidate counts of every
     /// zero slot kept bit-sliced (plane b holds bit b of each lane's count), so the
     /// slots with the most candidates are found with a few ANDs, and a promotion
     /// updates only the counts of the slots that had its weight as a candidate.
-    fn schedule_narrow(&mut self) {
+    /// `cand[k]`: the zero slots whose candidate k holds a weight.
+    #[inline]
+    fn row_narrow(&mut self, t: usize, r: usize, n: usize, cand: &mut [u64]) {
         let (rows, lanes) = (self.rows, self.pat.lanes);
         let full = if lanes == 64 {
             !0u64
         } else {
             (1u64 << lanes) - 1
         };
-        let rot = |m: u64, dl: usize| {
-            if dl == 0 {
+        let wrap = |x: usize| if x >= lanes { x - lanes } else { x };
+        let offs = &self.pat.offsets[..n];
+        let mut zt = !self.cur[t * rows + r] & full;
+        if zt == 0 {
+            return;
+        }
+        let n_planes = (usize::BITS - n.leading_zeros()) as usize;
+        // Bit-sliced counts of each zero slot's candidates.
+        let mut planes = [0u64; 8];
+        let mut any = 0u64;
+        for (k, &(dt, dl)) in offs.iter().enumerate() {
+            let m = self.cur[(t + dt) * rows + r];
+            let c = if dl == 0 {
                 m
             } else {
                 ((m >> dl) | (m << (lanes - dl))) & full
+            } & zt;
+            cand[k] = c;
+            any |= c;
+            let mut carry = c;
+            for p in planes.iter_mut().take(n_planes) {
+                let s = *p ^ carry;
+                carry &= *p;
+                *p = s;
             }
-        };
-        let n_planes = (usize::BITS - self.pat.offsets.len().leading_zeros()) as usize;
-        let mut z = 0;
-        for t in 0..self.steps {
-            if self.skip(t, &mut z) {
-                continue;
+        }
+        if any == 0 {
+            return;
+        }
+        loop {
+            let mut m = planes[..n_planes].iter().fold(0, |a, &p| a | p) & zt;
+            if m == 0 {
+                return;
             }
-            let n = self.usable(t);
-            if n == 0 {
-                continue;
+            // The slots with the most candidates, then the lowest lane.
+            for &p in planes[..n_planes].iter().rev() {
+                let x = m & p;
+                m = if x != 0 { x } else { m };
             }
-            let offs = &self.pat.offsets[..n];
-            for r in 0..rows {
-                let mut zt = !self.cur[t * rows + r] & full;
-                if zt == 0 {
+            let l = m.trailing_zeros() as usize;
+            let k = cand[..n]
+                .iter()
+                .position(|&c| c >> l & 1 == 1)
+                .expect("a slot with candidates has a first one");
+            let (dt, dl) = offs[k];
+            let src = wrap(l + dl);
+            self.promote1(t, r, l, dt, src);
+            zt &= !(1 << l);
+            for p in planes.iter_mut().take(n_planes) {
+                *p &= !(1 << l);
+            }
+            for c in cand[..n].iter_mut() {
+                *c &= !(1 << l);
+            }
+            // The slots that had (t + dt, src) as a candidate lose it: the offsets of
+            // the same Δt (a run of the sorted offsets).
+            for (k2, &(dt2, dl2)) in offs.iter().enumerate() {
+                if dt2 != dt {
                     continue;
                 }
-                // Bit-sliced counts of each zero slot's candidates.
-                let mut planes = [0u64; 8];
-                let mut any = 0u64;
-                for &(dt, dl) in offs {
-                    let c = rot(self.cur[(t + dt) * rows + r], dl) & zt;
-                    any |= c;
-                    let mut carry = c;
+                let b = 1u64 << wrap(src + lanes - dl2);
+                if cand[k2] & b != 0 {
+                    cand[k2] &= !b;
                     for p in planes.iter_mut().take(n_planes) {
-                        let s = *p ^ carry;
-                        carry &= *p;
-                        *p = s;
-                    }
-                }
-                if any == 0 {
-                    continue;
-                }
-                loop {
-                    let mut m = planes[..n_planes].iter().fold(0, |a, &p| a | p) & zt;
-                    if m == 0 {
-                        break;
-                    }
-                    // The slots with the most candidates, then the lowest lane.
-                    for &p in planes[..n_planes].iter().rev() {
-                        if m & p != 0 {
-                            m &= p;
-                        }
-                    }
-                    let l = m.trailing_zeros() as usize;
-                    let (dt, src) = offs
-                        .iter()
-                        .map(|&(dt, dl)| (dt, (l + dl) % lanes))
-                        .find(|&(dt, src)| self.cur[(t + dt) * rows + r] >> src & 1 == 1)
-                        .expect("a slot with candidates has a first one");
-                    self.cur[(t + dt) * rows + r] &= !(1 << src);
-                    self.cur[t * rows + r] |= 1 << l;
-                    self.fixed[t * rows + r] &= !(1 << l);
-                    self.fixed[(t + dt) * rows + r] &= !(1 << src);
-                    self.record(t, r, l, dt, src);
-                    zt &= !(1 << l);
-                    for p in planes.iter_mut() {
-                        *p &= !(1 << l);
-                    }
-                    // The slots that had (t + dt, src) as a candidate lose it.
-                    for &(dt2, dl2) in offs {
-                        if dt2 != dt {
-                            continue;
-                        }
-                        let l2 = (src + lanes - dl2) % lanes;
-                        if zt >> l2 & 1 == 1 {
-                            let b = 1u64 << l2;
-                            for p in planes.iter_mut().take(n_planes) {
-                                *p ^= b;
-                                if *p & b == 0 {
-                                    break;
-                                }
-                            }
+                        *p ^= b;
+                        if *p & b == 0 {
+                            break;
                         }
                     }
                 }
@@ -386,61 +708,43 @@ impl Buffer<'_> {
 
     /// The same for any number of lanes: candidate counts per lane, recounted as
     /// promotions take candidates away.
-    fn schedule_wide(&mut self) {
+    fn row_wide(&mut self, t: usize, r: usize, n: usize, count: &mut [usize]) {
         let (rows, lanes, words) = (self.rows, self.pat.lanes, self.words);
-        let mut count = vec![0usize; lanes];
-        let mut z = 0;
-        for t in 0..self.steps {
-            if self.skip(t, &mut z) {
-                continue;
-            }
-            let n = self.usable(t);
-            if n == 0 {
-                continue;
-            }
-            for r in 0..rows {
-                let here = (t * rows + r) * words;
-                let row = |dt: usize| ((t + dt) * rows + r) * words;
-                for l in 0..lanes {
-                    count[l] = if bit(&self.cur[here..], l) {
-                        0
-                    } else {
-                        self.pat.offsets[..n]
-                            .iter()
-                            .filter(|&&(dt, dl)| bit(&self.cur[row(dt)..], (l + dl) % lanes))
-                            .count()
-                    };
+        let here = (t * rows + r) * words;
+        let row = |dt: usize| ((t + dt) * rows + r) * words;
+        for (l, c) in count.iter_mut().enumerate() {
+            *c = if bit(&self.cur[here..], l) {
+                0
+            } else {
+                self.pat.offsets[..n]
+                    .iter()
+                    .filter(|&&(dt, dl)| bit(&self.cur[row(dt)..], (l + dl) % lanes))
+                    .count()
+            };
+        }
+        loop {
+            // First slot (lowest lane) with the most candidates.
+            let mut best = 0;
+            let mut l = 0;
+            for (i, &c) in count.iter().enumerate() {
+                if c > best {
+                    (best, l) = (c, i);
                 }
-                loop {
-                    // First slot (lowest lane) with the most candidates.
-                    let mut best = 0;
-                    let mut l = 0;
-                    for (i, &c) in count.iter().enumerate() {
-                        if c > best {
-                            (best, l) = (c, i);
-                        }
-                    }
-                    if best == 0 {
-                        break;
-                    }
-                    let (dt, src) = self.pat.offsets[..n]
-                        .iter()
-                        .map(|&(dt, dl)| (dt, (l + dl) % lanes))
-                        .find(|&(dt, src)| bit(&self.cur[row(dt)..], src))
-                        .expect("a slot with candidates has a first one");
-                    let from = row(dt);
-                    self.cur[from + src / 64] &= !(1 << (src % 64));
-                    self.fixed[from + src / 64] &= !(1 << (src % 64));
-                    self.cur[here + l / 64] |= 1 << (l % 64);
-                    self.fixed[here + l / 64] &= !(1 << (l % 64));
-                    self.record(t, r, l, dt, src);
-                    count[l] = 0;
-                    for &(dt2, dl2) in &self.pat.offsets[..n] {
-                        let l2 = (src + lanes - dl2) % lanes;
-                        if dt2 == dt && count[l2] > 0 {
-                            count[l2] -= 1;
-                        }
-                    }
+            }
+            if best == 0 {
+                return;
+            }
+            let (dt, src) = self.pat.offsets[..n]
+                .iter()
+                .map(|&(dt, dl)| (dt, (l + dl) % lanes))
+                .find(|&(dt, src)| bit(&self.cur[row(dt)..], src))
+                .expect("a slot with candidates has a first one");
+            self.promote(t, r, l, dt, src);
+            count[l] = 0;
+            for &(dt2, dl2) in &self.pat.offsets[..n] {
+                let l2 = (src + lanes - dl2) % lanes;
+                if dt2 == dt && count[l2] > 0 {
+                    count[l2] -= 1;
                 }
             }
         }
@@ -551,66 +855,95 @@ impl Entries {
         let mut e = Entries {
             lanes,
             step: Vec::with_capacity(sch.kept.len()),
-            start: vec![0],
+            start: Vec::with_capacity(sch.kept.len() + 1),
             dt: Vec::new(),
             bricks: Vec::new(),
         };
-        let mut own = vec![0u8; lanes];
-        let mut extra: Vec<(u32, Vec<u8>)> = Vec::new();
+        e.start.push(0);
+        // Every nonzero weight has one factor (parallel operands, word skipping): a
+        // row's slots only matter as masks of zeros and nonzeros.
+        let konst = words == 1 && lw[1..].iter().all(|&x| x == lw[1]);
+        // Term skipping on 16 lanes: the factor is the term count, a masked vector max.
+        let ident16 =
+            words == 1 && lanes == 16 && lw.iter().enumerate().all(|(i, &x)| x as usize == i);
+        // Per Δt (0: the slots' own weights), the brick being built; the Δt's used.
+        let max_dt = sch.into_dt.iter().copied().max().unwrap_or(0) as usize;
+        let mut acc = vec![0u8; (max_dt + 1) * lanes];
+        let mut acc_mask = vec![0u64; max_dt + 1];
+        let mut used: Vec<usize> = Vec::new();
         for j in 0..sch.sets {
-            let moves = sch.moves(j);
-            let mut next = 0;
             for &t in sch.kept(j) {
                 let t = t as usize;
-                own.fill(0);
-                extra.clear();
-                for r in 0..sch.real_rows[j] {
-                    let f = j * sch.rows + r;
-                    let w = &terms[(f * steps + t) * lanes..][..lanes];
-                    let fixed = &sch.fixed[sch.at(j, t, r)..][..words];
-                    if words == 1 && fixed[0] == full(lanes) {
-                        for (o, &x) in own.iter_mut().zip(w) {
-                            *o = (*o).max(lw[x as usize]);
+                used.clear();
+                used.push(0);
+                // Adds the weights of row f at step t + dt, lanes `m`, to brick dt.
+                let add = |acc: &mut [u8], acc_mask: &mut [u64], f: usize, dt: usize, m: &[u64]| {
+                    let b = &mut acc[dt * lanes..(dt + 1) * lanes];
+                    if konst {
+                        acc_mask[dt] |= m[0];
+                        return;
+                    }
+                    let w = &terms[(f * steps + t + dt) * lanes..][..lanes];
+                    if ident16 {
+                        let (w, b): (&[u8; 16], &mut [u8; 16]) =
+                            (w.try_into().expect("16"), b.try_into().expect("16"));
+                        let mut mb = [0u8; 16];
+                        mb[..8].copy_from_slice(&EXPAND[(m[0] & 0xff) as usize].to_le_bytes());
+                        mb[8..].copy_from_slice(&EXPAND[(m[0] >> 8 & 0xff) as usize].to_le_bytes());
+                        for l in 0..16 {
+                            b[l] = b[l].max(w[l] & mb[l]);
                         }
                     } else {
-                        for (l, (o, &x)) in own.iter_mut().zip(w).enumerate() {
-                            if bit(fixed, l) {
+                        for (l, (o, &x)) in b.iter_mut().zip(w).enumerate() {
+                            if bit(m, l) {
                                 *o = (*o).max(lw[x as usize]);
                             }
                         }
                     }
-                }
-                // Moves are in step order: those into step t come next.
-                while next < moves.len() && (moves[next].t as usize) < t {
-                    next += 1;
-                }
-                while next < moves.len() && moves[next].t as usize == t {
-                    let m = moves[next];
-                    next += 1;
-                    let f = j * sch.rows + m.r as usize;
-                    let x = lw
-                        [terms[(f * steps + t + m.dt as usize) * lanes + m.src as usize] as usize];
-                    let slot = match extra.iter().position(|(dt, _)| *dt == m.dt) {
-                        Some(i) => i,
-                        None => {
-                            extra.push((m.dt, vec![0u8; lanes]));
-                            extra.len() - 1
+                };
+                let (mut own_nz, mut own_zero) = (0u64, 0u64);
+                for r in 0..sch.real_rows[j] {
+                    let f = j * sch.rows + r;
+                    let at = sch.at(j, t, r);
+                    let fixed = &sch.fixed[at..at + words];
+                    if konst {
+                        own_nz |= fixed[0] & sch.orig[at];
+                        own_zero |= fixed[0] & !sch.orig[at];
+                    } else {
+                        add(&mut acc, &mut acc_mask, f, 0, fixed);
+                    }
+                    for (dt, m) in sch.into(j, t, r) {
+                        if !used.contains(&dt) {
+                            used.push(dt);
                         }
-                    };
-                    let b = &mut extra[slot].1[m.src as usize];
-                    *b = (*b).max(x);
+                        add(&mut acc, &mut acc_mask, f, dt, m);
+                    }
                 }
+                if konst {
+                    // Own slots: nonzeros lw[1], zeros left in place lw[0]; promoted
+                    // weights are nonzero.
+                    own_zero &= full(lanes);
+                    for (l, o) in acc[..lanes].iter_mut().enumerate() {
+                        let (a, b) = (own_nz >> l & 1 == 1, own_zero >> l & 1 == 1);
+                        *o = if a { lw[1] } else { 0 }.max(if b { lw[0] } else { 0 });
+                    }
+                    for &dt in &used[1..] {
+                        let m = acc_mask[dt];
+                        for (l, o) in acc[dt * lanes..(dt + 1) * lanes].iter_mut().enumerate() {
+                            *o = if m >> l & 1 == 1 { lw[1] } else { 0 };
+                        }
+                        acc_mask[dt] = 0;
+                    }
+                }
+                used.sort_unstable();
                 e.step.push(t as u32);
-                if own.iter().any(|&x| x > 0) {
-                    e.dt.push(0);
-                    e.bricks.extend_from_slice(&own);
-                }
-                extra.sort_by_key(|(dt, _)| *dt);
-                for (dt, b) in &extra {
+                for &dt in &used {
+                    let b = &mut acc[dt * lanes..(dt + 1) * lanes];
                     if b.iter().any(|&x| x > 0) {
-                        e.dt.push(*dt);
+                        e.dt.push(dt as u32);
                         e.bricks.extend_from_slice(b);
                     }
+                    b.fill(0);
                 }
                 e.start.push(e.dt.len() as u32);
             }
@@ -657,6 +990,23 @@ impl Entries {
     }
 }
 
+/// Byte b of `EXPAND[m]` is 0xff where bit b of m is set.
+const EXPAND: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut m = 0;
+    while m < 256 {
+        let mut b = 0;
+        while b < 8 {
+            if m >> b & 1 == 1 {
+                t[m] |= 0xff << (8 * b);
+            }
+            b += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
 fn full(lanes: usize) -> u64 {
     if lanes >= 64 {
         !0
@@ -688,10 +1038,13 @@ pub(super) fn run(
     let cn = grp.array.columns;
     let min = s.min_cycles;
     let mut buf = Vec::new();
+    let mut best = Vec::new();
     if cols.lockstep() {
         if let Cost::Fixed(ec) = &cost {
             // Every window set costs the same.
-            let one: u64 = (0..passes).map(|p| calls_sum(sch, ec, p, tiles, min)).sum();
+            let one: u64 = (0..passes)
+                .map(|p| calls_sum(sch, ec, p, tiles, min, &mut best))
+                .sum();
             cols.add_lockstep(one * sets as u64);
             return counts;
         }
@@ -709,7 +1062,7 @@ pub(super) fn run(
                             *c = entries.product(e, &act);
                         }
                         total += (0..passes)
-                            .map(|p| calls_sum(sch, &ec, p, tiles, min))
+                            .map(|p| calls_sum(sch, &ec, p, tiles, min, &mut best))
                             .sum::<u64>();
                         act.clear();
                     }
@@ -728,7 +1081,7 @@ pub(super) fn run(
                         }
                     }
                     total += (0..passes)
-                        .map(|p| calls_sum(sch, &ec, p, tiles, min))
+                        .map(|p| calls_sum(sch, &ec, p, tiles, min, &mut best))
                         .sum::<u64>();
                 }
             }
@@ -843,10 +1196,17 @@ pub(super) fn fc(
 
 /// Σ over the calls of pass p of the call's cost: the max over the tiles still holding
 /// a kept step of their entry's cost `ec`, at least `min`.
-fn calls_sum(sch: &Schedule, ec: &[u32], p: usize, tiles: usize, min: u32) -> u64 {
+fn calls_sum(
+    sch: &Schedule,
+    ec: &[u32],
+    p: usize,
+    tiles: usize,
+    min: u32,
+    best: &mut Vec<u32>,
+) -> u64 {
     let js = sch.pass_sets(p, tiles);
-    let n = sch.calls(p, tiles);
-    let mut best = vec![0u32; n];
+    best.clear();
+    best.resize(sch.calls(p, tiles), 0);
     for j in js {
         let k0 = sch.kept_start[j];
         for (b, &x) in best.iter_mut().zip(&ec[k0..sch.kept_start[j + 1]]) {
@@ -880,11 +1240,11 @@ enum Cost {
     /// max over lanes of w·a, a = `la` of act key `a`'s terms.
     Product {
         entries: Rc<Entries>,
-        la: [u8; 256],
+        la: Box<[u8; 256]>,
         a: usize,
     },
     /// Pragmatic's first stage: rounds per PE.
-    Rows(Rows),
+    Rows(Box<Rows>),
 }
 
 impl Cost {
@@ -892,7 +1252,7 @@ impl Cost {
         let ws = s.schedule.expect("a scheduled scheme");
         let (la, lw) = (lut(&s.act_rule), lut(&s.weight_rule));
         if let Family::FirstStage { serial, bits } = s.family {
-            return Cost::Rows(Rows {
+            return Cost::Rows(Box::new(Rows {
                 serial,
                 bits,
                 te: s.term_encoding,
@@ -900,7 +1260,7 @@ impl Cost {
                 a: s.a,
                 lw,
                 la,
-            });
+            }));
         }
         let entries = sh.entries(grp, &ws, s.w, &lw);
         match s.act_rule.constant_cycle() {
@@ -911,7 +1271,7 @@ impl Cost {
             ),
             None => Cost::Product {
                 entries,
-                la,
+                la: Box::new(la),
                 a: s.a,
             },
         }
@@ -958,10 +1318,6 @@ impl Rows {
         };
         let mut pending = Vec::with_capacity(lanes);
         let mut best = 0;
-        // Moves are in step order: those into step t.
-        let moves = sch.moves(j);
-        let moves = &moves[moves.partition_point(|m| (m.t as usize) < t)..];
-        let moves = &moves[..moves.partition_point(|m| m.t as usize == t)];
         for r in 0..sch.real_rows[j] {
             let f = j * sch.rows + r;
             pending.clear();
@@ -992,8 +1348,12 @@ impl Rows {
                     pair(t, l);
                 }
             }
-            for m in moves.iter().filter(|m| m.r as usize == r) {
-                pair(t + m.dt as usize, m.src as usize);
+            for (dt, m) in sch.into(j, t, r) {
+                for l in 0..lanes {
+                    if bit(m, l) {
+                        pair(t + dt, l);
+                    }
+                }
             }
             best = best.max(rounds(&mut pending, self.bits));
         }
@@ -1011,38 +1371,62 @@ impl Rows {
 pub fn removed_zeros(b: &super::operand::Bricks, sch: &Schedule) -> Vec<u64> {
     let kk = b.kh * b.kw;
     let mut removed = vec![0u64; b.cg * kk];
-    let index = |t: usize, l: usize| -> Option<usize> {
-        let (ky, kx, k) = b.step(t);
-        let ch = k * b.lanes + l;
-        (ch < b.cg).then(|| ch * kk + ky * b.kw + kx)
+    // Per step: the index of lane 0 (lane l adds l·KH·KW) and the lanes holding a
+    // channel.
+    let at: Vec<(usize, usize)> = (0..sch.steps)
+        .map(|t| {
+            let (ky, kx, k) = b.step(t);
+            let c0 = k * b.lanes;
+            (
+                c0 * kk + ky * b.kw + kx,
+                b.cg.saturating_sub(c0).min(b.lanes),
+            )
+        })
+        .collect();
+    let w = sch.words;
+    // The lanes below `real` in word `wi` of a mask.
+    let real_mask = |wi: usize, real: usize| -> u64 {
+        let n = real.saturating_sub(wi * 64).min(64);
+        if n == 64 {
+            !0
+        } else {
+            (1u64 << n) - 1
+        }
     };
-    let mut skipped = vec![false; sch.steps];
+    let mut kept = vec![false; sch.steps];
     for j in 0..sch.sets {
-        skipped.fill(true);
+        kept.fill(false);
         for &t in sch.kept(j) {
-            skipped[t as usize] = false;
+            kept[t as usize] = true;
         }
-        let rows = sch.real_rows[j] as u64;
-        for t in (0..sch.steps).filter(|&t| skipped[t]) {
-            for l in 0..sch.lanes {
-                if let Some(i) = index(t, l) {
-                    removed[i] += rows;
+        let rows = sch.real_rows[j];
+        for (t, &(i0, real)) in at.iter().enumerate() {
+            let base = sch.at(j, t, 0);
+            let orig = &sch.orig[base..base + rows * w];
+            let fixed = &sch.fixed[base..base + rows * w];
+            if !kept[t] {
+                // A skipped step: every real row's zeros (its weights all moved out).
+                for l in 0..real {
+                    removed[i0 + l * kk] += rows as u64;
                 }
             }
-        }
-        for m in sch.moves(j) {
-            let (t, l) = (m.t as usize, m.l as usize);
-            let src_t = t + m.dt as usize;
-            if skipped[src_t] {
-                // A nonzero weight, not a zero, was there.
-                if let Some(i) = index(src_t, m.src as usize) {
-                    removed[i] -= 1;
+            let mut add = |m: u64, wi: usize, d: i64| {
+                let mut m = m & real_mask(wi, real);
+                while m != 0 {
+                    let l = wi * 64 + m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let x = &mut removed[i0 + l * kk];
+                    *x = x.wrapping_add_signed(d);
                 }
-            }
-            if !bit(&sch.orig[sch.at(j, t, m.r as usize)..], l) {
-                // A zero displaced by the promotion into its slot.
-                if let Some(i) = index(t, l) {
-                    removed[i] += 1;
+            };
+            if kept[t] {
+                // Zeros displaced by promotions into their slots.
+                for (i, (&o, &f)) in orig.iter().zip(fixed).enumerate() {
+                    add(!o & !f, i % w, 1);
+                }
+            } else {
+                for (i, &o) in orig.iter().enumerate() {
+                    add(o, i % w, -1);
                 }
             }
         }
@@ -1055,6 +1439,27 @@ mod tests {
     use super::*;
     use crate::scheme::PatternShape;
     use proptest::prelude::*;
+
+    /// The schedule, and its promotions as made.
+    fn sched(
+        terms: &[u8],
+        fg: usize,
+        steps: usize,
+        rows: usize,
+        p: &Pattern,
+    ) -> (Schedule, Vec<Move>) {
+        let mut moves = Vec::new();
+        let s = Schedule::build(
+            terms,
+            fg,
+            steps,
+            rows,
+            p,
+            Kind::best(p.lanes, p.offsets.len()),
+            Some(&mut moves),
+        );
+        (s, moves)
+    }
 
     fn pat(shape: PatternShape, h: u32, d: u32, lanes: usize, steps: usize) -> Pattern {
         Pattern::new(
@@ -1086,9 +1491,9 @@ mod tests {
         // 1 of step 2): lane 3 takes (1, +1) first.
         let (terms, steps, lanes) = one_row(&["xxx.xxxx", "....x...", ".x......"]);
         let p = pat(PatternShape::T, 2, 5, lanes, steps);
-        let s = Schedule::new(&terms, 1, steps, 1, &p);
+        let (_, moves) = sched(&terms, 1, steps, 1, &p);
         assert_eq!(
-            s.moves[0],
+            moves[0],
             Move {
                 t: 0,
                 r: 0,
@@ -1100,13 +1505,95 @@ mod tests {
     }
 
     #[test]
+    fn each_pattern_takes_its_candidates_in_the_listed_order() {
+        // One row, 16 lanes: step 0 full but lane 8; for each two consecutive
+        // offsets of the pattern's order, only their two slots hold weights: lane 8
+        // takes the first.
+        use PatternShape::{L, T};
+        for (shape, h, d) in [(L, 2, 5), (T, 2, 5), (T, 1, 6), (L, 4, 3), (T, 4, 3)] {
+            let ws = WeightSchedule {
+                shape,
+                lookahead: h,
+                lookaside: d,
+            };
+            let order = ws.offsets(u32::MAX);
+            let steps = 1 + h as usize;
+            let p = Pattern::new(&ws, 16, steps);
+            for pair in order.windows(2) {
+                let mut terms = vec![0u8; steps * 16];
+                terms[..16].fill(1);
+                terms[8] = 0;
+                for &(dt, dl) in pair {
+                    terms[dt as usize * 16 + (8 + dl) as usize] = 1;
+                }
+                let (_, moves) = sched(&terms, 1, steps, 1, &p);
+                let (dt, dl) = pair[0];
+                assert_eq!(
+                    moves[0],
+                    Move {
+                        t: 0,
+                        r: 0,
+                        l: 8,
+                        dt,
+                        src: (8 + dl) as u32
+                    },
+                    "{ws} {pair:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_drawn_example_of_the_docs() {
+        // docs/weight-scheduling.md: one row of 4 lanes, 4 steps, T(2,2).
+        //   step 0  a . b .        a c b e   kept
+        //   step 1  . c . .   →    . · . .   skipped
+        //   step 2  d . . e        d f . ·   kept
+        //   step 3  . . f .        . . · .   skipped
+        let (terms, steps, lanes) = one_row(&["x.x.", ".x..", "x..x", "..x."]);
+        let p = pat(PatternShape::T, 2, 2, lanes, steps);
+        assert_eq!(p.offsets, [(1, 3), (1, 0), (1, 1), (2, 0)]);
+        let (s, moves) = sched(&terms, 1, steps, 1, &p);
+        let mv = |t, l, dt, src| Move {
+            t,
+            r: 0,
+            l,
+            dt,
+            src,
+        };
+        // c → lane 1 (offset (1, 0)), e → lane 3 (offset (2, 0)), f → lane 1 of
+        // step 2 (offset (1, +1)).
+        assert_eq!(moves, [mv(0, 1, 1, 1), mv(0, 3, 2, 3), mv(2, 1, 1, 2)]);
+        assert_eq!(s.kept, [0, 2]);
+    }
+
+    #[test]
+    fn the_slot_with_most_candidates_goes_first() {
+        // L(1,2) on 4 lanes, one row: step 0 has zero lanes 0 and 2. Lane 0's
+        // candidates: (1,−2) → lane 2, (1,−1) → lane 3, (1,0) → lane 0; lane 2's:
+        // lanes 0, 1, 2. Step 1 ". x x ." : lane 0 has 1 (lane 2), lane 2 has 2 (lanes
+        // 1, 2): lane 2 goes first and takes (1,−1) → lane 1; then lane 0 takes lane 2.
+        let (terms, steps, lanes) = one_row(&[".x.x", ".xx."]);
+        let p = pat(PatternShape::L, 1, 2, lanes, steps);
+        let (_, moves) = sched(&terms, 1, steps, 1, &p);
+        let mv = |l, src| Move {
+            t: 0,
+            r: 0,
+            l,
+            dt: 1,
+            src,
+        };
+        assert_eq!(moves, [mv(2, 1), mv(0, 2)]);
+    }
+
+    #[test]
     fn promotion_wraps_around_the_lanes() {
         // L(1,1) on 4 lanes: lane 0's lookaside (1, −1) is lane 3 of the next step.
         let (terms, steps, lanes) = one_row(&[".xxx", "...x"]);
         let p = pat(PatternShape::L, 1, 1, lanes, steps);
-        let s = Schedule::new(&terms, 1, steps, 1, &p);
+        let (s, moves) = sched(&terms, 1, steps, 1, &p);
         assert_eq!(
-            s.moves,
+            moves,
             [Move {
                 t: 0,
                 r: 0,
@@ -1128,11 +1615,24 @@ mod tests {
                 pic.extend(std::iter::repeat_n("....", n));
                 let (terms, steps, lanes) = one_row(&pic);
                 let p = pat(PatternShape::L, h, 1, lanes, steps);
-                let s = Schedule::new(&terms, 1, steps, 1, &p);
-                assert!(s.moves.is_empty());
+                let (s, moves) = sched(&terms, 1, steps, 1, &p);
+                assert!(moves.is_empty());
                 assert_eq!(s.kept.len() - 1, n / (h as usize + 1), "h {h} n {n}");
             }
         }
+    }
+
+    #[test]
+    fn bit_transpose_and_byte_popcounts() {
+        // Bit j of byte i set ⇔ bit i of byte j set after the transpose.
+        let x: u64 = 0x8040_2010_0804_0201 ^ 0x0000_0000_0000_ff00;
+        let y = transpose8(x);
+        for i in 0..8 {
+            for j in 0..8 {
+                assert_eq!(x >> (8 * i + j) & 1, y >> (8 * j + i) & 1, "{i} {j}");
+            }
+        }
+        assert_eq!(byte_popcounts(0xff01_0300_0700_8001), 0x0801_0200_0300_0101);
     }
 
     #[test]
@@ -1157,7 +1657,8 @@ mod tests {
     proptest! {
         #[test]
         fn narrow_and_wide_schedulers_agree(
-            fg in 1usize..=9, rows in 1usize..=4, steps in 1usize..=12, lanes in 2usize..=20,
+            fg in 1usize..=9, rows in 1usize..=4, steps in 1usize..=12,
+            lanes in prop_oneof![2usize..=20, Just(16)],
             t_shape in any::<bool>(), h in 1u32..=4, d in 1u32..=12,
             density in 0.0f64..=1.0, seed in any::<u64>(),
         ) {
@@ -1169,33 +1670,17 @@ mod tests {
             prop_assume!(ws.check_lanes(lanes).is_ok());
             let terms = draw(fg, steps, lanes, density, seed);
             let p = Pattern::new(&ws, lanes, steps);
-            let narrow = Schedule::new(&terms, fg, steps, rows, &p);
-            // The same through the scheduler for any lane count.
-            let mut wide = narrow.clone();
-            wide.moves.clear();
-            wide.move_start = vec![0];
-            wide.kept.clear();
-            wide.kept_start = vec![0];
-            let mut cur = narrow.orig.clone();
-            let mut fixed = narrow.orig.clone();
-            for m in fixed.chunks_exact_mut(narrow.words) {
-                set_all(m, lanes);
+            let (mut m1, mut m2) = (Vec::new(), Vec::new());
+            let narrow = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sliced, Some(&mut m1));
+            let wide = Schedule::build(&terms, fg, steps, rows, &p, Kind::Wide, Some(&mut m2));
+            prop_assert_eq!(&m1, &m2);
+            prop_assert_eq!(&narrow, &wide);
+            if lanes == 16 && p.offsets.len() <= 8 {
+                let mut m3 = Vec::new();
+                let sixteen = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sixteen, Some(&mut m3));
+                prop_assert_eq!(&m1, &m3);
+                prop_assert_eq!(&narrow, &sixteen);
             }
-            let per_set = steps * rows;
-            for j in 0..narrow.sets {
-                let r = j * per_set..(j + 1) * per_set;
-                Buffer {
-                    cur: &mut cur[r.clone()],
-                    fixed: &mut fixed[r],
-                    rows, steps, words: 1, pat: &p, moves: &mut wide.moves,
-                }
-                .schedule_wide();
-                wide.move_start.push(wide.moves.len());
-            }
-            wide.fixed = fixed;
-            prop_assert_eq!(&wide.moves, &narrow.moves);
-            prop_assert_eq!(&wide.move_start, &narrow.move_start);
-            prop_assert_eq!(&wide.fixed, &narrow.fixed);
         }
     }
 }
