@@ -1049,22 +1049,34 @@ impl RawScheme {
         if let Some(ws) = &self.weight_schedule {
             let ws = ws.get_ref();
             let within = format!("weight_schedule of {label}");
-            let step = |key: &str, v: &Spanned<i64>| -> Result<u32> {
+            let step = |key: &str, what: &str, v: &Spanned<i64>| -> Result<u32> {
                 let x = *v.get_ref();
                 u32::try_from(x).ok().filter(|&x| x >= 1).ok_or_else(|| {
+                    let most = if x > 0 {
+                        format!(" and at most {}", u32::MAX)
+                    } else {
+                        String::new()
+                    };
                     cx.at(
                         v.span(),
                         format!(
-                            "`{key}` in {within} must be an integer in 1..={}, found {x}",
-                            u32::MAX
+                            "`{key}` in {within} must be an integer >= 1{most} ({what}), found {x}"
                         ),
                     )
                 })
             };
             s.weight_schedule = Some(WeightSchedule {
                 shape: pick(cx, "shape", &within, &ws.shape, &SHAPES)?,
-                lookahead: step("lookahead", &ws.lookahead)?,
-                lookaside: step("lookaside", &ws.lookaside)?,
+                lookahead: step(
+                    "lookahead",
+                    "h: how many steps ahead a weight may come from",
+                    &ws.lookahead,
+                )?,
+                lookaside: step(
+                    "lookaside",
+                    "d: how many lanes aside it may come from",
+                    &ws.lookaside,
+                )?,
             });
         }
 
@@ -1261,6 +1273,10 @@ impl Cx<'_> {
                 }
                 ([Seg::Key(t), _], "name") if t == "scheme" => {
                     "; `schemes` refers to a custom scheme by its name"
+                }
+                ([Seg::Key(t), _, Seg::Key(w)], _) if t == "scheme" && w == "weight_schedule" => {
+                    "; a weight schedule needs all three keys, e.g. \
+                     weight_schedule = { shape = \"T\", lookahead = 2, lookaside = 5 }"
                 }
                 _ => "",
             };

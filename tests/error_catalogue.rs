@@ -379,6 +379,82 @@ case!(
         )
         .fails(&sim(&[]))
 );
+// Weight schedules (docs/weight-scheduling.md, section 1).
+case!(
+    arch_weight_schedule_with_window_sync,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\n\n[[scheme]]\nname = \"bt-window\"\nbase = \"mltq-word\"\n\
+             weight_schedule = { shape = \"T\", lookahead = 2, lookaside = 5 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_bad_shape,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"t\", lookahead = 2, lookaside = 5 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_lookahead_zero,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 0, lookaside = 5 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_lookaside_zero,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 2, lookaside = 0 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_lookaside_too_wide,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 2, lookaside = 8 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_missing_key,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 2 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_unknown_key,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 2, lookside = 1 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_bittactical_preset_too_few_lanes,
+    Case::new()
+        .write(
+            "a.toml",
+            example_arch()
+                .replacen("lanes = 8", "lanes = 3", 1)
+                .replacen("\"laconic\",", "\"laconic\", \"bittactical\",", 1)
+        )
+        .fails(&sim(&[]))
+);
 case!(
     arch_scheme_listed_twice,
     Case::new()
