@@ -14,6 +14,7 @@ use crate::cost::{self, LayerCost};
 use crate::encoding::{EncSpec, Encoding};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Geometry, Layer, Network};
+use crate::scheme::WeightSchedule;
 use crate::sim::{simulate_schemes, LayerRun};
 use crate::tensor::Tensor;
 
@@ -61,6 +62,8 @@ pub struct Run {
     pub arch: String,
     /// Scheme names, in the arch's order.
     pub schemes: Vec<String>,
+    /// Each scheme's weight schedule, if any (same order).
+    pub schedules: Vec<Option<WeightSchedule>>,
     /// Index of the baseline scheme.
     pub baseline: usize,
     /// Clock (GHz), for times.
@@ -296,6 +299,7 @@ pub fn simulate_with(
         network: net.name.clone(),
         arch: arch.name.clone(),
         schemes: arch.schemes.iter().map(|s| s.name.clone()).collect(),
+        schedules: arch.schemes.iter().map(|s| s.weight_schedule).collect(),
         baseline: arch.baseline,
         clock_ghz: arch.clock_ghz,
         acts,

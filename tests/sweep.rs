@@ -199,7 +199,7 @@ fn results_are_the_same_bytes_with_one_or_two_threads() {
         lines.next().unwrap(),
         "point,point_id,weights,acts,weight_density,act_density,arch,lanes,\
          network,layer,scheme,macs,cycles,speedup,work,potential_speedup,\
-         utilization,busy_lane_cycles,lane_cycles,time_us,sample,\
+         utilization,busy_lane_cycles,lane_cycles,time_us,sample,kept_steps,promoted,\
          total_cycles,memory_cycles,bound,weight_bits,act_bits,dram_bits,sram_bits,\
          energy_pj,energy_compute_pj,energy_sram_pj,energy_dram_pj,energy_static_pj,\
          area_mm2,speedup_total,energy_ratio,perf_per_area"
