@@ -198,7 +198,9 @@ fn scheduled_problem() -> impl Strategy<Value = (Geometry, ArrayShape)> {
             },
         );
     let fc = (1usize..=48, 1usize..=24).prop_map(|(c, f)| Geometry::Fc { c, f });
-    let array = (1usize..=3, 1usize..=4, 1usize..=4, 2usize..=16, 0usize..=2).prop_map(
+    // 16 lanes often: the engine has paths for 16-lane bricks.
+    let lanes = prop_oneof![2usize..=16, Just(16)];
+    let array = (1usize..=3, 1usize..=4, 1usize..=4, lanes, 0usize..=2).prop_map(
         |(tiles, rows, columns, lanes, column_registers)| ArrayShape {
             tiles,
             rows,
@@ -291,5 +293,34 @@ proptest! {
             let slow = reference::simulate_layer(&layer, &acts, s, &arr);
             prop_assert_eq!(fast, slow, "scheme {:?}", s);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// PEs of more than 64 lanes (lane masks of several words): FC layers and 1×1
+    /// convs over a few bricks.
+    #[test]
+    fn scheduled_engine_equals_reference_past_64_lanes(
+        lanes in 65usize..=130, c in 1usize..=300, f in 1usize..=5, conv in any::<bool>(),
+        s in strategies::scheduled_scheme(), we in enc(), ae in enc(),
+        wd in 0.0f64..=1.0, ad in 0.0f64..=1.0, seed in any::<u64>(), tiles in 1usize..=2,
+    ) {
+        let geom = if conv {
+            Geometry::Conv(Conv { c, h: 2, w: 1, f, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0, groups: 1 })
+        } else {
+            Geometry::Fc { c, f }
+        };
+        let arr = ArrayShape { tiles, rows: 2, columns: 2, lanes, column_registers: 0 };
+        prop_assume!(s.validate().is_ok() && s.check_array(&arr).is_ok());
+        let ae = Enc { signed: false, ..ae };
+        let weights = tensor(&geom.weight_shape(), we, wd, seed);
+        let acts = tensor(&geom.act_shape(), ae, ad, seed.wrapping_mul(31).wrapping_add(7));
+        prop_assume!(s.check_layer("l", weights.encoding(), acts.encoding()).is_ok());
+        let layer = Layer { name: "l".into(), geom, weights, acts: BTreeMap::new() };
+        let fast = simulate_layer(&layer, &acts, &s, &arr).unwrap();
+        let slow = reference::simulate_layer(&layer, &acts, &s, &arr);
+        prop_assert_eq!(fast, slow);
     }
 }
