@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate the figures and tables of experiments/README.md from the sweep files here.
 #
-#   experiments/run.sh                 # all three experiments
-#   experiments/run.sh mltq-vs-mlb     # or fixed-point, array-shape (several allowed)
+#   experiments/run.sh                 # all four experiments
+#   experiments/run.sh mltq-vs-mlb     # or fixed-point, array-shape, weight-scheduling (several allowed)
 #
 # Environment: MLTQ=path/to/mltq to use an existing binary (default: build
 # target/release/mltq without the onnx feature); THREADS=N worker threads (default: one
@@ -75,14 +75,32 @@ array_shape() {
         --out "$fig/array-shape-registers.png"
 }
 
+weight_scheduling() {
+    sweep weight-scheduling
+    local r=$out/weight-scheduling/results.csv
+    for net in resnet18 resnet50; do
+        plot sweep --from "$r" --filter network=$net --filter arch=arch/wsched-mlb.toml \
+            --x weight_density --panel scheme --log-y \
+            --title "$net (ternary:2): speedup over mlb as weights are pruned (solid achieved, dashed potential)" \
+            --out "$fig/weight-scheduling-mlb-$net.png"
+        plot sweep --from "$r" --filter network=$net --filter arch=arch/wsched-fixed.toml \
+            --x weight_density --panel scheme --log-y \
+            --title "$net (int:16): speedup over dadiannao as weights are pruned (solid achieved, dashed potential)" \
+            --out "$fig/weight-scheduling-fixed-$net.png"
+    done
+    awk -F, -f experiments/weight-scheduling.awk "$r" > "$fig/weight-scheduling.md"
+    echo "wrote $fig/weight-scheduling.md"
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(mltq-vs-mlb fixed-point array-shape)
+[ ${#targets[@]} -eq 0 ] && targets=(mltq-vs-mlb fixed-point array-shape weight-scheduling)
 for t in "${targets[@]}"; do
     case "$t" in
         mltq-vs-mlb) mltq_vs_mlb ;;
         fixed-point) fixed_point ;;
         array-shape) array_shape ;;
-        all) mltq_vs_mlb; fixed_point; array_shape ;;
-        *) echo "unknown experiment '$t': mltq-vs-mlb, fixed-point, array-shape or all" >&2; exit 2 ;;
+        weight-scheduling) weight_scheduling ;;
+        all) mltq_vs_mlb; fixed_point; array_shape; weight_scheduling ;;
+        *) echo "unknown experiment '$t': mltq-vs-mlb, fixed-point, array-shape, weight-scheduling or all" >&2; exit 2 ;;
     esac
 done
