@@ -11,7 +11,6 @@ use std::sync::Mutex;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::IsTerminal;
 
@@ -24,7 +23,7 @@ use crate::gen::{self, GenSpec};
 use crate::model::{self, Network};
 use crate::report::{self, json::ModelMeta, Row, RowCtx};
 use crate::run::{self, ActsChoice, Run};
-use crate::sim::LayerRun;
+use crate::sim::{LayerRun, ScheduleCache};
 use crate::{files, inspect, output, zoo};
 
 /// mltq: how much faster is an MLTQ network than its MLB baseline on a real PE array?
@@ -420,12 +419,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let runs: Vec<Run> = match &stream {
         // Samples in parallel too (each one's layers already are), gathered in sample
         // order; the first sample's error if any fails.
-        None => sources
-            .into_par_iter()
-            .map(|src| run::simulate(&net, &arch, src, &tick))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<Run>>>()?,
+        None => run::simulate_samples(&net, &arch, sources, &tick, None)?,
         // With a stream, one sample after the other, so that its rows stay in order.
         Some(st) => {
             let append = |rows: &[Row]| -> Result<()> {
@@ -434,6 +428,8 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                     .append(|w| report::csv::write(w, rows, false))
             };
             let mut runs = Vec::with_capacity(sources.len());
+            // The samples share their layers' weight schedules.
+            let cache = (sources.len() > 1).then(|| ScheduleCache::new(sources.len()));
             for src in sources {
                 let areas = crate::cost::areas(&arch, &net, src.sample());
                 let cx = RowCtx {
@@ -447,7 +443,8 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 let sink = |l: usize, r: &[LayerRun], c: &[LayerCost]| -> Result<()> {
                     append(&cx.layer_rows(&net.layers[l].name, r, c))
                 };
-                let run = run::simulate_with(&net, &arch, src, &tick, Some(&sink))?;
+                let run =
+                    run::simulate_sample(&net, &arch, src, &tick, Some(&sink), cache.as_ref())?;
                 append(&RowCtx::of(&run).total_rows(&run.runs, &run.costs))?;
                 runs.push(run);
             }

@@ -15,7 +15,7 @@ use crate::encoding::{EncSpec, Encoding};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Geometry, Layer, Network};
 use crate::scheme::WeightSchedule;
-use crate::sim::{simulate_schemes, LayerRun};
+use crate::sim::{simulate_schemes_cached, LayerRun, ScheduleCache};
 use crate::tensor::Tensor;
 
 /// Where a run's activations came from.
@@ -205,6 +205,17 @@ pub type OnLayer<'a> = &'a (dyn Fn(usize, &[LayerRun], &[LayerCost]) -> Result<(
 /// arrays are simulated together (sharing the layer's prepared operands), results in
 /// the arch's order.
 pub fn simulate_layer(layer: &Layer, acts: &Tensor, arch: &Arch) -> Result<Vec<LayerRun>> {
+    simulate_layer_cached(layer, acts, arch, None)
+}
+
+/// [`simulate_layer`] for one sample of several, sharing their weight schedules through
+/// `cache`.
+pub fn simulate_layer_cached(
+    layer: &Layer,
+    acts: &Tensor,
+    arch: &Arch,
+    cache: Option<&ScheduleCache>,
+) -> Result<Vec<LayerRun>> {
     let arrays: Vec<ArrayShape> = (0..arch.schemes.len()).map(|i| arch.array_of(i)).collect();
     let mut out: Vec<Option<LayerRun>> = vec![None; arch.schemes.len()];
     let mut done = vec![false; arch.schemes.len()];
@@ -216,7 +227,7 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, arch: &Arch) -> Result<Vec<L
             .filter(|&j| !done[j] && arrays[j] == arrays[i])
             .collect();
         let schemes: Vec<_> = same.iter().map(|&j| arch.schemes[j].clone()).collect();
-        let runs = simulate_schemes(layer, acts, &schemes, &arrays[i])?;
+        let runs = simulate_schemes_cached(layer, acts, &schemes, &arrays[i], cache)?;
         for (&j, r) in same.iter().zip(runs) {
             done[j] = true;
             out[j] = Some(r);
@@ -238,6 +249,38 @@ pub fn simulate_with(
     progress: &(dyn Fn() + Sync),
     on_layer: Option<OnLayer<'_>>,
 ) -> Result<Run> {
+    simulate_sample(net, arch, acts, progress, on_layer, None)
+}
+
+/// Every sample of `sources` (as [`prepare`] gives them), in parallel, results in their
+/// order (the first error in that order if any fails). The samples share their weight
+/// schedules: each layer's is built once for the whole run.
+pub fn simulate_samples(
+    net: &Network,
+    arch: &Arch,
+    sources: Vec<ActSource>,
+    progress: &(dyn Fn() + Sync),
+    on_layer: Option<OnLayer<'_>>,
+) -> Result<Vec<Run>> {
+    let cache = (sources.len() > 1).then(|| ScheduleCache::new(sources.len()));
+    sources
+        .into_par_iter()
+        .map(|src| simulate_sample(net, arch, src, progress, on_layer, cache.as_ref()))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// [`simulate_with`] for one sample of a run of several that share their weight
+/// schedules through `cache` (a layer's schedule depends on its weights alone).
+pub fn simulate_sample(
+    net: &Network,
+    arch: &Arch,
+    acts: ActSource,
+    progress: &(dyn Fn() + Sync),
+    on_layer: Option<OnLayer<'_>>,
+    cache: Option<&ScheduleCache>,
+) -> Result<Run> {
     let sample = acts.sample();
     check(net, arch, sample)?;
     // One task per layer: its schemes share the layer's terms and layouts.
@@ -253,7 +296,7 @@ pub fn simulate_with(
         }
         let layer = &net.layers[l];
         let acts = &layer.acts[&sample];
-        let r = simulate_layer(layer, acts, arch).map(|runs| {
+        let r = simulate_layer_cached(layer, acts, arch, cache).map(|runs| {
             let costs = cost::layer_costs(&cost::LayerStats::new(layer, acts), arch, &runs);
             (runs, costs)
         });
@@ -332,4 +375,62 @@ struct InOrder {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::{synthesize, GenSpec};
+    use crate::model::Conv;
+
+    /// Three samples of a grouped conv and an FC layer under two schedule patterns (one
+    /// shared by two schemes): each layer, group and pattern's schedule is built once for
+    /// the three samples, and each sample's run is the one it gets alone.
+    #[test]
+    fn samples_share_their_weight_schedules() {
+        let layers = vec![
+            (
+                "c1".to_string(),
+                Geometry::Conv(Conv::square(8, (5, 5), 6, 3, 1, 1, 2)),
+            ),
+            ("fc".to_string(), Geometry::Fc { c: 40, f: 7 }),
+        ];
+        let spec = GenSpec {
+            samples: 3,
+            ..GenSpec::default()
+        };
+        let net = synthesize("tiny", layers, &spec).unwrap();
+        let arch = Arch::parse(
+            "name = \"t\"\nbaseline = \"mlb\"\n\
+             schemes = [\"mlb\", \"bittactical\", \"bittactical-e\", \"bit-l\"]\n\
+             [array]\ntiles = 2\nrows = 2\ncolumns = 3\nlanes = 4\n\
+             [[scheme]]\nname = \"bit-l\"\nbase = \"mltq-bit\"\n\
+             weight_schedule = { shape = \"L\", lookahead = 1, lookaside = 2 }\n",
+            "t.toml",
+        )
+        .unwrap();
+        let cache = ScheduleCache::new(3);
+        for sample in 0..3 {
+            let src = || ActSource::Sample { sample };
+            let shared = simulate_sample(&net, &arch, src(), &|| {}, None, Some(&cache)).unwrap();
+            let alone = simulate(&net, &arch, src(), &|| {}).unwrap();
+            assert_eq!(shared.runs, alone.runs, "sample {sample}");
+        }
+        // conv: 2 groups × 2 patterns; fc: 1 group × 2 patterns.
+        assert_eq!(cache.built(), 6);
+        // In parallel, as `mltq simulate --all-samples` runs them: the same runs.
+        let sources: Vec<ActSource> = (0..3).map(|sample| ActSource::Sample { sample }).collect();
+        let all = simulate_samples(&net, &arch, sources, &|| {}, None).unwrap();
+        for (sample, r) in all.iter().enumerate() {
+            let alone = simulate(
+                &net,
+                &arch,
+                ActSource::Sample {
+                    sample: sample as u32,
+                },
+                &|| {},
+            );
+            assert_eq!(r.runs, alone.unwrap().runs);
+        }
+    }
 }

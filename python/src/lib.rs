@@ -154,12 +154,7 @@ fn simulate(
                 Ok(())
             }
         };
-        let runs = sources
-            .into_par_iter()
-            .map(|src| run::simulate_with(&net, &arch, src, &|| {}, Some(&stop)))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<mltq::Result<Vec<Run>>>()?;
+        let runs = run::simulate_samples(&net, &arch, sources, &|| {}, Some(&stop))?;
         Ok(records(&runs))
     })?
     .map_err(err::from)?;

@@ -17,11 +17,13 @@ use crate::arch::ArrayShape;
 use crate::model::Conv;
 
 /// Cycles of a conv layer, per scheme of `ops`, and what the schedules of scheduled
-/// schemes did.
+/// schemes did (their schedules from `cache` if given: the layer's name and the run's
+/// schedules).
 pub(crate) fn cycles(
     conv: &Conv,
     ops: &Operands,
     array: &ArrayShape,
+    cache: Option<(&schedule::ScheduleCache, &str)>,
 ) -> (Vec<u64>, Vec<Option<Scheduled>>) {
     let b = Bricks::conv(conv, array.lanes);
     let fg = conv.fg();
@@ -43,7 +45,7 @@ pub(crate) fn cycles(
     for g in 0..conv.groups {
         let grp = Group::new(&b, g, g * fg, fg, ops, array);
         let win = window::Shared::new(ops);
-        let sch = schedule::Shared::new(ops);
+        let sch = schedule::Shared::new(ops, cache);
         for ((s, c), out) in ops.schemes.iter().zip(cols.iter_mut()).zip(&mut scheduled) {
             match out {
                 Some(out) => {

@@ -11,16 +11,18 @@ use super::{first_stage, schedule, step, Family, Operands, Scheduled};
 use crate::arch::ArrayShape;
 
 /// Cycles of an FC layer with `c` inputs and `f` outputs, per scheme of `ops`, and what
-/// the schedules of scheduled schemes did.
+/// the schedules of scheduled schemes did (their schedules from `cache` if given, as for
+/// conv layers).
 pub(crate) fn cycles(
     c: usize,
     f: usize,
     ops: &Operands,
     array: &ArrayShape,
+    cache: Option<(&schedule::ScheduleCache, &str)>,
 ) -> (Vec<u64>, Vec<Option<Scheduled>>) {
     let b = Bricks::fc(c, array.lanes);
     let grp = Group::new(&b, 0, 0, f, ops, array);
-    let sch = schedule::Shared::new(ops);
+    let sch = schedule::Shared::new(ops, cache);
     ops.schemes
         .iter()
         .map(|s| {

@@ -32,6 +32,7 @@ use crate::model::{Geometry, Layer};
 use crate::scheme::{Operand, Scheme, SyncMode, WeightSchedule};
 use crate::tensor::Tensor;
 use operand::{Rule, TermKey};
+pub use schedule::ScheduleCache;
 
 /// What one scheme did on one layer.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -217,6 +218,18 @@ pub fn simulate_schemes(
     schemes: &[Scheme],
     array: &ArrayShape,
 ) -> Result<Vec<LayerRun>> {
+    simulate_schemes_cached(layer, acts, schemes, array, None)
+}
+
+/// [`simulate_schemes`] for one sample of a run of several, whose weight schedules
+/// `cache` keeps so that every sample uses the one built for the first.
+pub fn simulate_schemes_cached(
+    layer: &Layer,
+    acts: &Tensor,
+    schemes: &[Scheme],
+    array: &ArrayShape,
+    cache: Option<&ScheduleCache>,
+) -> Result<Vec<LayerRun>> {
     for s in schemes {
         s.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
         s.check_array(array)?;
@@ -239,7 +252,8 @@ pub fn simulate_schemes(
                 continue;
             }
             let part: Vec<Scheme> = idx.iter().map(|&i| schemes[i].clone()).collect();
-            let runs = simulate_on(layer, acts, &part, if with { &sched } else { &used }, array);
+            let on = if with { &sched } else { &used };
+            let runs = simulate_on(layer, acts, &part, on, array, cache);
             for (i, r) in idx.into_iter().zip(runs) {
                 out[i] = Some(r);
             }
@@ -249,7 +263,7 @@ pub fn simulate_schemes(
             .map(|r| r.expect("every scheme ran"))
             .collect());
     }
-    Ok(simulate_on(layer, acts, schemes, &used, array))
+    Ok(simulate_on(layer, acts, schemes, &used, array, cache))
 }
 
 /// [`simulate_schemes`] on the part `used` of `array` that the layer can use (checks
@@ -260,7 +274,9 @@ fn simulate_on(
     schemes: &[Scheme],
     used: &ArrayShape,
     array: &ArrayShape,
+    cache: Option<&ScheduleCache>,
 ) -> Vec<LayerRun> {
+    let cache = cache.map(|c| (c, layer.name.as_str()));
     let mut ops = Operands::new(&layer.weights, acts, schemes);
     // Schemes that see the layer alike (laconic and mltq-bit on ternary operands, say)
     // are simulated once: `of[i]` is the unique view scheme i takes its results from.
@@ -274,8 +290,8 @@ fn simulate_on(
     }
     ops.schemes = unique;
     let (cycles, scheduled) = match layer.geom {
-        Geometry::Conv(c) => conv::cycles(&c, &ops, used),
-        Geometry::Fc { c, f } => fc::cycles(c, f, &ops, used),
+        Geometry::Conv(c) => conv::cycles(&c, &ops, used, cache),
+        Geometry::Fc { c, f } => fc::cycles(c, f, &ops, used, cache),
     };
     let sums = potential::sums(&layer.geom, &ops, &scheduled);
     of.into_iter()

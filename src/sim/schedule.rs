@@ -26,7 +26,10 @@
 //! tests/engine_reference.rs compares whole layers with the literal reference.
 
 use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::columns::Units;
 use super::first_stage::rounds;
@@ -751,56 +754,161 @@ impl Buffer<'_> {
     }
 }
 
+/// A schedule and what follows from it alone (the zeros it leaves out of the busy
+/// lane-cycles, [`removed_zeros`]): built once per (layer, group, pattern, rows, lanes)
+/// and shared by the group's schemes with that pattern, and through a [`ScheduleCache`]
+/// by every sample of a run.
+pub(crate) struct Built {
+    schedule: Schedule,
+    removed: OnceLock<Vec<u64>>,
+}
+
+/// Schedules kept across the samples of one run of one network. A layer's schedule
+/// depends only on its weights, the pattern and the array's rows and lanes, so a run of
+/// several samples (`mltq simulate --all-samples`) builds it once: the first sample to
+/// reach a (layer, group, pattern, rows, lanes) builds it, the others wait for it or
+/// take it. An entry is dropped after its last expected use, so the cache holds only
+/// the schedules of layers some sample has yet to reach.
+///
+/// Keyed by layer name: one cache serves one network (the one of the samples).
+pub struct ScheduleCache {
+    /// Uses expected per key: one per sample.
+    uses: usize,
+    built: AtomicUsize,
+    map: Mutex<HashMap<CacheKey, CacheEntry>>,
+}
+
+/// The schedule being built or built, and the uses left before the entry is dropped.
+type CacheEntry = (Arc<OnceLock<Arc<Built>>>, usize);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct CacheKey {
+    layer: String,
+    group: usize,
+    ws: WeightSchedule,
+    rows: usize,
+    lanes: usize,
+}
+
+impl ScheduleCache {
+    /// A cache for a run of `samples` samples of one network.
+    pub fn new(samples: usize) -> ScheduleCache {
+        ScheduleCache {
+            uses: samples.max(1),
+            built: AtomicUsize::new(0),
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How many schedules were built through this cache (tests: one per layer, group
+    /// and pattern, whatever the number of samples).
+    pub fn built(&self) -> usize {
+        self.built.load(Ordering::Relaxed)
+    }
+
+    /// The schedule of `key`, built by `build` if no sample has built it yet. Correct
+    /// whatever the count of uses: an entry dropped too early is only built again.
+    fn get(&self, key: CacheKey, build: impl FnOnce() -> Built) -> Arc<Built> {
+        let cell = {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            let e = map
+                .entry(key.clone())
+                .or_insert_with(|| (Arc::new(OnceLock::new()), self.uses));
+            e.1 -= 1;
+            let cell = e.0.clone();
+            if e.1 == 0 {
+                map.remove(&key);
+            }
+            cell
+        };
+        cell.get_or_init(|| {
+            self.built.fetch_add(1, Ordering::Relaxed);
+            Arc::new(build())
+        })
+        .clone()
+    }
+}
+
 /// What a group's schemes with weight schedules share: the schedule of each pattern
 /// and, per (pattern, weight key, weight factors), its [`Entries`].
-pub(super) struct Shared {
-    /// Per pattern: its schedule, and the zeros it leaves out ([`removed_zeros`]).
-    patterns: Vec<(WeightSchedule, OnceCell<Schedule>, OnceCell<Vec<u64>>)>,
+pub(super) struct Shared<'c> {
+    /// Per pattern: its schedule.
+    patterns: Vec<(WeightSchedule, OnceCell<Arc<Built>>)>,
     entries: RefCell<Vec<(EntriesKey, Rc<Entries>)>>,
+    /// Schedules shared with the other samples of the run, and this layer's name.
+    cache: Option<(&'c ScheduleCache, &'c str)>,
 }
 
 type EntriesKey = (usize, usize, [u8; 256]);
 
-impl Shared {
-    /// Nothing built yet, for the patterns of `ops`' schemes.
-    pub fn new(ops: &Operands) -> Shared {
-        let mut patterns: Vec<(WeightSchedule, OnceCell<Schedule>, OnceCell<Vec<u64>>)> =
-            Vec::new();
+impl<'c> Shared<'c> {
+    /// Nothing built yet, for the patterns of `ops`' schemes; schedules come from (and
+    /// go to) `cache` if given, for the layer named there.
+    pub fn new(ops: &Operands, cache: Option<(&'c ScheduleCache, &'c str)>) -> Shared<'c> {
+        let mut patterns: Vec<(WeightSchedule, OnceCell<Arc<Built>>)> = Vec::new();
         for s in &ops.schemes {
             if let Some(ws) = s.schedule {
-                if !patterns.iter().any(|(p, _, _)| *p == ws) {
-                    patterns.push((ws, OnceCell::new(), OnceCell::new()));
+                if !patterns.iter().any(|(p, _)| *p == ws) {
+                    patterns.push((ws, OnceCell::new()));
                 }
             }
         }
         Shared {
             patterns,
             entries: RefCell::new(Vec::new()),
+            cache,
         }
     }
 
     fn index(&self, ws: &WeightSchedule) -> usize {
         self.patterns
             .iter()
-            .position(|(p, _, _)| p == ws)
+            .position(|(p, _)| p == ws)
             .expect("a pattern of the group's schemes")
     }
 
-    /// The group's schedule for `ws`, built from weight key `w`'s terms (any key: a word
-    /// is zero under every key alike).
-    pub fn schedule(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &Schedule {
+    /// The group's schedule for `ws` and what follows from it, built from weight key
+    /// `w`'s terms (any key: a word is zero under every key alike).
+    fn built(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &Built {
         self.patterns[self.index(ws)].1.get_or_init(|| {
             let b = &grp.b;
-            let pat = Pattern::new(ws, b.lanes, b.steps);
-            Schedule::new(grp.weight_terms(w), grp.fg, b.steps, grp.array.rows, &pat)
+            let build = || Built {
+                schedule: Schedule::new(
+                    grp.weight_terms(w),
+                    grp.fg,
+                    b.steps,
+                    grp.array.rows,
+                    &Pattern::new(ws, b.lanes, b.steps),
+                ),
+                removed: OnceLock::new(),
+            };
+            match self.cache {
+                Some((cache, layer)) => cache.get(
+                    CacheKey {
+                        layer: layer.to_string(),
+                        group: grp.g,
+                        ws: *ws,
+                        rows: grp.array.rows,
+                        lanes: b.lanes,
+                    },
+                    build,
+                ),
+                None => Arc::new(build()),
+            }
         })
+    }
+
+    /// The group's schedule for `ws`.
+    pub fn schedule(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &Schedule {
+        &self.built(grp, ws, w).schedule
     }
 
     /// The zeros `ws`'s schedule leaves out of the group's busy lane-cycles.
     pub fn removed(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &[u64] {
-        self.patterns[self.index(ws)]
-            .2
-            .get_or_init(|| removed_zeros(&grp.b, self.schedule(grp, ws, w)))
+        let built = self.built(grp, ws, w);
+        built
+            .removed
+            .get_or_init(|| removed_zeros(&grp.b, &built.schedule))
     }
 
     /// Adds the zeros `s`'s schedule leaves out to `removed` (the layer's index), when
