@@ -324,3 +324,43 @@ proptest! {
         prop_assert_eq!(fast, slow);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// A run of zero lines longer than h: the weights of channel chunks `start` to
+    /// `start + n − 1` (n from h + 1 to 3h + 2) are zero in every filter, the others
+    /// drawn, in an FC layer (several passes) or a 1×1 conv; the engine against the
+    /// reference.
+    #[test]
+    fn runs_of_zero_lines_longer_than_h_equal_the_reference(
+        s in strategies::scheduled_scheme(), steps in 4usize..=20, f in 1usize..=12,
+        (tiles, rows, columns, lanes) in (1usize..=3, 1usize..=4, 1usize..=4, 2usize..=16),
+        extra in 0usize..=1, start in 0usize..20, more in 1usize..=20, conv in any::<bool>(),
+        we in enc(), ae in enc(), wd in 0.3f64..=1.0, ad in 0.0f64..=1.0, seed in any::<u64>(),
+    ) {
+        let arr = ArrayShape { tiles, rows, columns, lanes, column_registers: extra };
+        prop_assume!(s.validate().is_ok() && s.check_array(&arr).is_ok());
+        let h = s.weight_schedule.unwrap().lookahead as usize;
+        let n = h + 1 + (more - 1) % (2 * h + 2);
+        let start = start % steps;
+        let c = lanes * steps;
+        let geom = if conv {
+            Geometry::Conv(Conv { c, h: 2, w: 2, f, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0, groups: 1 })
+        } else {
+            Geometry::Fc { c, f }
+        };
+        let ae = Enc { signed: false, ..ae };
+        let t = tensor(&geom.weight_shape(), we, wd, seed);
+        let weights = strategies::zero_where(&t, |i| {
+            let k = (i % c) / lanes;
+            k >= start && k < start + n
+        });
+        let acts = tensor(&geom.act_shape(), ae, ad, seed.wrapping_mul(31).wrapping_add(7));
+        prop_assume!(s.check_layer("l", weights.encoding(), acts.encoding()).is_ok());
+        let layer = Layer { name: "l".into(), geom, weights, acts: BTreeMap::new() };
+        let fast = simulate_layer(&layer, &acts, &s, &arr).unwrap();
+        let slow = reference::simulate_layer(&layer, &acts, &s, &arr);
+        prop_assert_eq!(fast, slow);
+    }
+}
