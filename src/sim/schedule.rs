@@ -295,14 +295,12 @@ impl Kind {
 }
 
 /// The first (at most 8) offsets usable at a step, as the 16-lane scheduler reads
-/// them: Δt, lane offset, and the range of offsets with the same Δt.
+/// them: Δt and lane offset.
 #[derive(Clone, Copy, Debug)]
 struct Tab {
     n: usize,
     dt: [usize; 8],
     dl: [usize; 8],
-    g0: [usize; 8],
-    g1: [usize; 8],
 }
 
 impl Tab {
@@ -311,14 +309,51 @@ impl Tab {
             n,
             dt: [0; 8],
             dl: [0; 8],
-            g0: [0; 8],
-            g1: [0; 8],
         };
         for k in 0..n {
             (tab.dt[k], tab.dl[k]) = pat.offsets[k];
-            (tab.g0[k], tab.g1[k]) = (pat.groups[k].0, pat.groups[k].1.min(n));
         }
         tab
+    }
+}
+
+/// What a promotion clears in the 16-lane scheduler's candidate bytes: `slot[l]` is
+/// byte l (the slot filled), `by_weight[k][src]` the bit of every slot that has the
+/// weight at (t + Δt, src) as a candidate, Δt being offset k's (bit k2 of byte
+/// src − dl[k2] for each offset k2 with that Δt).
+#[cfg(target_arch = "x86_64")]
+struct Kill {
+    slot: [std::arch::x86_64::__m128i; 16],
+    by_weight: [[std::arch::x86_64::__m128i; 16]; 8],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Kill {
+    /// For the first (at most 8) offsets of `pat` on 16 lanes. The offsets with one Δt
+    /// are usable together or not at all, so the table serves every step.
+    fn new(pat: &Pattern) -> Kill {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86-64; each load reads the 16 bytes of `b`.
+        let load = |b: [u8; 16]| unsafe { _mm_loadu_si128(b.as_ptr().cast()) };
+        let slot = std::array::from_fn(|l| {
+            let mut b = [0u8; 16];
+            b[l] = 0xff;
+            load(b)
+        });
+        let n = pat.offsets.len().min(8);
+        let by_weight = std::array::from_fn(|k| {
+            std::array::from_fn(|src| {
+                let mut b = [0u8; 16];
+                if k < n {
+                    let (g0, g1) = pat.groups[k];
+                    for k2 in g0..g1.min(n) {
+                        b[(src + 16 - pat.offsets[k2].1) % 16] |= 1 << k2;
+                    }
+                }
+                load(b)
+            })
+        });
+        Kill { slot, by_weight }
     }
 }
 
@@ -358,14 +393,6 @@ fn transpose8(mut x: u64) -> u64 {
     x ^= t ^ (t << 14);
     let t = (x ^ (x >> 28)) & 0x0000_0000_f0f0_f0f0;
     x ^ t ^ (t << 28)
-}
-
-/// The popcount of each byte of x, in that byte.
-#[inline]
-fn byte_popcounts(x: u64) -> u64 {
-    let x = x - ((x >> 1) & 0x5555_5555_5555_5555);
-    let x = (x & 0x3333_3333_3333_3333) + ((x >> 2) & 0x3333_3333_3333_3333);
-    (x + (x >> 4)) & 0x0f0f_0f0f_0f0f_0f0f
 }
 
 /// Per lane, whether the byte is nonzero, into `out` (⌈lanes/64⌉ words).
@@ -422,6 +449,8 @@ impl Buffer<'_> {
             }
         ];
         let mut cand = vec![0u64; self.pat.offsets.len()];
+        #[cfg(target_arch = "x86_64")]
+        let kill = (kind == Kind::Sixteen).then(|| Kill::new(self.pat));
         for t in 0..self.steps {
             let n = if self.skip(t, &mut z) {
                 0
@@ -433,7 +462,9 @@ impl Buffer<'_> {
                 if n > 0 {
                     match kind {
                         #[cfg(target_arch = "x86_64")]
-                        Kind::Sixteen => self.row_16(t, r, &tab),
+                        Kind::Sixteen => {
+                            self.row_16(t, r, &tab, kill.as_ref().expect("built for Sixteen"))
+                        }
                         #[cfg(not(target_arch = "x86_64"))]
                         Kind::Sixteen => self.row_narrow(t, r, n, &mut cand),
                         Kind::Sliced => self.row_narrow(t, r, n, &mut cand),
@@ -515,15 +546,16 @@ impl Buffer<'_> {
         }
     }
 
-    /// Row r of step t on 16 lanes with at most 8 offsets: per zero slot the set of its
-    /// candidates (bit k: offset k holds a weight) as a byte — the per-offset lane masks
-    /// transposed, eight lanes at a time as an 8×8 bit matrix — its first candidate the
-    /// lowest bit; and per count the mask of the slots with that many candidates, so
-    /// the lowest slot with the most is one trailing-zero count, and a promotion moves
-    /// the slots that lose a candidate down one mask. The slots filled and emptied are
-    /// gathered as masks and written once at the end.
+    /// Row r of step t on 16 lanes with at most 8 offsets, branch-free per promotion:
+    /// the zero slots' candidate sets are the 16 bytes of one SSE register (bit k of
+    /// byte l: slot l's offset k holds a weight) — the per-offset lane masks
+    /// transposed, eight lanes at a time as an 8×8 bit matrix. Each promotion takes the
+    /// bytes' popcounts, their max, the lowest byte with it (the slot), that byte's
+    /// lowest bit (its first candidate), and clears with one AND-NOT the slot's byte and
+    /// the bit of every slot that had the promoted weight as a candidate ([`Kill`]). The
+    /// slots filled and emptied are gathered as masks and written once at the end.
     #[cfg(target_arch = "x86_64")]
-    fn row_16(&mut self, t: usize, r: usize, tab: &Tab) {
+    fn row_16(&mut self, t: usize, r: usize, tab: &Tab, kill: &Kill) {
         use std::arch::x86_64::*;
         let rows = self.rows;
         let here = t * rows + r;
@@ -552,58 +584,53 @@ impl Buffer<'_> {
         if lo | hi == 0 {
             return;
         }
-        // Transposed: byte l of the pair is slot l's candidate set.
-        let (lo, hi) = (transpose8(lo), transpose8(hi));
-        let mut ck = [0u8; 16];
-        ck[..8].copy_from_slice(&lo.to_le_bytes());
-        ck[8..].copy_from_slice(&hi.to_le_bytes());
-        // by[c]: the slots with c candidates (by[0] collects the ones left with none).
-        // Counts only decrease, so the most is found by walking down.
-        let mut by = [0u64; 16];
-        // SAFETY: SSE2 is part of x86-64.
-        unsafe {
-            let cnt = _mm_set_epi64x(byte_popcounts(hi) as i64, byte_popcounts(lo) as i64);
-            for (c, b) in by.iter_mut().enumerate().take(n + 1).skip(1) {
-                *b = _mm_movemask_epi8(_mm_cmpeq_epi8(cnt, _mm_set1_epi8(c as i8))) as u64;
-            }
-        }
         // Per offset, the lanes whose weights moved here; the slots filled.
         let mut moved = [0u64; 8];
         let mut dst = 0u64;
-        let mut most = n;
-        loop {
-            while most > 0 && by[most & 15] == 0 {
-                most -= 1;
-            }
-            if most == 0 {
-                break;
-            }
-            // The lowest slot with the most candidates takes its first one.
-            let l = by[most & 15].trailing_zeros() as usize & 15;
-            let k = ck[l].trailing_zeros() as usize & 7;
-            let src = (l + tab.dl[k]) & 15;
-            self.cur[from[k]] &= !(1 << src);
-            moved[k] |= 1 << src;
-            dst |= 1 << l;
-            if let Some(m) = self.moves.as_deref_mut() {
-                m.push(Move {
-                    t: t as u32,
-                    r: r as u32,
-                    l: l as u32,
-                    dt: tab.dt[k] as u32,
-                    src: src as u32,
-                });
-            }
-            by[most & 15] &= !(1 << l);
-            ck[l] = 0;
-            // The slots that had (t + dt, src) as a candidate lose it.
-            for k2 in tab.g0[k]..tab.g1[k] {
-                let l2 = (src + 16 - tab.dl[k2 & 7]) & 15;
-                if ck[l2] >> k2 & 1 == 1 {
-                    let c = ck[l2].count_ones() as usize & 15;
-                    ck[l2] &= !(1 << k2);
-                    by[c] &= !(1 << l2);
-                    by[(c + 15) & 15] |= 1 << l2;
+        // SAFETY: SSE2 is part of x86-64; every index is masked into its table.
+        unsafe {
+            // Transposed: byte l is slot l's candidate set.
+            let mut ck = _mm_set_epi64x(transpose8(hi) as i64, transpose8(lo) as i64);
+            let (m1, m2, m4) = (
+                _mm_set1_epi8(0x55),
+                _mm_set1_epi8(0x33),
+                _mm_set1_epi8(0x0f),
+            );
+            let mut bytes = [0u8; 16];
+            loop {
+                // Popcount of each byte.
+                let x = _mm_sub_epi8(ck, _mm_and_si128(_mm_srli_epi16(ck, 1), m1));
+                let x = _mm_add_epi8(
+                    _mm_and_si128(x, m2),
+                    _mm_and_si128(_mm_srli_epi16(x, 2), m2),
+                );
+                let cnt = _mm_and_si128(_mm_add_epi8(x, _mm_srli_epi16(x, 4)), m4);
+                // Their max, in every byte.
+                let mut mx = _mm_max_epu8(cnt, _mm_shuffle_epi32(cnt, 0b01_00_11_10));
+                mx = _mm_max_epu8(mx, _mm_shuffle_epi32(mx, 0b10_11_00_01));
+                mx = _mm_max_epu8(mx, _mm_srli_epi32(mx, 16));
+                mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
+                let top = _mm_cvtsi128_si32(mx) & 0xff;
+                if top == 0 {
+                    break;
+                }
+                let at = _mm_movemask_epi8(_mm_cmpeq_epi8(cnt, _mm_set1_epi8(top as i8)));
+                // The lowest slot with the most candidates takes its first one.
+                let l = at.trailing_zeros() as usize & 15;
+                _mm_storeu_si128(bytes.as_mut_ptr().cast(), ck);
+                let k = bytes[l].trailing_zeros() as usize & 7;
+                let src = (l + tab.dl[k]) & 15;
+                ck = _mm_andnot_si128(_mm_or_si128(kill.by_weight[k][src], kill.slot[l]), ck);
+                moved[k] |= 1 << src;
+                dst |= 1 << l;
+                if let Some(m) = self.moves.as_deref_mut() {
+                    m.push(Move {
+                        t: t as u32,
+                        r: r as u32,
+                        l: l as u32,
+                        dt: tab.dt[k] as u32,
+                        src: src as u32,
+                    });
                 }
             }
         }
@@ -612,6 +639,7 @@ impl Buffer<'_> {
         self.into.promoted += dst.count_ones() as u64;
         for k in 0..n {
             if moved[k] != 0 {
+                self.cur[from[k]] &= !moved[k];
                 self.fixed[from[k]] &= !moved[k];
                 let dt = tab.dt[k];
                 if self.into.acc[dt] == 0 {
@@ -1731,7 +1759,7 @@ mod tests {
     }
 
     #[test]
-    fn bit_transpose_and_byte_popcounts() {
+    fn bit_transpose() {
         // Bit j of byte i set ⇔ bit i of byte j set after the transpose.
         let x: u64 = 0x8040_2010_0804_0201 ^ 0x0000_0000_0000_ff00;
         let y = transpose8(x);
@@ -1740,7 +1768,6 @@ mod tests {
                 assert_eq!(x >> (8 * i + j) & 1, y >> (8 * j + i) & 1, "{i} {j}");
             }
         }
-        assert_eq!(byte_popcounts(0xff01_0300_0700_8001), 0x0801_0200_0300_0101);
     }
 
     #[test]
