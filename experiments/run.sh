@@ -78,15 +78,28 @@ array_shape() {
 weight_scheduling() {
     sweep weight-scheduling
     local r=$out/weight-scheduling/results.csv
-    for net in resnet18 resnet50; do
-        plot sweep --from "$r" --filter network=$net --filter arch=arch/wsched-mlb.toml \
-            --x weight_density --panel scheme --log-y \
-            --title "$net (ternary:2): speedup over mlb as weights are pruned (solid achieved, dashed potential)" \
-            --out "$fig/weight-scheduling-mlb-$net.png"
-        plot sweep --from "$r" --filter network=$net --filter arch=arch/wsched-fixed.toml \
-            --x weight_density --panel scheme --log-y \
-            --title "$net (int:16): speedup over dadiannao as weights are pruned (solid achieved, dashed potential)" \
-            --out "$fig/weight-scheduling-fixed-$net.png"
+    local mlb=arch/wsched-mlb.toml fixed=arch/wsched-fixed.toml
+    # Achieved (solid) against potential (dashed), one line per network.
+    plot sweep --from "$r" --filter "arch=$mlb" --x weight_density --series network \
+        --panel scheme --log-y \
+        --title "MLTQ with and without weight schedules: speedup over mlb as weights are pruned" \
+        --out "$fig/weight-scheduling-mlb.png"
+    plot sweep --from "$r" --filter "arch=$fixed" --x weight_density --series network \
+        --panel scheme --log-y \
+        --title "Bit-Tactical's designs (int:16, paper shapes): speedup over dadiannao-1c as weights are pruned" \
+        --out "$fig/weight-scheduling-fixed.png"
+    # With the cost model: energy over the baseline's, and performance per area.
+    for a in mlb fixed; do
+        local arch=$mlb base=mlb
+        [ "$a" = fixed ] && arch=$fixed base=dadiannao-1c
+        plot sweep --from "$r" --filter "arch=$arch" --x weight_density --series network \
+            --panel scheme --metric energy_ratio \
+            --title "Energy ratio over $base (baseline energy / energy; higher is better)" \
+            --out "$fig/weight-scheduling-$a-energy.png"
+        plot sweep --from "$r" --filter "arch=$arch" --x weight_density --series network \
+            --panel scheme --metric perf_per_area \
+            --title "Performance per area over $base (higher is better)" \
+            --out "$fig/weight-scheduling-$a-perf-area.png"
     done
     awk -F, -f experiments/weight-scheduling.awk "$r" > "$fig/weight-scheduling.md"
     echo "wrote $fig/weight-scheduling.md"

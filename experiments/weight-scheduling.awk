@@ -11,7 +11,7 @@ NR == 1 {
     next
 }
 $col["layer"] == "total" {
-    base = ($col["arch"] ~ /mlb/) ? "mlb" : "dadiannao"
+    base = ($col["arch"] ~ /mlb/) ? "mlb" : "dadiannao-1c"
     if ($col["scheme"] == base) next
     k = $col["arch"] SUBSEP $col["network"] SUBSEP $col["weight_density"]
     if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
@@ -34,7 +34,7 @@ END {
         split(k, p, SUBSEP)
         if (p[1] != last) {
             last = p[1]
-            printf "\n%s (baseline %s)\n\n", p[1], (p[1] ~ /mlb/) ? "mlb" : "dadiannao"
+            printf "\n%s (baseline %s)\n\n", p[1], (p[1] ~ /mlb/) ? "mlb" : "dadiannao-1c"
             print "| network | pruned | scheme | achieved | potential | achieved/potential | kept steps | energy ratio | perf/area |"
             print "|---|---|---|---|---|---|---|---|---|"
         }
