@@ -1,15 +1,17 @@
 //! `mltq gen`'s value options through the real binary: per-layer precisions (lists,
 //! precision files in the importer's layouts, the built-in Stripes profile, profiles
 //! from the data), per-layer activation densities and distributions, all recorded in the
-//! model's source. The refusals are in tests/error_catalogue.rs (`gen_*`).
+//! model's source; and the bit and term densities docs/cli.md documents for each
+//! distribution. The refusals are in tests/error_catalogue.rs (`gen_*`).
 
 mod common;
 
 use std::path::Path;
 
 use common::bin;
-use mltq::encoding::Encoding;
-use mltq::model::{self, Network};
+use mltq::encoding::{EncSpec, Encoding, TermEncoding};
+use mltq::gen::{synthesize_with, ActDist, GenOptions, GenSpec, WeightDist};
+use mltq::model::{self, Conv, Geometry, Network};
 use mltq::tensor::Tensor;
 
 /// Run `mltq gen ARGS --out DIR/m.mltq`; return stdout and the model written.
@@ -241,4 +243,129 @@ fn profiles_from_the_data_follow_the_tolerance() {
     assert!(tight.iter().zip(&loose).all(|(t, l)| t >= l));
     assert!(tight.iter().sum::<u8>() > loose.iter().sum::<u8>());
     assert!(loose.iter().all(|&p| p < 16));
+}
+
+/// One row of the "Value distributions" tables of docs/cli.md, computed as
+/// examples/gen_densities.rs computes it: a 3×3 conv, 256 → 256 channels on 28×28, seed
+/// 1, as int:8 and as ternary:2.
+fn density_row(name: &str, density: f64, weights: bool, dist_opts: GenOptions) -> String {
+    let layer = (
+        "c".to_string(),
+        Geometry::Conv(Conv::square(256, (28, 28), 256, 3, 1, 1, 1)),
+    );
+    let at = |enc: EncSpec| -> Tensor {
+        let spec = if weights {
+            GenSpec {
+                weights: enc,
+                weight_density: density,
+                samples: 0,
+                ..GenSpec::default()
+            }
+        } else {
+            GenSpec {
+                acts: enc,
+                act_density: density,
+                weight_density: 0.0,
+                ..GenSpec::default()
+            }
+        };
+        let mut net = synthesize_with("d", vec![layer.clone()], &spec, &dist_opts).unwrap();
+        let mut l = net.layers.pop().unwrap();
+        if weights {
+            l.weights
+        } else {
+            l.acts.remove(&0).unwrap()
+        }
+    };
+    let (int, ternary) = (at(EncSpec::Int(8)), at(EncSpec::Ternary(2)));
+    let n = int.len() as f64;
+    let plain = int.all_terms(TermEncoding::Plain, None);
+    let booth = int.all_terms(TermEncoding::Booth, None);
+    let nz = plain.iter().filter(|&&t| t > 0).count() as f64;
+    let sum = |t: &[u8]| t.iter().map(|&x| x as f64).sum::<f64>();
+    let tern = ternary.all_terms(TermEncoding::Plain, None);
+    format!(
+        "| {name} | {density} | {:.3} | {:.3} | {:.2} | {:.2} | {:.3} |",
+        int.word_density(),
+        sum(&plain) / (n * 8.0),
+        sum(&plain) / nz.max(1.0),
+        sum(&booth) / nz.max(1.0),
+        sum(&tern) / (n * 2.0),
+    )
+}
+
+/// The bit and term densities documented for each distribution are what `gen` gives:
+/// a few rows of docs/cli.md's tables recomputed, digit for digit (seeded, so exact).
+#[test]
+fn documented_distribution_densities_are_what_gen_gives() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md")).unwrap();
+    let w = |d: WeightDist| GenOptions {
+        weight_dist: d,
+        ..GenOptions::default()
+    };
+    let a = |d: ActDist| GenOptions {
+        act_dist: d,
+        ..GenOptions::default()
+    };
+    let rows = [
+        density_row("gaussian", 1.0, true, w(WeightDist::Gaussian)),
+        density_row("laplace", 0.35, true, w(WeightDist::Laplace)),
+        density_row("uniform", 0.1, true, w(WeightDist::Uniform)),
+        density_row("halfnormal", 1.0, false, a(ActDist::HalfNormal)),
+        density_row("gaussian", 0.3, false, a(ActDist::Gaussian)),
+        density_row("laplace", 0.5, false, a(ActDist::Laplace)),
+    ];
+    // The rows as computed here, to compare by eye with the docs when this fails.
+    assert_eq!(
+        rows[0],
+        "| gaussian | 1 | 1.000 | 0.318 | 2.54 | 2.23 | 0.805 |"
+    );
+    for row in &rows {
+        assert!(docs.contains(row.as_str()), "docs/cli.md lacks {row}");
+    }
+}
+
+/// The default laws spelled out write the very bytes `gen` writes without them (and
+/// record nothing); another law changes the values and is recorded.
+#[test]
+fn distribution_flags_default_to_the_laws_gen_always_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let o = bin()
+            .args(["gen", "resnet20", "--weights", "int:8", "--acts", "int:8"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (std::fs::read(&out).unwrap(), model::load(&out).unwrap())
+    };
+    let (plain, net) = run("plain.mltq", &[]);
+    let (spelled, _) = run(
+        "spelled.mltq",
+        &["--weight-dist", "gaussian", "--act-dist", "halfnormal"],
+    );
+    assert!(plain == spelled, "the default laws changed the file");
+    assert_eq!(
+        net.source.as_deref(),
+        Some("mltq gen resnet20 weights=int:8 acts=int:8 wd=0.35 ad=0.5 samples=1 seed=1")
+    );
+    let (_, uni) = run(
+        "uniform.mltq",
+        &["--weight-dist", "uniform", "--act-dist", "uniform"],
+    );
+    assert_eq!(
+        uni.source.as_deref(),
+        Some("mltq gen resnet20 weights=int:8 acts=int:8 wd=0.35 ad=0.5 samples=1 seed=1 wdist=uniform adist=uniform")
+    );
+    // As many nonzero values per layer, other magnitudes.
+    let (a, b) = (&net.layers[3], &uni.layers[3]);
+    let nz = |t: &Tensor| values(t).iter().filter(|&&v| v != 0).count();
+    assert_eq!(nz(&a.weights), nz(&b.weights));
+    assert_eq!(nz(&a.acts[&0]), nz(&b.acts[&0]));
+    assert_ne!(values(&a.weights), values(&b.weights));
+    assert_ne!(values(&a.acts[&0]), values(&b.acts[&0]));
 }
