@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate the figures and tables of experiments/README.md from the sweep files here.
 #
-#   experiments/run.sh                 # all three experiments
-#   experiments/run.sh mltq-vs-mlb     # or fixed-point, array-shape (several allowed)
+#   experiments/run.sh                 # every experiment
+#   experiments/run.sh mltq-vs-mlb     # or fixed-point, array-shape, classic, ... (several allowed)
 #
 # Environment: MLTQ=path/to/mltq to use an existing binary (default: build
 # target/release/mltq without the onnx feature); THREADS=N worker threads (default: one
@@ -75,14 +75,52 @@ array_shape() {
         --out "$fig/array-shape-registers.png"
 }
 
+# The per-layer activation densities of a network of N layers: a dense image into the
+# first layer, half zeros (ReLU) everywhere after it.
+relu_densities() {
+    local d=1 i
+    for ((i = 1; i < $1; i++)); do d+=",0.5"; done
+    echo "$d"
+}
+
+classic() {
+    local models=$out/classic/models
+    mkdir -p "$models"
+    # 16-bit dense Gaussian weights, rectified-Gaussian activations with per-layer
+    # precisions: the Stripes profile where the papers published one, else profiled
+    # from the data (1 % relative L2 error). Layer counts: alexnet 8, vgg16 16,
+    # resnet50 54. Rewritten byte for byte on every run (seeded), so a resumed sweep
+    # finds the same inputs.
+    local common=(--weights int:16 --acts int:16 --weight-density 1 --act-dist gaussian --seed 1)
+    "$MLTQ" gen alexnet "${common[@]}" --act-density "$(relu_densities 8)" \
+        --precision-profile stripes --out "$models/alexnet.mltq"
+    "$MLTQ" gen vgg16 "${common[@]}" --act-density "$(relu_densities 16)" \
+        --precision-profile stripes --out "$models/vgg16.mltq"
+    "$MLTQ" gen resnet50 "${common[@]}" --act-density "$(relu_densities 54)" \
+        --profile-precision --out "$models/resnet50.mltq"
+    sweep classic
+    local r=$out/classic/results.csv
+    plot totals --from "$r" \
+        --title "Classic designs at their papers' shapes (int:16, per-layer precisions): speedup over dadiannao-1c" \
+        --out "$fig/classic.png"
+    plot energy --from "$r" --title "Classic designs: energy per inference (DRAM at 25.6 GB/s)" \
+        --out "$fig/classic-energy.png"
+    plot memory --from "$r" --filter point=2 \
+        --title "resnet50 on the classic designs: compute vs memory cycles per layer (25.6 GB/s)" \
+        --out "$fig/classic-resnet50-memory.png"
+    awk -F, -f experiments/classic.awk "$r" > "$fig/classic-table.md"
+    echo "wrote $fig/classic-table.md"
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(mltq-vs-mlb fixed-point array-shape)
+[ ${#targets[@]} -eq 0 ] && targets=(mltq-vs-mlb fixed-point array-shape classic)
 for t in "${targets[@]}"; do
     case "$t" in
         mltq-vs-mlb) mltq_vs_mlb ;;
         fixed-point) fixed_point ;;
         array-shape) array_shape ;;
-        all) mltq_vs_mlb; fixed_point; array_shape ;;
-        *) echo "unknown experiment '$t': mltq-vs-mlb, fixed-point, array-shape or all" >&2; exit 2 ;;
+        classic) classic ;;
+        all) mltq_vs_mlb; fixed_point; array_shape; classic ;;
+        *) echo "unknown experiment '$t': mltq-vs-mlb, fixed-point, array-shape, classic or all" >&2; exit 2 ;;
     esac
 done
