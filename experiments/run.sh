@@ -112,15 +112,42 @@ classic() {
     echo "wrote $fig/classic-table.md"
 }
 
+mltq_costs() {
+    sweep mlb-levels
+    sweep mltq-costs
+    local j=$out/mltq-costs/joined.csv
+    awk -F, -v joined="$j" -v table="$fig/mltq-costs-table.md" -f experiments/mltq-costs.awk \
+        "$out/mlb-levels/results.csv" "$out/mltq-costs/results.csv"
+    echo "wrote $j and $fig/mltq-costs-table.md"
+    local formats=mlb,mlb-more,mltq-dense,mltq-zvc,mltq-planes,mltq-packed
+    plot sweep --from "$j" --baseline mlb --filter network=resnet50 --x weight_density \
+        --panel weights --metric weight_kib --schemes "$formats" \
+        --title "resnet50 on the embedded arch: weight footprint (KiB) by storage format vs MLB" \
+        --out "$fig/mltq-costs-footprint.png"
+    plot sweep --from "$j" --baseline mlb --filter network=resnet50 --x weight_density \
+        --panel weights --metric dram_mib --schemes "$formats" \
+        --title "resnet50 on the embedded arch: DRAM traffic per inference (MiB) by storage format vs MLB" \
+        --out "$fig/mltq-costs-dram.png"
+    plot sweep --from "$j" --baseline mlb --x weight_density --panel network --series weights \
+        --metric energy_ratio --schemes mltq-word-best,mltq-bit-best --hline 1 \
+        --title "Energy ratio over the MLB network of as many levels (best storage format), embedded arch" \
+        --out "$fig/mltq-costs-energy.png"
+    plot sweep --from "$j" --baseline mlb --x weight_density --panel network --series weights \
+        --metric perf_per_area --schemes mltq-word-best,mltq-bit-best --hline 1 --log-y \
+        --title "Performance per area over the MLB network of as many levels, embedded arch" \
+        --out "$fig/mltq-costs-perf-area.png"
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(mltq-vs-mlb fixed-point array-shape classic)
+[ ${#targets[@]} -eq 0 ] && targets=(mltq-vs-mlb fixed-point array-shape classic mltq-costs)
 for t in "${targets[@]}"; do
     case "$t" in
         mltq-vs-mlb) mltq_vs_mlb ;;
         fixed-point) fixed_point ;;
         array-shape) array_shape ;;
         classic) classic ;;
-        all) mltq_vs_mlb; fixed_point; array_shape; classic ;;
-        *) echo "unknown experiment '$t': mltq-vs-mlb, fixed-point, array-shape, classic or all" >&2; exit 2 ;;
+        mltq-costs) mltq_costs ;;
+        all) mltq_vs_mlb; fixed_point; array_shape; classic; mltq_costs ;;
+        *) echo "unknown experiment '$t': mltq-vs-mlb, fixed-point, array-shape, classic, mltq-costs or all" >&2; exit 2 ;;
     esac
 done
