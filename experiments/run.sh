@@ -138,8 +138,33 @@ mltq_costs() {
         --out "$fig/mltq-costs-perf-area.png"
 }
 
+gap() {
+    sweep gap-mlb
+    sweep gap
+    local j=$out/gap/joined.csv
+    awk -F, -v joined="$j" -v table="$fig/gap-table.md" -f experiments/gap.awk \
+        "$out/gap-mlb/results.csv" "$out/gap/results.csv"
+    echo "wrote $j and $fig/gap-table.md"
+    plot sweep --from "$j" --filter weight_density=0.2 --schemes mltq-bit-zvc --x lanes --log-x \
+        --series column_registers --panel design --log-y --hline 15 \
+        --title "mltq-bit at equal area (65,536 lanes), resnet18 pruned 80 %: speedup over MLB vs lanes per PE" \
+        --out "$fig/gap-bit.png"
+    plot sweep --from "$j" --filter weight_density=0.05 --schemes mltq-word-zvc --x lanes --log-x \
+        --series column_registers --panel design --log-y --hline 45 \
+        --title "mltq-word at equal area (65,536 lanes), resnet18 pruned 95 %: speedup over MLB vs lanes per PE" \
+        --out "$fig/gap-word.png"
+    plot sweep --from "$j" --filter column_registers=4 --x lanes --log-x --series weight_density \
+        --panel design --metric energy_ratio --hline 1 \
+        --title "Energy ratio over MLB at equal area (4 column registers)" \
+        --out "$fig/gap-energy.png"
+    plot sweep --from "$j" --filter column_registers=4 --x lanes --log-x --series weight_density \
+        --panel design --metric perf_per_area --log-y --hline 15,45 \
+        --title "Performance per area over MLB at equal area, DRAM included (4 column registers)" \
+        --out "$fig/gap-perf-area.png"
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(mltq-vs-mlb fixed-point array-shape classic mltq-costs)
+[ ${#targets[@]} -eq 0 ] && targets=(mltq-vs-mlb fixed-point array-shape classic mltq-costs gap)
 for t in "${targets[@]}"; do
     case "$t" in
         mltq-vs-mlb) mltq_vs_mlb ;;
@@ -147,7 +172,8 @@ for t in "${targets[@]}"; do
         array-shape) array_shape ;;
         classic) classic ;;
         mltq-costs) mltq_costs ;;
-        all) mltq_vs_mlb; fixed_point; array_shape; classic; mltq_costs ;;
-        *) echo "unknown experiment '$t': mltq-vs-mlb, fixed-point, array-shape, classic, mltq-costs or all" >&2; exit 2 ;;
+        gap) gap ;;
+        all) mltq_vs_mlb; fixed_point; array_shape; classic; mltq_costs; gap ;;
+        *) echo "unknown experiment '$t': mltq-vs-mlb, fixed-point, array-shape, classic, mltq-costs, gap or all" >&2; exit 2 ;;
     esac
 done
