@@ -530,6 +530,12 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         seed: a.seed,
     };
     spec.validate()?;
+    // Before the precision file is read: the output may not replace it.
+    let mut files = Files::new();
+    if let Some(p) = &a.precision {
+        files.input("--precision", p);
+    }
+    files.output("--out", &a.out).check()?;
     let layers = zoo::lookup(&a.network)?;
     let names: Vec<&str> = layers.iter().map(|(n, _)| n.as_str()).collect();
     let given = |list: &prec::PrecisionList, flag: &str| -> Result<LayerPrecision> {
@@ -637,11 +643,6 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     opts.validate(&spec, &layers)?;
     gen::check_memory(&a.network, &spec)?;
-    let mut files = Files::new();
-    if let Some(p) = &a.precision {
-        files.input("--precision", p);
-    }
-    files.output("--out", &a.out).check()?;
     let net = gen::synthesize_with(&a.network, layers, &spec, &opts)?;
     model::save(&net, &a.out)?;
     for n in notes {
