@@ -1384,7 +1384,7 @@ mod tests {
             .map(|&s| {
                 draw(n, s, &relu)
                     .iter()
-                    .flat_map(|c| c.mag.iter().map(|&m| m as f32 as f64))
+                    .flat_map(|c| c.mag.iter().map(|&m| m as f64))
                     .collect()
             })
             .collect();
