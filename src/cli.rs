@@ -109,12 +109,50 @@ pub struct GenArgs {
     /// Activation encoding: ternary:L, binary:L or int:B.
     #[arg(long, default_value_t = GenSpec::default().acts)]
     pub acts: EncSpec,
-    /// Fraction of weights kept after pruning (the rest are exactly zero).
-    #[arg(long, default_value_t = GenSpec::default().weight_density)]
-    pub weight_density: f64,
-    /// Fraction of activations that are nonzero.
-    #[arg(long, default_value_t = GenSpec::default().act_density)]
-    pub act_density: f64,
+    /// Fraction of weights kept after pruning (the rest are exactly zero) [default: 0.35].
+    /// Binary weights have no zeros: only 1 is accepted for them.
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
+    pub weight_density: Option<f64>,
+    /// Fraction of activations that are nonzero [default: 0.5]: one for every layer, or
+    /// one per layer in order (comma-separated; e.g. 1 for an image input, then 0.5).
+    /// Binary activations have no zeros: only 1 is accepted for them.
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
+    pub act_density: Option<gen::DensityList>,
+    /// How weights are drawn before pruning and quantization: gaussian, laplace or
+    /// uniform (zero mean, He's standard deviation).
+    #[arg(long, value_name = "DIST", default_value_t)]
+    pub weight_dist: gen::WeightDist,
+    /// How the nonzero activations are drawn: halfnormal (|N(0,1)|), or gaussian,
+    /// laplace (rectified, with the share of zeros setting the mean) or uniform.
+    #[arg(long, value_name = "DIST", default_value_t)]
+    pub act_dist: gen::ActDist,
+    /// Per-layer precisions of int activations: one per layer in order, comma-separated
+    /// (`-` keeps a layer at the full width), or one for every layer.
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["precision", "precision_profile", "profile_precision"])]
+    pub act_precision: Option<gen::precision::PrecisionList>,
+    /// Per-layer precisions of int weights, as --act-precision.
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["precision", "profile_precision"])]
+    pub weight_precision: Option<gen::precision::PrecisionList>,
+    /// Per-layer precisions of int tensors from FILE, as `mltq import --precision`: lines
+    /// `LAYER ACTS WEIGHTS`, or DNNsim's precision.txt layout.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["precision_profile", "profile_precision"])]
+    pub precision: Option<PathBuf>,
+    /// A published per-layer profile of the activation precisions: `stripes` (Stripes'
+    /// and Pragmatic's profiles; alexnet as published, vgg16 adapted from VGG-19).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile_precision")]
+    pub precision_profile: Option<String>,
+    /// Per layer, the smallest precision of each int tensor whose relative L2
+    /// quantization error is within --tolerance (as `mltq import --profile-precision`).
+    #[arg(long)]
+    pub profile_precision: bool,
+    /// The profile's tolerance, a fraction or a percentage [default: 0.01].
+    #[arg(
+        long,
+        value_name = "T",
+        requires = "profile_precision",
+        allow_hyphen_values = true
+    )]
+    pub tolerance: Option<String>,
     /// Activation samples per layer.
     #[arg(long, default_value_t = GenSpec::default().samples)]
     pub samples: u32,
@@ -507,19 +545,163 @@ fn inspect_cmd(a: InspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    use gen::precision::{self as prec, LayerPrecision};
+    let d = GenSpec::default();
+    // A binary operand has no zero values: a density below 1 cannot be generated.
+    let act_densities: Vec<f64> = a.act_density.clone().map(|d| d.0).unwrap_or_default();
+    for (what, flag, enc, density) in [
+        ("weights", "--weight-density", a.weights, a.weight_density),
+        (
+            "activations",
+            "--act-density",
+            a.acts,
+            act_densities.iter().copied().find(|&d| d != 1.0),
+        ),
+    ] {
+        if let (EncSpec::Binary(_), Some(v)) = (enc, density) {
+            if v != 1.0 {
+                let sparse = if what == "weights" {
+                    "--weights ternary:L (or int:B) for pruned weights"
+                } else {
+                    "--acts ternary:L (or int:B) for sparse activations"
+                };
+                return Err(Error::invalid(format!(
+                    "{flag} {v}: binary {what} ({enc}) have no zero values (every digit is +1 or -1), so their density is 1; use {sparse}, or drop {flag}"
+                ))
+                .into());
+            }
+        }
+    }
     let spec = GenSpec {
         weights: a.weights,
         acts: a.acts,
-        weight_density: a.weight_density,
-        act_density: a.act_density,
+        weight_density: a.weight_density.unwrap_or(d.weight_density),
+        act_density: match act_densities[..] {
+            [one] => one,
+            _ => d.act_density,
+        },
         samples: a.samples,
         seed: a.seed,
     };
     spec.validate()?;
+    // Before the precision file is read: the output may not replace it.
+    let mut files = Files::new();
+    if let Some(p) = &a.precision {
+        files.input("--precision", p);
+    }
+    files.output("--out", &a.out).check()?;
+    let layers = zoo::lookup(&a.network)?;
+    let names: Vec<&str> = layers.iter().map(|(n, _)| n.as_str()).collect();
+    let given = |list: &prec::PrecisionList, flag: &str| -> Result<LayerPrecision> {
+        Ok(LayerPrecision::Given {
+            values: prec::expand(&list.0, &names, flag, &a.network)?,
+            from: "list".into(),
+        })
+    };
+    let mut opts = gen::GenOptions {
+        weight_dist: a.weight_dist,
+        act_dist: a.act_dist,
+        ..Default::default()
+    };
+    if act_densities.len() > 1 {
+        if act_densities.len() != names.len() {
+            return Err(Error::invalid(format!(
+                "--act-density: {} values for the {} layers of {}; give one density per layer in order, or a single one for every layer",
+                act_densities.len(),
+                names.len(),
+                a.network
+            ))
+            .into());
+        }
+        opts.act_densities = act_densities.clone();
+    }
+    let mut notes = Vec::new();
+    if let Some(l) = &a.weight_precision {
+        opts.weight_precision = given(l, "--weight-precision")?;
+    }
+    if let Some(l) = &a.act_precision {
+        opts.act_precision = given(l, "--act-precision")?;
+    }
+    if let Some(p) = &a.precision_profile {
+        opts.act_precision = LayerPrecision::Given {
+            values: prec::builtin(p, &a.network, &names)?,
+            from: p.clone(),
+        };
+    }
+    if let Some(path) = &a.precision {
+        let file = crate::import::precision::PrecisionFile::read(path)?;
+        let rows = file.for_layers(&names)?;
+        // Only letters, digits and `._+-` of the file's name go into the source.
+        let shown: String = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        for (what, enc, values, slot) in [
+            (
+                "weight",
+                a.weights,
+                rows.iter().map(|g| g.weights).collect::<Vec<_>>(),
+                &mut opts.weight_precision,
+            ),
+            (
+                "activation",
+                a.acts,
+                rows.iter().map(|g| g.acts).collect(),
+                &mut opts.act_precision,
+            ),
+        ] {
+            if !matches!(enc, EncSpec::Int(_)) {
+                if values.iter().any(Option::is_some) {
+                    notes.push(format!(
+                        "note: the {what} precisions of {} are not used: the {what}s are {enc}, not int",
+                        path.display()
+                    ));
+                }
+                continue;
+            }
+            *slot = LayerPrecision::Given {
+                values,
+                from: format!("file:{shown}"),
+            };
+        }
+    }
+    if a.profile_precision {
+        let tolerance = match &a.tolerance {
+            Some(t) => crate::import::precision::parse_tolerance(t)
+                .map_err(|e| Error::invalid(format!("--tolerance: {e}")))?,
+            None => crate::import::precision::DEFAULT_TOLERANCE,
+        };
+        let int = |e: EncSpec| matches!(e, EncSpec::Int(_));
+        if !int(a.weights) && !int(a.acts) {
+            return Err(Error::invalid(format!(
+                "--profile-precision profiles int tensors, but the weights are {} and the activations {}; generate int:B operands (e.g. --acts int:16)",
+                a.weights, a.acts
+            ))
+            .into());
+        }
+        if int(a.weights) {
+            opts.weight_precision = LayerPrecision::Profile { tolerance };
+        }
+        if int(a.acts) {
+            opts.act_precision = LayerPrecision::Profile { tolerance };
+        }
+    }
+    opts.validate(&spec, &layers)?;
     gen::check_memory(&a.network, &spec)?;
-    Files::new().output("--out", &a.out).check()?;
-    let net = gen::generate(&a.network, &spec)?;
+    let net = gen::synthesize_with(&a.network, layers, &spec, &opts)?;
     model::save(&net, &a.out)?;
+    for n in notes {
+        writeln!(out, "{n}")?;
+    }
     writeln!(
         out,
         "wrote {} ({} layers, {} weights, {} sample{}, seed {})",
@@ -530,5 +712,29 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         if spec.samples == 1 { "" } else { "s" },
         spec.seed
     )?;
+    for (what, p, enc) in [
+        ("weight", &opts.weight_precision, a.weights),
+        ("activation", &opts.act_precision, a.acts),
+    ] {
+        let (Some(origin), EncSpec::Int(bits)) = (p.origin(), enc) else {
+            continue;
+        };
+        let list: Vec<String> = net
+            .layers
+            .iter()
+            .filter_map(|l| match what {
+                "weight" => Some(&l.weights),
+                _ => l.acts.values().next(),
+            })
+            .map(|t| t.encoding().serial_planes().to_string())
+            .collect();
+        if !list.is_empty() {
+            writeln!(
+                out,
+                "{what} precisions ({origin}; int:{bits}), per layer: {}",
+                list.join(",")
+            )?;
+        }
+    }
     Ok(())
 }

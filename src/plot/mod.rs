@@ -558,6 +558,55 @@ mod tests {
         assert_eq!(abbreviate("layer2.0.downsample.0.conv", 12), "layer…0.conv");
         assert_eq!(abbreviate("abcdefghij", 5).chars().count(), 5);
     }
+
+    fn totals_table(header: &[&str], rows: &[&[&str]]) -> Table {
+        Table {
+            source: "t.csv".into(),
+            columns: header.iter().map(|c| c.to_string()).collect(),
+            rows: rows
+                .iter()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_model_file_per_network_adds_nothing_to_the_labels() {
+        let h = ["point", "model", "network", "lanes", "scheme"];
+        // One model file per network: the network names the point (an array setting
+        // that varies with it still shows).
+        let t = totals_table(
+            &h,
+            &[
+                &["0", "m/alexnet.mltq", "alexnet", "16", "s"],
+                &["1", "m/vgg16.mltq", "vgg16", "8", "s"],
+            ],
+        );
+        assert_eq!(
+            point_labels(&t),
+            (
+                vec!["alexnet, lanes=16".into(), "vgg16, lanes=8".into()],
+                vec!["network".into(), "lanes".into()]
+            )
+        );
+        // Two files of one network: the file tells the points apart.
+        let t = totals_table(
+            &h,
+            &[
+                &["0", "a.mltq", "alexnet", "16", "s"],
+                &["1", "b.mltq", "alexnet", "16", "s"],
+                &["2", "c.mltq", "vgg16", "8", "s"],
+            ],
+        );
+        assert_eq!(
+            point_labels(&t).0,
+            [
+                "alexnet, model=a.mltq, lanes=16",
+                "alexnet, model=b.mltq, lanes=16",
+                "vgg16, model=c.mltq, lanes=8"
+            ]
+        );
+    }
 }
 
 /// The network of a table's first row, or "".
@@ -570,7 +619,9 @@ fn network_of(t: &Table) -> String {
 
 /// Labels of the rows of a `total`-rows table (one per point and scheme): the
 /// parameters that vary between points, the network first (`resnet18, lanes=4`), or
-/// `total` for one run; and the names of those parameters.
+/// `total` for one run; and the names of those parameters. A model file per network
+/// (the `model` column varying one to one with the network) says nothing the network
+/// does not, and is left out.
 fn point_labels(tot: &Table) -> (Vec<String>, Vec<String>) {
     let report_cols = crate::report::csv::HEADER;
     let mut varying: Vec<usize> = (0..tot.columns.len())
@@ -581,6 +632,22 @@ fn point_labels(tot: &Table) -> (Vec<String>, Vec<String>) {
                 && tot.distinct(c).len() > 1
         })
         .collect();
+    if let Some(&net) = varying.iter().find(|&&c| tot.columns[c] == "network") {
+        let networks = tot.distinct(net).len();
+        varying.retain(|&c| {
+            if tot.columns[c] != "model" {
+                return true;
+            }
+            let mut pairs: Vec<(&str, &str)> = tot
+                .rows
+                .iter()
+                .map(|r| (r[net].as_str(), r[c].as_str()))
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            !(pairs.len() == networks && tot.distinct(c).len() == networks)
+        });
+    }
     varying.sort_by_key(|&c| tot.columns[c] != "network");
     let labels = tot
         .rows
