@@ -93,6 +93,9 @@ pub struct SimulateArgs {
     /// Draw the per-layer speedups (potential marked) as FILE.svg or FILE.png, with its data in FILE.csv.
     #[arg(long, value_name = "FILE", conflicts_with = "all_samples")]
     pub plot: Option<PathBuf>,
+    /// With --plot: the figure's size, scale and font size.
+    #[command(flatten)]
+    pub figure: crate::plot::FigureArgs,
 }
 
 /// `mltq gen`.
@@ -405,6 +408,11 @@ fn progress(len: u64) -> ProgressBar {
 fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(p) = &a.plot {
         crate::plot::check_path(p, a.csv.as_deref())?;
+    } else if let Some(flag) = a.figure.given() {
+        return Err(Error::invalid(format!(
+            "{flag} sizes the figure of --plot; add --plot FILE.svg (or .png), or drop {flag}"
+        ))
+        .into());
     }
     simulate_files(&a).check()?;
     let arch = Arch::load(&a.arch)?;
@@ -512,7 +520,14 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         })?);
     }
     if let Some(p) = &a.plot {
-        staged.extend(crate::plot::stage_layers(&runs[0], &rows[0], p)?);
+        staged.extend(crate::plot::stage_layers(
+            &runs[0],
+            &rows[0],
+            &arch,
+            net.source.as_deref(),
+            p,
+            &a.figure.options(),
+        )?);
     }
     output::commit_all(staged)?;
     for (run, r) in runs.iter().zip(&rows) {
