@@ -356,7 +356,17 @@ impl ArchFile {
 
     /// Validate: every check of an arch file.
     pub fn validate(&self) -> Result<Arch> {
-        self.with_array(&[])
+        self.with_overrides(&[], &[])
+    }
+
+    /// The names listed in `schemes`, in order.
+    pub fn listed_schemes(&self) -> Vec<&str> {
+        self.raw
+            .schemes
+            .get_ref()
+            .iter()
+            .map(|s| s.get_ref().as_str())
+            .collect()
     }
 
     /// Validate with some `[array]` values replaced, as if the file said so: every check
@@ -365,16 +375,67 @@ impl ArchFile {
     /// against). Each value is first checked alone by [`array_value`] (an error names
     /// the key and the value); an error of the whole points at the file's `[array]`.
     pub fn with_array(&self, values: &[(&str, i64)]) -> Result<Arch> {
+        self.with_overrides(values, &[])
+    }
+
+    /// Validate with some `[array]` values and some `[[scheme]]` keys replaced, as if the
+    /// file said so: [`ArchFile::with_array`] plus, for each setting, the key set in that
+    /// scheme's `[[scheme]]` table (its `[scheme.array]` for an array key) before the
+    /// whole file is validated, so every check of the file applies: the value alone
+    /// ([`scheme_value`]), the rules across the scheme's keys, its array's limits.
+    ///
+    /// The scheme must be listed in `schemes`. A preset listed by name gets a table of
+    /// its own (`base` = the preset) that keeps the preset's name: a file may not
+    /// shadow a preset, a sweep's setting of one of its keys does. An error about a set
+    /// value points at the scheme's table (a preset's: its entry in `schemes`) and
+    /// says the value was set by a sweep.
+    pub fn with_overrides(&self, array: &[(&str, i64)], schemes: &[SchemeSetting]) -> Result<Arch> {
         let cx = Cx {
             text: &self.text,
             path: &self.path,
         };
         let mut raw = self.raw.clone();
         let table = raw.array.span();
-        for &(key, x) in values {
+        for &(key, x) in array {
             array_value("[array]", key, x)
                 .map_err(|m| cx.at(table.clone(), format!("{m} (set by a sweep)")))?;
             raw.array.get_mut().set(key, x, table.clone());
+        }
+        for set in schemes {
+            let name = set.scheme.as_str();
+            let Some(entry) = raw.schemes.get_ref().iter().find(|e| e.get_ref() == name) else {
+                let listed = self.listed_schemes();
+                return Err(cx.at(
+                    raw.schemes.span(),
+                    format!(
+                        "a sweep sets `{}` of scheme `{name}`, which is not in `schemes` ({}){}",
+                        set.key,
+                        listed.join(", "),
+                        did_you_mean(name, listed.iter().copied())
+                    ),
+                ));
+            };
+            let entry_span = entry.span();
+            let i = match raw
+                .scheme
+                .iter()
+                .position(|t| t.get_ref().name.get_ref() == name)
+            {
+                Some(i) => i,
+                None if PRESETS.contains(&name) => {
+                    raw.scheme.push(Spanned::new(
+                        entry_span.clone(),
+                        RawScheme::of_preset(name, entry_span),
+                    ));
+                    raw.scheme.len() - 1
+                }
+                // Neither a preset nor a table: the file's own check refuses it.
+                None => return raw.validate(&cx),
+            };
+            let span = raw.scheme[i].span();
+            scheme_value(name, &set.key, &set.value)
+                .map_err(|m| cx.at(span.clone(), format!("{m} (set by a sweep)")))?;
+            raw.scheme[i].get_mut().set(&set.key, &set.value, span);
         }
         raw.validate(&cx)
     }
@@ -401,6 +462,124 @@ pub fn array_value(table: &str, key: &str, x: i64) -> std::result::Result<usize,
         ));
     }
     Ok(x as usize)
+}
+
+/// The `[[scheme]]` keys a sweep may set (`scheme.NAME.KEY`): every key of the table but
+/// `name`, `base` and the `[scheme.array]` sub-table, whose keys are set by name instead
+/// (`scheme.NAME.lanes` sets `lanes` of the scheme's own array).
+pub const SETTABLE_SCHEME_KEYS: [&str; 18] = [
+    "serial",
+    "skip_act",
+    "skip_weight",
+    "sync",
+    "min_cycles",
+    "term_encoding",
+    "first_stage_bits",
+    "planes_act",
+    "planes_weight",
+    "store_act",
+    "store_weight",
+    "lane_pj",
+    "lane_um2",
+    "tiles",
+    "rows",
+    "columns",
+    "lanes",
+    "column_registers",
+];
+
+/// What a `[[scheme]]` key holds, as its field in an arch file is typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    /// A string (an enumeration's spelling).
+    Text,
+    /// An integer.
+    Int,
+    /// A number (an integer is taken as a number, as in an arch file).
+    Number,
+}
+
+impl KeyType {
+    /// The type in words, for messages: "a string", "an integer", "a number".
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyType::Text => "a string",
+            KeyType::Int => "an integer",
+            KeyType::Number => "a number",
+        }
+    }
+}
+
+/// The type of a settable `[[scheme]]` key ([`SETTABLE_SCHEME_KEYS`]), `None` for any
+/// other key.
+pub fn scheme_key_type(key: &str) -> Option<KeyType> {
+    match key {
+        "serial" | "skip_act" | "skip_weight" | "sync" | "term_encoding" | "store_act"
+        | "store_weight" => Some(KeyType::Text),
+        "lane_pj" | "lane_um2" => Some(KeyType::Number),
+        k if INT_KEYS.iter().any(|(n, _, _)| *n == k) || ARRAY_KEYS.contains(&k) => {
+            Some(KeyType::Int)
+        }
+        _ => None,
+    }
+}
+
+/// A value for one `[[scheme]]` key, as a sweep gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyValue {
+    /// A string key's value.
+    Text(String),
+    /// An integer key's value.
+    Int(i64),
+    /// A number key's value.
+    Number(f64),
+}
+
+/// One `[[scheme]]` key set from outside the file (a sweep's `scheme.NAME.KEY`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchemeSetting {
+    /// The scheme, as listed in `schemes`: a `[[scheme]]` table or a preset.
+    pub scheme: String,
+    /// The key, one of [`SETTABLE_SCHEME_KEYS`].
+    pub key: String,
+    /// The value, of the key's [`KeyType`].
+    pub value: KeyValue,
+}
+
+/// One `[[scheme]]` value of scheme `scheme` checked alone, exactly as the same key in an
+/// arch file is checked (the same functions): an enumeration's spelling, an integer's
+/// range, a cost number, a `[scheme.array]` size. `Ok`, or the arch file's message
+/// (what was found, what is allowed). Rules across keys are checked with the whole file
+/// ([`ArchFile::with_overrides`]).
+pub fn scheme_value(scheme: &str, key: &str, v: &KeyValue) -> std::result::Result<(), String> {
+    let label = format!("[[scheme]] `{scheme}`");
+    let wrong = || {
+        let want = scheme_key_type(key).map_or("nothing", KeyType::describe);
+        Err(format!("`{key}` in {label} takes {want}"))
+    };
+    match (key, v) {
+        ("serial", KeyValue::Text(t)) => pick_value(key, &label, t, &SERIALS).map(drop),
+        ("skip_act" | "skip_weight", KeyValue::Text(t)) => {
+            pick_value(key, &label, t, &SKIPS).map(drop)
+        }
+        ("sync", KeyValue::Text(t)) => pick_value(key, &label, t, &SYNCS).map(drop),
+        ("term_encoding", KeyValue::Text(t)) => {
+            pick_value(key, &label, t, &TERM_ENCODINGS).map(drop)
+        }
+        ("store_act" | "store_weight", KeyValue::Text(t)) => {
+            pick_value(key, &label, t, &FORMATS).map(drop)
+        }
+        ("lane_pj" | "lane_um2", KeyValue::Number(x)) => {
+            number_value(&label, key, *x, false).map(drop)
+        }
+        (k, KeyValue::Int(x)) if ARRAY_KEYS.contains(&k) => {
+            array_value(&format!("[scheme.array] of {label}"), k, *x).map(drop)
+        }
+        (k, KeyValue::Int(x)) if INT_KEYS.iter().any(|(n, _, _)| *n == k) => {
+            int_value(&label, k, *x).map(drop)
+        }
+        _ => wrong(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -532,6 +711,10 @@ struct RawScheme {
     array: Option<Spanned<RawArrayOverride>>,
     /// `weight_schedule = { shape, lookahead, lookaside }` (optional; step sync only).
     weight_schedule: Option<Spanned<RawWeightSchedule>>,
+    /// Made by [`ArchFile::with_overrides`] for a preset listed by name: it may keep the
+    /// preset's name (never set by a file).
+    #[serde(skip)]
+    of_preset: bool,
 }
 
 /// `weight_schedule` as parsed: all three keys required.
@@ -830,7 +1013,16 @@ impl RawArrayOverride {
 /// A cost parameter: a finite number >= 0 (`> 0` when `positive`), or an error naming
 /// the key, its table and what is allowed.
 fn number(cx: &Cx, table: &str, key: &str, v: &Spanned<f64>, positive: bool) -> Result<f64> {
-    let x = *v.get_ref();
+    number_value(table, key, *v.get_ref(), positive).map_err(|m| cx.at(v.span(), m))
+}
+
+/// [`number`] without a location: the value, or the message.
+fn number_value(
+    table: &str,
+    key: &str,
+    x: f64,
+    positive: bool,
+) -> std::result::Result<f64, String> {
     let ok = x.is_finite() && if positive { x > 0.0 } else { x >= 0.0 };
     if ok {
         Ok(x)
@@ -840,10 +1032,7 @@ fn number(cx: &Cx, table: &str, key: &str, v: &Spanned<f64>, positive: bool) -> 
         } else {
             "a finite number >= 0"
         };
-        Err(cx.at(
-            v.span(),
-            format!("`{key}` in {table} must be {allowed}, found {x}"),
-        ))
+        Err(format!("`{key}` in {table} must be {allowed}, found {x}"))
     }
 }
 
@@ -950,6 +1139,77 @@ fn validate_area(cx: &Cx, raw: Option<&Spanned<RawArea>>) -> Result<params::Area
 }
 
 impl RawScheme {
+    /// The table of preset `name` listed by name (`base` = the preset, nothing else
+    /// set), located at `span` (its entry in `schemes`).
+    fn of_preset(name: &str, span: Range<usize>) -> RawScheme {
+        RawScheme {
+            name: Spanned::new(span.clone(), name.to_string()),
+            base: Some(Spanned::new(span, name.to_string())),
+            serial: None,
+            skip_act: None,
+            skip_weight: None,
+            sync: None,
+            min_cycles: None,
+            term_encoding: None,
+            first_stage_bits: None,
+            planes_act: None,
+            planes_weight: None,
+            store_act: None,
+            store_weight: None,
+            lane_pj: None,
+            lane_um2: None,
+            array: None,
+            of_preset: true,
+        }
+    }
+
+    /// Set one key (checked by [`scheme_value`] first), located at `span`.
+    fn set(&mut self, key: &str, v: &KeyValue, span: Range<usize>) {
+        let text = |t: &str| Some(Spanned::new(span.clone(), t.to_string()));
+        let int = |x: i64| Some(Spanned::new(span.clone(), x));
+        match (key, v) {
+            ("serial", KeyValue::Text(t)) => self.serial = text(t),
+            ("skip_act", KeyValue::Text(t)) => self.skip_act = text(t),
+            ("skip_weight", KeyValue::Text(t)) => self.skip_weight = text(t),
+            ("sync", KeyValue::Text(t)) => self.sync = text(t),
+            ("term_encoding", KeyValue::Text(t)) => self.term_encoding = text(t),
+            ("store_act", KeyValue::Text(t)) => self.store_act = text(t),
+            ("store_weight", KeyValue::Text(t)) => self.store_weight = text(t),
+            ("min_cycles", KeyValue::Int(x)) => self.min_cycles = int(*x),
+            ("first_stage_bits", KeyValue::Int(x)) => self.first_stage_bits = int(*x),
+            ("planes_act", KeyValue::Int(x)) => self.planes_act = int(*x),
+            ("planes_weight", KeyValue::Int(x)) => self.planes_weight = int(*x),
+            ("lane_pj", KeyValue::Number(x)) => self.lane_pj = Some(Spanned::new(span.clone(), *x)),
+            ("lane_um2", KeyValue::Number(x)) => {
+                self.lane_um2 = Some(Spanned::new(span.clone(), *x))
+            }
+            (k, KeyValue::Int(x)) if ARRAY_KEYS.contains(&k) => {
+                let arr = self.array.get_or_insert_with(|| {
+                    Spanned::new(
+                        span.clone(),
+                        RawArrayOverride {
+                            tiles: None,
+                            rows: None,
+                            columns: None,
+                            lanes: None,
+                            column_registers: None,
+                        },
+                    )
+                });
+                let v = int(*x);
+                let a = arr.get_mut();
+                match k {
+                    "tiles" => a.tiles = v,
+                    "rows" => a.rows = v,
+                    "columns" => a.columns = v,
+                    "lanes" => a.lanes = v,
+                    _ => a.column_registers = v,
+                }
+            }
+            _ => unreachable!("checked by scheme_value: `{key}` = {v:?}"),
+        }
+    }
+
     fn validate(
         &self,
         cx: &Cx,
@@ -963,7 +1223,7 @@ impl RawScheme {
                 "[[scheme]] `name` is empty; give the scheme a name",
             ));
         }
-        if PRESETS.contains(&name) {
+        if PRESETS.contains(&name) && !self.of_preset {
             return Err(cx.at(
                 self.name.span(),
                 format!(
@@ -973,19 +1233,9 @@ impl RawScheme {
             ));
         }
         let label = format!("[[scheme]] `{name}`");
-        let int = |key: &str, v: &Option<Spanned<i64>>, range: Range<i64>, allowed: &str| {
+        let int = |key: &str, v: &Option<Spanned<i64>>| {
             v.as_ref()
-                .map(|v| {
-                    let x = *v.get_ref();
-                    if range.contains(&x) {
-                        Ok(x as u32)
-                    } else {
-                        Err(cx.at(
-                            v.span(),
-                            format!("`{key}` in {label} must be {allowed}, found {x}"),
-                        ))
-                    }
-                })
+                .map(|v| int_value(&label, key, *v.get_ref()).map_err(|m| cx.at(v.span(), m)))
                 .transpose()
         };
         let mut s = match &self.base {
@@ -1025,27 +1275,12 @@ impl RawScheme {
         if let Some(v) = &self.term_encoding {
             s.term_encoding = pick(cx, "term_encoding", &label, v, &TERM_ENCODINGS)?;
         }
-        if let Some(m) = int("min_cycles", &self.min_cycles, 0..2, "0 or 1")? {
+        if let Some(m) = int("min_cycles", &self.min_cycles)? {
             s.min_cycles = m;
         }
-        s.first_stage_bits = int(
-            "first_stage_bits",
-            &self.first_stage_bits,
-            0..33,
-            "an integer in 0..=32",
-        )?;
-        s.planes_act = int(
-            "planes_act",
-            &self.planes_act,
-            1..33,
-            "an integer in 1..=32",
-        )?;
-        s.planes_weight = int(
-            "planes_weight",
-            &self.planes_weight,
-            1..33,
-            "an integer in 1..=32",
-        )?;
+        s.first_stage_bits = int("first_stage_bits", &self.first_stage_bits)?;
+        s.planes_act = int("planes_act", &self.planes_act)?;
+        s.planes_weight = int("planes_weight", &self.planes_weight)?;
         if let Some(ws) = &self.weight_schedule {
             let ws = ws.get_ref();
             let within = format!("weight_schedule of {label}");
@@ -1159,20 +1394,48 @@ fn pick<T: Copy>(
     v: &Spanned<String>,
     options: &[(&str, T)],
 ) -> Result<T> {
-    let found = v.get_ref().as_str();
+    pick_value(key, label, v.get_ref(), options).map_err(|m| cx.at(v.span(), m))
+}
+
+/// [`pick`] without a location: the value, or the message.
+fn pick_value<T: Copy>(
+    key: &str,
+    label: &str,
+    found: &str,
+    options: &[(&str, T)],
+) -> std::result::Result<T, String> {
     match options.iter().find(|(n, _)| *n == found) {
         Some(&(_, t)) => Ok(t),
         None => {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            Err(cx.at(
-                v.span(),
-                format!(
-                    "`{key}` in {label} = \"{found}\" is not allowed{}; allowed: {}",
-                    did_you_mean(found, names.iter().copied()),
-                    quoted(&names)
-                ),
+            Err(format!(
+                "`{key}` in {label} = \"{found}\" is not allowed{}; allowed: {}",
+                did_you_mean(found, names.iter().copied()),
+                quoted(&names)
             ))
         }
+    }
+}
+
+/// The integer keys of a `[[scheme]]` table: their ranges and the words for them.
+const INT_KEYS: [(&str, Range<i64>, &str); 4] = [
+    ("min_cycles", 0..2, "0 or 1"),
+    ("first_stage_bits", 0..33, "an integer in 0..=32"),
+    ("planes_act", 1..33, "an integer in 1..=32"),
+    ("planes_weight", 1..33, "an integer in 1..=32"),
+];
+
+/// An integer key of `[[scheme]]` ([`INT_KEYS`]) checked against its range: the value,
+/// or a message saying what was found and what is allowed.
+fn int_value(label: &str, key: &str, x: i64) -> std::result::Result<u32, String> {
+    let (_, range, allowed) = INT_KEYS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .expect("an integer key of [[scheme]]");
+    if range.contains(&x) {
+        Ok(x as u32)
+    } else {
+        Err(format!("`{key}` in {label} must be {allowed}, found {x}"))
     }
 }
 
@@ -1393,7 +1656,7 @@ fn locate(doc: &DeTable, span: &Range<usize>) -> Option<Found> {
 }
 
 /// A value in words: `a string ("4")`, `an integer (4)`, `a table`.
-fn describe(v: &DeValue) -> String {
+pub(crate) fn describe(v: &DeValue) -> String {
     match v {
         DeValue::String(s) => format!("a string ({s:?})"),
         DeValue::Integer(i) => format!("an integer ({})", i.as_str()),

@@ -109,10 +109,7 @@ pub fn sweep_kinds(names: &[String]) -> Vec<Option<ColumnKind>> {
         .map(|(j, name)| match j {
             0 => Some(ColumnKind::Int),
             1 => Some(ColumnKind::Text),
-            j if j < 2 + nparams => Param::ALL
-                .iter()
-                .find(|p| p.name() == name)
-                .map(|p| p.kind()),
+            j if j < 2 + nparams => Param::from_name(name).map(|p| p.kind()),
             j => report.get(j - 2 - nparams).copied().flatten(),
         })
         .collect()
