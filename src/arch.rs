@@ -1159,6 +1159,7 @@ impl RawScheme {
             lane_pj: None,
             lane_um2: None,
             array: None,
+            weight_schedule: None,
             of_preset: true,
         }
     }

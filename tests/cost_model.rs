@@ -565,9 +565,13 @@ proptest! {
         arch.cost.memory.weight_buffer_kib = 1 << 30;
         arch.cost.memory.dram_gbps = 1e15;
         for r in rows_of(&net, &arch) {
-            prop_assert_eq!(r.total_cycles, r.cycles);
-            prop_assert!(r.memory_cycles <= 1.max(r.cycles));
             prop_assert!(r.memory_cycles <= 1);
+            // A layer a weight schedule empties entirely (every weight zero) takes no
+            // compute cycle; writing its outputs still takes the one memory cycle.
+            prop_assert_eq!(r.total_cycles, r.cycles.max(r.memory_cycles));
+            if r.cycles > 0 {
+                prop_assert_eq!(r.total_cycles, r.cycles);
+            }
         }
     }
 

@@ -160,13 +160,14 @@ fn swept_scheme_keys_give_the_rows_of_arch_files_that_set_them_by_hand() {
     }
     // The settings change what they should: min_cycles = 0 speeds mltq-bit up, lac's
     // lanes change its cycles, its lane_pj its energy.
-    let total = |rows: &[String], scheme: &str, col: usize| -> f64 {
+    let total = |rows: &[String], scheme: &str, col: &str| -> f64 {
+        let col = rows[0].split(',').position(|c| c == col).unwrap();
         rows.iter()
             .find(|l| l.starts_with(&format!("resnet20,total,{scheme},")))
             .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
             .unwrap()
     };
-    let cycles = 4;
+    let cycles = "cycles";
     let (m0, m1) = (&by_hand[0].2, &by_hand[1].2);
     assert!(total(m0, "mltq-bit-m", cycles) < total(m1, "mltq-bit-m", cycles));
     assert_ne!(
@@ -175,7 +176,7 @@ fn swept_scheme_keys_give_the_rows_of_arch_files_that_set_them_by_hand() {
     );
     let no_pj = arch_text("mltq-bit", "[scheme.array]\nlanes = 2\n");
     let no_pj = simulate(d, &write(d, "no-pj.toml", &no_pj));
-    let energy = 20; // energy_pj
+    let energy = "energy_pj";
     assert_eq!(total(&no_pj, "lac", cycles), total(m1, "lac", cycles));
     assert_ne!(total(&no_pj, "lac", energy), total(m1, "lac", energy));
 
