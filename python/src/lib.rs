@@ -475,7 +475,7 @@ fn sweep_points(py: Python<'_>, spec: PathBuf, shard: Option<&str>) -> PyResult<
             r.extend(
                 params
                     .iter()
-                    .map(|q| p.get(*q).map(|v| v.to_string()).unwrap_or_default()),
+                    .map(|q| p.get(q.clone()).map(|v| v.to_string()).unwrap_or_default()),
             );
             r
         })
