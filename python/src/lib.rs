@@ -545,7 +545,6 @@ fn sweep_points(py: Python<'_>, spec: PathBuf, shard: Option<&str>) -> PyResult<
     kinds.extend(params.iter().map(|p| Some(p.kind())));
     let rows: Vec<Vec<String>> = spec
         .points()
-        .into_iter()
         .filter(|p| shard.is_none_or(|s| s.contains(p.index)))
         .map(|p| {
             let mut r = vec![p.index.to_string(), p.id.clone()];
