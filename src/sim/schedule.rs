@@ -1567,55 +1567,87 @@ pub fn removed_zeros(b: &super::operand::Bricks, sch: &Schedule) -> Vec<u64> {
             )
         })
         .collect();
-    let w = sch.words;
-    // The lanes below `real` in word `wi` of a mask.
-    let real_mask = |wi: usize, real: usize| -> u64 {
-        let n = real.saturating_sub(wi * 64).min(64);
-        if n == 64 {
-            !0
-        } else {
-            (1u64 << n) - 1
-        }
-    };
+    let (lanes, w) = (sch.lanes, sch.words);
+    // Per (step, lane): the zeros removed, over every set; lanes past the channels are
+    // counted too and left out at the end.
+    let mut sum = vec![0u64; sch.steps * lanes];
     let mut kept = vec![false; sch.steps];
+    let mut bytes = vec![0u64; lanes.div_ceil(8)];
     for j in 0..sch.sets {
         kept.fill(false);
         for &t in sch.kept(j) {
             kept[t as usize] = true;
         }
         let rows = sch.real_rows[j];
-        for (t, &(i0, real)) in at.iter().enumerate() {
+        for t in 0..sch.steps {
             let base = sch.at(j, t, 0);
             let orig = &sch.orig[base..base + rows * w];
             let fixed = &sch.fixed[base..base + rows * w];
-            if !kept[t] {
-                // A skipped step: every real row's zeros (its weights all moved out).
-                for l in 0..real {
-                    removed[i0 + l * kk] += rows as u64;
-                }
-            }
-            let mut add = |m: u64, wi: usize, d: i64| {
-                let mut m = m & real_mask(wi, real);
-                while m != 0 {
-                    let l = wi * 64 + m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    let x = &mut removed[i0 + l * kk];
-                    *x = x.wrapping_add_signed(d);
-                }
-            };
+            let s = &mut sum[t * lanes..(t + 1) * lanes];
             if kept[t] {
                 // Zeros displaced by promotions into their slots.
-                for (i, (&o, &f)) in orig.iter().zip(fixed).enumerate() {
-                    add(!o & !f, i % w, 1);
-                }
+                lane_counts(
+                    orig.iter().zip(fixed).map(|(&o, &f)| !o & !f),
+                    w,
+                    lanes,
+                    &mut bytes,
+                    |l, n| s[l] += n,
+                );
             } else {
-                for (i, &o) in orig.iter().enumerate() {
-                    add(o, i % w, -1);
+                // A skipped step: every real row's zeros (its weights all moved out).
+                for x in s.iter_mut() {
+                    *x += rows as u64;
                 }
+                lane_counts(orig.iter().copied(), w, lanes, &mut bytes, |l, n| s[l] -= n);
             }
         }
     }
+    for (t, &(i0, real)) in at.iter().enumerate() {
+        for (l, &n) in sum[t * lanes..][..real].iter().enumerate() {
+            removed[i0 + l * kk] += n;
+        }
+    }
     removed
+}
+
+/// Per lane below `lanes`, how many of the masks (`words` u64 per mask, one after the
+/// other) have its bit set: `add(lane, count)`, counted eight lanes to a u64 (one byte
+/// each, from [`EXPAND`]), 255 masks at a time. `bytes`: ⌈lanes/8⌉ words of room.
+fn lane_counts(
+    masks: impl Iterator<Item = u64>,
+    words: usize,
+    lanes: usize,
+    bytes: &mut [u64],
+    mut add: impl FnMut(usize, u64),
+) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let groups = bytes.len();
+    let mut flush = |bytes: &mut [u64]| {
+        for (g, b) in bytes.iter_mut().enumerate() {
+            if *b != 0 {
+                for i in 0..8.min(lanes - g * 8) {
+                    add(g * 8 + i, *b >> (8 * i) & 0xff);
+                }
+            }
+            *b = 0;
+        }
+    };
+    bytes.fill(0);
+    let mut n = 0;
+    for (i, m) in masks.enumerate() {
+        let g0 = (i % words) * 8;
+        for (g, b) in bytes[g0..(g0 + 8).min(groups)].iter_mut().enumerate() {
+            *b += EXPAND[(m >> (8 * g) & 0xff) as usize] & ONES;
+        }
+        if i % words == words - 1 {
+            n += 1;
+            if n == 255 {
+                flush(bytes);
+                n = 0;
+            }
+        }
+    }
+    flush(bytes);
 }
 
 #[cfg(test)]
