@@ -1021,6 +1021,7 @@ impl<'c> Shared<'c> {
 /// Δt that some slot reads, `brick[l]` = the max over the set's rows of the factor of
 /// the slot whose weight came from (t + Δt, l), 0 if none (a slot emptied by a
 /// promotion pairs with nothing). Bricks of zeros are left out.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Entries {
     lanes: usize,
     /// Step of each entry.
@@ -1035,7 +1036,7 @@ pub struct Entries {
 
 impl Entries {
     fn new(sch: &Schedule, terms: &[u8], lw: &[u8; 256]) -> Entries {
-        let (lanes, steps, words) = (sch.lanes, sch.steps, sch.words);
+        let (lanes, words) = (sch.lanes, sch.words);
         let mut e = Entries {
             lanes,
             step: Vec::with_capacity(sch.kept.len()),
@@ -1050,10 +1051,26 @@ impl Entries {
         // Term skipping on 16 lanes: the factor is the term count, a masked vector max.
         let ident16 =
             words == 1 && lanes == 16 && lw.iter().enumerate().all(|(i, &x)| x as usize == i);
-        // Per Δt (0: the slots' own weights), the brick being built; the Δt's used.
         let max_dt = sch.into_dt.iter().copied().max().unwrap_or(0) as usize;
+        if konst {
+            e.konst(sch, lw, max_dt);
+            return e;
+        }
+        if ident16 {
+            e.ident16(sch, terms, max_dt);
+            return e;
+        }
+        e.general(sch, terms, lw, max_dt);
+        e
+    }
+
+    /// [`Entries::new`] for any rule and width.
+    fn general(&mut self, sch: &Schedule, terms: &[u8], lw: &[u8; 256], max_dt: usize) {
+        let (lanes, steps, words) = (sch.lanes, sch.steps, sch.words);
+        let e = self;
+        // Per Δt (0: the slots' own weights), the brick being
+        // built; the Δt's used.
         let mut acc = vec![0u8; (max_dt + 1) * lanes];
-        let mut acc_mask = vec![0u64; max_dt + 1];
         let mut used: Vec<usize> = Vec::new();
         for j in 0..sch.sets {
             for &t in sch.kept(j) {
@@ -1061,62 +1078,24 @@ impl Entries {
                 used.clear();
                 used.push(0);
                 // Adds the weights of row f at step t + dt, lanes `m`, to brick dt.
-                let add = |acc: &mut [u8], acc_mask: &mut [u64], f: usize, dt: usize, m: &[u64]| {
+                let add = |acc: &mut [u8], f: usize, dt: usize, m: &[u64]| {
                     let b = &mut acc[dt * lanes..(dt + 1) * lanes];
-                    if konst {
-                        acc_mask[dt] |= m[0];
-                        return;
-                    }
                     let w = &terms[(f * steps + t + dt) * lanes..][..lanes];
-                    if ident16 {
-                        let (w, b): (&[u8; 16], &mut [u8; 16]) =
-                            (w.try_into().expect("16"), b.try_into().expect("16"));
-                        let mut mb = [0u8; 16];
-                        mb[..8].copy_from_slice(&EXPAND[(m[0] & 0xff) as usize].to_le_bytes());
-                        mb[8..].copy_from_slice(&EXPAND[(m[0] >> 8 & 0xff) as usize].to_le_bytes());
-                        for l in 0..16 {
-                            b[l] = b[l].max(w[l] & mb[l]);
-                        }
-                    } else {
-                        for (l, (o, &x)) in b.iter_mut().zip(w).enumerate() {
-                            if bit(m, l) {
-                                *o = (*o).max(lw[x as usize]);
-                            }
+                    for (l, (o, &x)) in b.iter_mut().zip(w).enumerate() {
+                        if bit(m, l) {
+                            *o = (*o).max(lw[x as usize]);
                         }
                     }
                 };
-                let (mut own_nz, mut own_zero) = (0u64, 0u64);
                 for r in 0..sch.real_rows[j] {
                     let f = j * sch.rows + r;
                     let at = sch.at(j, t, r);
-                    let fixed = &sch.fixed[at..at + words];
-                    if konst {
-                        own_nz |= fixed[0] & sch.orig[at];
-                        own_zero |= fixed[0] & !sch.orig[at];
-                    } else {
-                        add(&mut acc, &mut acc_mask, f, 0, fixed);
-                    }
+                    add(&mut acc, f, 0, &sch.fixed[at..at + words]);
                     for (dt, m) in sch.into(j, t, r) {
                         if !used.contains(&dt) {
                             used.push(dt);
                         }
-                        add(&mut acc, &mut acc_mask, f, dt, m);
-                    }
-                }
-                if konst {
-                    // Own slots: nonzeros lw[1], zeros left in place lw[0]; promoted
-                    // weights are nonzero.
-                    own_zero &= full(lanes);
-                    for (l, o) in acc[..lanes].iter_mut().enumerate() {
-                        let (a, b) = (own_nz >> l & 1 == 1, own_zero >> l & 1 == 1);
-                        *o = if a { lw[1] } else { 0 }.max(if b { lw[0] } else { 0 });
-                    }
-                    for &dt in &used[1..] {
-                        let m = acc_mask[dt];
-                        for (l, o) in acc[dt * lanes..(dt + 1) * lanes].iter_mut().enumerate() {
-                            *o = if m >> l & 1 == 1 { lw[1] } else { 0 };
-                        }
-                        acc_mask[dt] = 0;
+                        add(&mut acc, f, dt, m);
                     }
                 }
                 used.sort_unstable();
@@ -1132,7 +1111,103 @@ impl Entries {
                 e.start.push(e.dt.len() as u32);
             }
         }
-        e
+    }
+
+    /// [`Entries::new`] when every nonzero weight has the factor `lw[1]` (one mask word
+    /// per slot row): per entry, the rows' own slots as masks of nonzeros and of zeros
+    /// left in place, and per Δt the OR of the rows' promotions (the rows of a kept step
+    /// are one run of the schedule's per-row tables).
+    fn konst(&mut self, sch: &Schedule, lw: &[u8; 256], max_dt: usize) {
+        let lanes = sch.lanes;
+        let mut by_dt = vec![0u64; max_dt + 1];
+        let mut b = vec![0u8; lanes];
+        for j in 0..sch.sets {
+            for &t in sch.kept(j) {
+                let i0 = sch.row(j, t as usize, 0);
+                let i1 = i0 + sch.real_rows[j];
+                let (mut nz, mut zero) = (0u64, 0u64);
+                for (&f, &o) in sch.fixed[i0..i1].iter().zip(&sch.orig[i0..i1]) {
+                    nz |= f & o;
+                    zero |= f & !o;
+                }
+                zero &= full(lanes);
+                let (e0, e1) = (sch.into_start[i0] as usize, sch.into_start[i1] as usize);
+                for (&dt, &m) in sch.into_dt[e0..e1].iter().zip(&sch.into_mask[e0..e1]) {
+                    by_dt[dt as usize] |= m;
+                }
+                self.step.push(t);
+                // Own slots: nonzeros lw[1], zeros left in place lw[0].
+                for (l, o) in b.iter_mut().enumerate() {
+                    let (a, z) = (nz >> l & 1 == 1, zero >> l & 1 == 1);
+                    *o = if a { lw[1] } else { 0 }.max(if z { lw[0] } else { 0 });
+                }
+                if b.iter().any(|&x| x > 0) {
+                    self.dt.push(0);
+                    self.bricks.extend_from_slice(&b);
+                }
+                // Promoted weights are nonzero.
+                for (dt, m) in by_dt.iter_mut().enumerate().skip(1) {
+                    if *m != 0 && lw[1] > 0 {
+                        self.dt.push(dt as u32);
+                        self.bricks.extend((0..lanes).map(|l| {
+                            if *m >> l & 1 == 1 {
+                                lw[1]
+                            } else {
+                                0
+                            }
+                        }));
+                    }
+                    *m = 0;
+                }
+                self.start.push(self.dt.len() as u32);
+            }
+        }
+    }
+
+    /// [`Entries::new`] on 16 lanes when a weight's factor is its term count: per Δt,
+    /// the byte-wise max of the rows' terms under the masks of their slots.
+    fn ident16(&mut self, sch: &Schedule, terms: &[u8], max_dt: usize) {
+        let steps = sch.steps;
+        let mut acc = vec![[0u8; 16]; max_dt + 1];
+        let mut used = vec![false; max_dt + 1];
+        let expand = |m: u64| -> [u8; 16] {
+            let lo = EXPAND[(m & 0xff) as usize].to_le_bytes();
+            let hi = EXPAND[(m >> 8 & 0xff) as usize].to_le_bytes();
+            std::array::from_fn(|l| if l < 8 { lo[l] } else { hi[l - 8] })
+        };
+        let max_into = |b: &mut [u8; 16], w: &[u8], m: u64| {
+            let (w, mb): (&[u8; 16], _) = (w.try_into().expect("16 lanes"), expand(m));
+            for l in 0..16 {
+                b[l] = b[l].max(w[l] & mb[l]);
+            }
+        };
+        for j in 0..sch.sets {
+            for &t in sch.kept(j) {
+                let t = t as usize;
+                for r in 0..sch.real_rows[j] {
+                    let f = j * sch.rows + r;
+                    let i = sch.row(j, t, r);
+                    let wt = |dt: usize| &terms[(f * steps + t + dt) * 16..][..16];
+                    max_into(&mut acc[0], wt(0), sch.fixed[i]);
+                    let (e0, e1) = (sch.into_start[i] as usize, sch.into_start[i + 1] as usize);
+                    for e in e0..e1 {
+                        let dt = sch.into_dt[e] as usize;
+                        used[dt] = true;
+                        max_into(&mut acc[dt], wt(dt), sch.into_mask[e]);
+                    }
+                }
+                self.step.push(t as u32);
+                for (dt, (b, u)) in acc.iter_mut().zip(used.iter_mut()).enumerate() {
+                    if (dt == 0 || *u) && b.iter().any(|&x| x > 0) {
+                        self.dt.push(dt as u32);
+                        self.bricks.extend_from_slice(b);
+                    }
+                    *b = [0; 16];
+                    *u = false;
+                }
+                self.start.push(self.dt.len() as u32);
+            }
+        }
     }
 
     /// Entries.
@@ -1921,6 +1996,39 @@ mod tests {
             // Without the log, the same schedule.
             let quiet = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sixteen, None);
             prop_assert_eq!(&narrow, &quiet);
+        }
+
+        #[test]
+        fn fast_entries_equal_the_general_ones(
+            fg in 1usize..=40, rows in 1usize..=20, steps in 1usize..=10,
+            h in 1u32..=3, d in 1u32..=5, density in 0.0f64..=1.0, seed in any::<u64>(),
+            lw0 in 0u8..=2, lw1 in 0u8..=3,
+        ) {
+            // 16 lanes, terms 0..=3: the word-skipping (one factor per nonzero) and the
+            // term-count fast paths of Entries::new against the general one.
+            let ws = WeightSchedule { shape: PatternShape::T, lookahead: h, lookaside: d };
+            let p = Pattern::new(&ws, 16, steps);
+            let mut terms = draw(fg, steps, 16, density, seed);
+            for (i, x) in terms.iter_mut().enumerate() {
+                *x *= 1 + (i as u64 * 0x9e37_79b9 >> 7) as u8 % 3;
+            }
+            let sch = Schedule::new(&terms, fg, steps, rows, &p);
+            let max_dt = sch.into_dt.iter().copied().max().unwrap_or(0) as usize;
+            let mut konst = [lw1; 256];
+            konst[0] = lw0;
+            let ident: [u8; 256] = std::array::from_fn(|i| i as u8);
+            for lw in [konst, ident] {
+                let fast = Entries::new(&sch, &terms, &lw);
+                let mut general = Entries {
+                    lanes: 16,
+                    step: Vec::new(),
+                    start: vec![0],
+                    dt: Vec::new(),
+                    bricks: Vec::new(),
+                };
+                general.general(&sch, &terms, &lw, max_dt);
+                prop_assert_eq!(&fast, &general);
+            }
         }
     }
 }
