@@ -2010,7 +2010,7 @@ mod tests {
             let p = Pattern::new(&ws, 16, steps);
             let mut terms = draw(fg, steps, 16, density, seed);
             for (i, x) in terms.iter_mut().enumerate() {
-                *x *= 1 + (i as u64 * 0x9e37_79b9 >> 7) as u8 % 3;
+                *x *= 1 + ((i as u64 * 0x9e37_79b9) >> 7) as u8 % 3;
             }
             let sch = Schedule::new(&terms, fg, steps, rows, &p);
             let max_dt = sch.into_dt.iter().copied().max().unwrap_or(0) as usize;
