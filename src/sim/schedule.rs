@@ -179,6 +179,8 @@ impl Schedule {
         let mut kept = Vec::new();
         let mut kept_start = vec![0];
         let per_set = steps * rows * words;
+        #[cfg(target_arch = "x86_64")]
+        let kill = (kind == Kind::Sixteen).then(|| Box::new(Kill::new(pat)));
         for j in 0..sets {
             let range = j * per_set..(j + 1) * per_set;
             Buffer {
@@ -191,7 +193,11 @@ impl Schedule {
                 into: &mut into,
                 moves: moves.as_deref_mut(),
             }
-            .schedule(kind);
+            .schedule(
+                kind,
+                #[cfg(target_arch = "x86_64")]
+                kill.as_deref(),
+            );
             // Section 5's walk: zero lines are skipped while fewer than h in a row were.
             let mut z = 0;
             for t in 0..steps {
@@ -272,8 +278,8 @@ impl Schedule {
 /// Which scheduler runs a buffer set (all three give the same schedule; tests check).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    /// 16 lanes and at most 8 offsets on x86-64: per-lane candidate sets as bytes, and
-    /// per count a mask of the slots with that many.
+    /// 16 lanes and at most 8 offsets on x86-64 with SSE4.1: per-lane candidate sets
+    /// as bytes, several rows at once.
     Sixteen,
     /// Up to 64 lanes and 255 offsets: bit-sliced counts.
     Sliced,
@@ -284,7 +290,7 @@ enum Kind {
 impl Kind {
     /// The fastest that fits.
     fn best(lanes: usize, offsets: usize) -> Kind {
-        if cfg!(target_arch = "x86_64") && lanes == 16 && offsets <= 8 {
+        if lanes == 16 && offsets <= 8 && has_sse41() {
             Kind::Sixteen
         } else if lanes <= 64 && offsets < 256 {
             Kind::Sliced
@@ -301,6 +307,8 @@ struct Tab {
     n: usize,
     dt: [usize; 8],
     dl: [usize; 8],
+    /// The largest Δt of the n.
+    max_dt: usize,
 }
 
 impl Tab {
@@ -309,22 +317,28 @@ impl Tab {
             n,
             dt: [0; 8],
             dl: [0; 8],
+            max_dt: 0,
         };
         for k in 0..n {
             (tab.dt[k], tab.dl[k]) = pat.offsets[k];
+            tab.max_dt = tab.max_dt.max(tab.dt[k]);
         }
         tab
     }
 }
 
-/// What a promotion clears in the 16-lane scheduler's candidate bytes: `slot[l]` is
-/// byte l (the slot filled), `by_weight[k][src]` the bit of every slot that has the
-/// weight at (t + Δt, src) as a candidate, Δt being offset k's (bit k2 of byte
-/// src − dl[k2] for each offset k2 with that Δt).
+/// The 16-lane scheduler's tables. A promotion is named by one byte `l << 4 | k`: slot
+/// l takes its candidate k. `kill[b]` is what it clears in the candidate bytes: all of
+/// byte l (the slot filled) and the bit of every slot that had the moved weight as a
+/// candidate (bit k2 of byte src − dl[k2] for each offset k2 with k's Δt, the weight
+/// being at lane src = l + dl[k]); `src[b]` is that lane.
 #[cfg(target_arch = "x86_64")]
 struct Kill {
-    slot: [std::arch::x86_64::__m128i; 16],
-    by_weight: [[std::arch::x86_64::__m128i; 16]; 8],
+    kill: [std::arch::x86_64::__m128i; 256],
+    src: [u8; 256],
+    /// Δt − 1 of the offset (below 8: the pattern has at most 8 offsets, among them
+    /// (1, 0) … (h, 0)).
+    dt: [u8; 256],
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -333,27 +347,39 @@ impl Kill {
     /// are usable together or not at all, so the table serves every step.
     fn new(pat: &Pattern) -> Kill {
         use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of x86-64; each load reads the 16 bytes of `b`.
-        let load = |b: [u8; 16]| unsafe { _mm_loadu_si128(b.as_ptr().cast()) };
-        let slot = std::array::from_fn(|l| {
-            let mut b = [0u8; 16];
-            b[l] = 0xff;
-            load(b)
-        });
         let n = pat.offsets.len().min(8);
-        let by_weight = std::array::from_fn(|k| {
-            std::array::from_fn(|src| {
-                let mut b = [0u8; 16];
-                if k < n {
-                    let (g0, g1) = pat.groups[k];
-                    for k2 in g0..g1.min(n) {
-                        b[(src + 16 - pat.offsets[k2].1) % 16] |= 1 << k2;
-                    }
+        let (mut src, mut dt) = ([0u8; 256], [0u8; 256]);
+        let kill = std::array::from_fn(|b| {
+            let (l, k) = (b >> 4, b & 15);
+            let mut x = [0u8; 16];
+            if k < n {
+                let s = (l + pat.offsets[k].1) % 16;
+                src[b] = s as u8;
+                dt[b] = (pat.offsets[k].0 - 1) as u8;
+                let (g0, g1) = pat.groups[k];
+                for k2 in g0..g1.min(n) {
+                    x[(s + 16 - pat.offsets[k2].1) % 16] |= 1 << k2;
                 }
-                load(b)
-            })
+                x[l] = 0xff;
+            }
+            // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `x`.
+            unsafe { _mm_loadu_si128(x.as_ptr().cast()) }
         });
-        Kill { slot, by_weight }
+        Kill { kill, src, dt }
+    }
+}
+
+/// Whether this CPU runs the 16-lane scheduler (SSSE3's byte shuffles and SSE4.1's
+/// `phminposuw`).
+fn has_sse41() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("sse4.1")
+            && std::arch::is_x86_feature_detected!("ssse3")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -438,7 +464,7 @@ struct Buffer<'b> {
 
 impl Buffer<'_> {
     /// Section 4, every step in order, every row of each.
-    fn schedule(&mut self, kind: Kind) {
+    fn schedule(&mut self, kind: Kind, #[cfg(target_arch = "x86_64")] kill: Option<&Kill>) {
         let mut z = 0;
         let mut count = vec![
             0usize;
@@ -449,23 +475,22 @@ impl Buffer<'_> {
             }
         ];
         let mut cand = vec![0u64; self.pat.offsets.len()];
-        #[cfg(target_arch = "x86_64")]
-        let kill = (kind == Kind::Sixteen).then(|| Kill::new(self.pat));
         for t in 0..self.steps {
             let n = if self.skip(t, &mut z) {
                 0
             } else {
                 self.usable(t)
             };
-            let tab = Tab::new(self.pat, n.min(8));
+            #[cfg(target_arch = "x86_64")]
+            if kind == Kind::Sixteen && n > 0 {
+                let tab = Tab::new(self.pat, n.min(8));
+                // SAFETY: Kind::Sixteen is chosen only where SSE4.1 and SSSE3 run.
+                unsafe { self.step_16(t, &tab, kill.expect("built for Sixteen")) };
+                continue;
+            }
             for r in 0..self.rows {
                 if n > 0 {
                     match kind {
-                        #[cfg(target_arch = "x86_64")]
-                        Kind::Sixteen => {
-                            self.row_16(t, r, &tab, kill.as_ref().expect("built for Sixteen"))
-                        }
-                        #[cfg(not(target_arch = "x86_64"))]
                         Kind::Sixteen => self.row_narrow(t, r, n, &mut cand),
                         Kind::Sliced => self.row_narrow(t, r, n, &mut cand),
                         Kind::Wide => self.row_wide(t, r, n, &mut count),
@@ -546,107 +571,130 @@ impl Buffer<'_> {
         }
     }
 
-    /// Row r of step t on 16 lanes with at most 8 offsets, branch-free per promotion:
-    /// the zero slots' candidate sets are the 16 bytes of one SSE register (bit k of
-    /// byte l: slot l's offset k holds a weight) — the per-offset lane masks
-    /// transposed, eight lanes at a time as an 8×8 bit matrix. Each promotion takes the
-    /// bytes' popcounts, their max, the lowest byte with it (the slot), that byte's
-    /// lowest bit (its first candidate), and clears with one AND-NOT the slot's byte and
-    /// the bit of every slot that had the promoted weight as a candidate ([`Kill`]). The
-    /// slots filled and emptied are gathered as masks and written once at the end.
+    /// Every row of step t on 16 lanes with at most 8 offsets, `R` rows at a time in
+    /// lock step (their greedy runs are independent, so the CPU overlaps them), with no
+    /// branch per promotion. A row's zero slots' candidate sets are the 16 bytes of one
+    /// SSE register (bit k of byte l: slot l's offset k holds a weight), the per-offset
+    /// lane masks transposed eight lanes at a time as 8×8 bit matrices. Per promotion,
+    /// each byte gets a 16-bit key, (15 − its popcount) · 256 + l · 16 + its lowest
+    /// bit's index (nibble table lookups), and one `phminposuw` finds the least: the
+    /// lowest slot with the most candidates and its first candidate. One AND-NOT
+    /// ([`Kill`]) clears the slot and the bit of every slot that had the moved weight as
+    /// a candidate. A row with no candidate left has no byte set, so its key says so and
+    /// its further AND-NOTs change nothing. The slots filled and emptied are gathered as
+    /// masks and written once per row, rows in order.
     #[cfg(target_arch = "x86_64")]
-    fn row_16(&mut self, t: usize, r: usize, tab: &Tab, kill: &Kill) {
+    #[target_feature(enable = "sse4.1,ssse3")]
+    unsafe fn step_16(&mut self, t: usize, tab: &Tab, kill: &Kill) {
         use std::arch::x86_64::*;
+        const R: usize = 4;
         let rows = self.rows;
-        let here = t * rows + r;
-        let zt = !self.cur[here] & 0xffff;
-        if zt == 0 {
-            return;
-        }
         let n = tab.n;
-        // Per offset: where its weights are, and byte k of lo (hi) its candidate bits of
-        // lanes 0..8 (8..16).
-        let mut from = [0usize; 8];
-        let (mut lo, mut hi) = (0u64, 0u64);
-        for (k, from) in from.iter_mut().enumerate().take(n) {
-            let f = (t + tab.dt[k]) * rows + r;
-            *from = f;
-            let m = self.cur[f];
-            let dl = tab.dl[k];
-            let c = if dl == 0 {
-                m
-            } else {
-                ((m >> dl) | (m << (16 - dl))) & 0xffff
-            } & zt;
-            lo |= (c & 0xff) << (8 * k);
-            hi |= (c >> 8) << (8 * k);
+        let lo4 = _mm_set1_epi8(0x0f);
+        // Popcount of a nibble; index of the one set bit of a nibble (low, high half).
+        let pop = _mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        let log_lo = _mm_setr_epi8(0, 0, 1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0);
+        let log_hi = _mm_setr_epi8(0, 4, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0);
+        let lane4 = _mm_setr_epi8(
+            0, 16, 32, 48, 64, 80, 96, 112, -128, -112, -96, -80, -64, -48, -32, -16,
+        );
+        let mut logs: Vec<Vec<Move>> = Vec::new();
+        if self.moves.is_some() {
+            logs.resize(R, Vec::new());
         }
-        if lo | hi == 0 {
-            return;
-        }
-        // Per offset, the lanes whose weights moved here; the slots filled.
-        let mut moved = [0u64; 8];
-        let mut dst = 0u64;
-        // SAFETY: SSE2 is part of x86-64; every index is masked into its table.
-        unsafe {
-            // Transposed: byte l is slot l's candidate set.
-            let mut ck = _mm_set_epi64x(transpose8(hi) as i64, transpose8(lo) as i64);
-            let (m1, m2, m4) = (
-                _mm_set1_epi8(0x55),
-                _mm_set1_epi8(0x33),
-                _mm_set1_epi8(0x0f),
-            );
-            let mut bytes = [0u8; 16];
-            loop {
-                // Popcount of each byte.
-                let x = _mm_sub_epi8(ck, _mm_and_si128(_mm_srli_epi16(ck, 1), m1));
-                let x = _mm_add_epi8(
-                    _mm_and_si128(x, m2),
-                    _mm_and_si128(_mm_srli_epi16(x, 2), m2),
-                );
-                let cnt = _mm_and_si128(_mm_add_epi8(x, _mm_srli_epi16(x, 4)), m4);
-                // Their max, in every byte.
-                let mut mx = _mm_max_epu8(cnt, _mm_shuffle_epi32(cnt, 0b01_00_11_10));
-                mx = _mm_max_epu8(mx, _mm_shuffle_epi32(mx, 0b10_11_00_01));
-                mx = _mm_max_epu8(mx, _mm_srli_epi32(mx, 16));
-                mx = _mm_max_epu8(mx, _mm_srli_epi16(mx, 8));
-                let top = _mm_cvtsi128_si32(mx) & 0xff;
-                if top == 0 {
-                    break;
+        let mut r0 = 0;
+        while r0 < rows {
+            let nr = (rows - r0).min(R);
+            // Per row: the candidate bytes; the lanes whose weights moved, per offset;
+            // the slots filled.
+            let mut ck = [_mm_setzero_si128(); R];
+            let mut moved = [[0u16; 8]; R];
+            let mut dst = [0u16; R];
+            let mut live = false;
+            for (i, ck) in ck.iter_mut().enumerate().take(nr) {
+                let r = r0 + i;
+                let zt = !self.cur[t * rows + r] & 0xffff;
+                if zt == 0 {
+                    continue;
                 }
-                let at = _mm_movemask_epi8(_mm_cmpeq_epi8(cnt, _mm_set1_epi8(top as i8)));
-                // The lowest slot with the most candidates takes its first one.
-                let l = at.trailing_zeros() as usize & 15;
-                _mm_storeu_si128(bytes.as_mut_ptr().cast(), ck);
-                let k = bytes[l].trailing_zeros() as usize & 7;
-                let src = (l + tab.dl[k]) & 15;
-                ck = _mm_andnot_si128(_mm_or_si128(kill.by_weight[k][src], kill.slot[l]), ck);
-                moved[k] |= 1 << src;
-                dst |= 1 << l;
-                if let Some(m) = self.moves.as_deref_mut() {
-                    m.push(Move {
-                        t: t as u32,
-                        r: r as u32,
-                        l: l as u32,
-                        dt: tab.dt[k] as u32,
-                        src: src as u32,
-                    });
+                // Byte k of lo (hi): offset k's candidate bits of lanes 0..8 (8..16).
+                let (mut lo, mut hi) = (0u64, 0u64);
+                for k in 0..n {
+                    let m = self.cur[(t + tab.dt[k]) * rows + r];
+                    let dl = tab.dl[k];
+                    let c = if dl == 0 {
+                        m
+                    } else {
+                        ((m >> dl) | (m << (16 - dl))) & 0xffff
+                    } & zt;
+                    lo |= (c & 0xff) << (8 * k);
+                    hi |= (c >> 8) << (8 * k);
+                }
+                live |= lo | hi != 0;
+                *ck = _mm_set_epi64x(transpose8(hi) as i64, transpose8(lo) as i64);
+            }
+            while live {
+                live = false;
+                for i in 0..R {
+                    let x = ck[i];
+                    let cnt = _mm_add_epi8(
+                        _mm_shuffle_epi8(pop, _mm_and_si128(x, lo4)),
+                        _mm_shuffle_epi8(pop, _mm_and_si128(_mm_srli_epi16(x, 4), lo4)),
+                    );
+                    let low = _mm_and_si128(x, _mm_sub_epi8(_mm_setzero_si128(), x));
+                    let k = _mm_or_si128(
+                        _mm_shuffle_epi8(log_lo, _mm_and_si128(low, lo4)),
+                        _mm_shuffle_epi8(log_hi, _mm_and_si128(_mm_srli_epi16(low, 4), lo4)),
+                    );
+                    let lk = _mm_or_si128(k, lane4);
+                    let inv = _mm_xor_si128(cnt, lo4);
+                    let key = _mm_minpos_epu16(_mm_min_epu16(
+                        _mm_unpacklo_epi8(lk, inv),
+                        _mm_unpackhi_epi8(lk, inv),
+                    ));
+                    let key = _mm_cvtsi128_si32(key) as u32;
+                    let ok = key & 0xff00 != 0x0f00;
+                    let b = (key & 0xff) as usize;
+                    ck[i] = _mm_andnot_si128(kill.kill[b], x);
+                    moved[i][kill.dt[b] as usize] |= (ok as u16) << kill.src[b];
+                    dst[i] |= (ok as u16) << (b >> 4);
+                    live |= ok;
+                    if ok && !logs.is_empty() {
+                        logs[i].push(Move {
+                            t: t as u32,
+                            r: (r0 + i) as u32,
+                            l: (b >> 4) as u32,
+                            dt: tab.dt[b & 7] as u32,
+                            src: kill.src[b] as u32,
+                        });
+                    }
                 }
             }
-        }
-        self.cur[here] |= dst;
-        self.fixed[here] &= !dst;
-        self.into.promoted += dst.count_ones() as u64;
-        for k in 0..n {
-            if moved[k] != 0 {
-                self.cur[from[k]] &= !moved[k];
-                self.fixed[from[k]] &= !moved[k];
-                let dt = tab.dt[k];
-                if self.into.acc[dt] == 0 {
-                    self.into.touched.push(dt);
+            // Written back row by row, Δt by Δt: the promotions into (t, r) in order.
+            let into = &mut *self.into;
+            for i in 0..nr {
+                let r = r0 + i;
+                let dst = dst[i] as u64;
+                let here = t * rows + r;
+                self.cur[here] |= dst;
+                self.fixed[here] &= !dst;
+                into.promoted += dst.count_ones() as u64;
+                for (d, &m) in moved[i].iter().enumerate().take(tab.max_dt) {
+                    let m = m as u64;
+                    let from = (t + d + 1) * rows + r;
+                    self.cur[from] &= !m;
+                    self.fixed[from] &= !m;
+                    if m != 0 {
+                        into.dt.push(d as u32 + 1);
+                        into.mask.push(m);
+                    }
                 }
-                self.into.acc[dt] |= moved[k];
+                into.start.push(into.dt.len() as u32);
+                if let Some(log) = logs.get_mut(i) {
+                    self.moves.as_deref_mut().expect("logging").append(log);
+                }
             }
+            r0 += nr;
         }
     }
 
@@ -973,6 +1021,7 @@ impl<'c> Shared<'c> {
 /// Δt that some slot reads, `brick[l]` = the max over the set's rows of the factor of
 /// the slot whose weight came from (t + Δt, l), 0 if none (a slot emptied by a
 /// promotion pairs with nothing). Bricks of zeros are left out.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Entries {
     lanes: usize,
     /// Step of each entry.
@@ -987,7 +1036,7 @@ pub struct Entries {
 
 impl Entries {
     fn new(sch: &Schedule, terms: &[u8], lw: &[u8; 256]) -> Entries {
-        let (lanes, steps, words) = (sch.lanes, sch.steps, sch.words);
+        let (lanes, words) = (sch.lanes, sch.words);
         let mut e = Entries {
             lanes,
             step: Vec::with_capacity(sch.kept.len()),
@@ -1002,10 +1051,26 @@ impl Entries {
         // Term skipping on 16 lanes: the factor is the term count, a masked vector max.
         let ident16 =
             words == 1 && lanes == 16 && lw.iter().enumerate().all(|(i, &x)| x as usize == i);
-        // Per Δt (0: the slots' own weights), the brick being built; the Δt's used.
         let max_dt = sch.into_dt.iter().copied().max().unwrap_or(0) as usize;
+        if konst {
+            e.konst(sch, lw, max_dt);
+            return e;
+        }
+        if ident16 {
+            e.ident16(sch, terms, max_dt);
+            return e;
+        }
+        e.general(sch, terms, lw, max_dt);
+        e
+    }
+
+    /// [`Entries::new`] for any rule and width.
+    fn general(&mut self, sch: &Schedule, terms: &[u8], lw: &[u8; 256], max_dt: usize) {
+        let (lanes, steps, words) = (sch.lanes, sch.steps, sch.words);
+        let e = self;
+        // Per Δt (0: the slots' own weights), the brick being
+        // built; the Δt's used.
         let mut acc = vec![0u8; (max_dt + 1) * lanes];
-        let mut acc_mask = vec![0u64; max_dt + 1];
         let mut used: Vec<usize> = Vec::new();
         for j in 0..sch.sets {
             for &t in sch.kept(j) {
@@ -1013,62 +1078,24 @@ impl Entries {
                 used.clear();
                 used.push(0);
                 // Adds the weights of row f at step t + dt, lanes `m`, to brick dt.
-                let add = |acc: &mut [u8], acc_mask: &mut [u64], f: usize, dt: usize, m: &[u64]| {
+                let add = |acc: &mut [u8], f: usize, dt: usize, m: &[u64]| {
                     let b = &mut acc[dt * lanes..(dt + 1) * lanes];
-                    if konst {
-                        acc_mask[dt] |= m[0];
-                        return;
-                    }
                     let w = &terms[(f * steps + t + dt) * lanes..][..lanes];
-                    if ident16 {
-                        let (w, b): (&[u8; 16], &mut [u8; 16]) =
-                            (w.try_into().expect("16"), b.try_into().expect("16"));
-                        let mut mb = [0u8; 16];
-                        mb[..8].copy_from_slice(&EXPAND[(m[0] & 0xff) as usize].to_le_bytes());
-                        mb[8..].copy_from_slice(&EXPAND[(m[0] >> 8 & 0xff) as usize].to_le_bytes());
-                        for l in 0..16 {
-                            b[l] = b[l].max(w[l] & mb[l]);
-                        }
-                    } else {
-                        for (l, (o, &x)) in b.iter_mut().zip(w).enumerate() {
-                            if bit(m, l) {
-                                *o = (*o).max(lw[x as usize]);
-                            }
+                    for (l, (o, &x)) in b.iter_mut().zip(w).enumerate() {
+                        if bit(m, l) {
+                            *o = (*o).max(lw[x as usize]);
                         }
                     }
                 };
-                let (mut own_nz, mut own_zero) = (0u64, 0u64);
                 for r in 0..sch.real_rows[j] {
                     let f = j * sch.rows + r;
                     let at = sch.at(j, t, r);
-                    let fixed = &sch.fixed[at..at + words];
-                    if konst {
-                        own_nz |= fixed[0] & sch.orig[at];
-                        own_zero |= fixed[0] & !sch.orig[at];
-                    } else {
-                        add(&mut acc, &mut acc_mask, f, 0, fixed);
-                    }
+                    add(&mut acc, f, 0, &sch.fixed[at..at + words]);
                     for (dt, m) in sch.into(j, t, r) {
                         if !used.contains(&dt) {
                             used.push(dt);
                         }
-                        add(&mut acc, &mut acc_mask, f, dt, m);
-                    }
-                }
-                if konst {
-                    // Own slots: nonzeros lw[1], zeros left in place lw[0]; promoted
-                    // weights are nonzero.
-                    own_zero &= full(lanes);
-                    for (l, o) in acc[..lanes].iter_mut().enumerate() {
-                        let (a, b) = (own_nz >> l & 1 == 1, own_zero >> l & 1 == 1);
-                        *o = if a { lw[1] } else { 0 }.max(if b { lw[0] } else { 0 });
-                    }
-                    for &dt in &used[1..] {
-                        let m = acc_mask[dt];
-                        for (l, o) in acc[dt * lanes..(dt + 1) * lanes].iter_mut().enumerate() {
-                            *o = if m >> l & 1 == 1 { lw[1] } else { 0 };
-                        }
-                        acc_mask[dt] = 0;
+                        add(&mut acc, f, dt, m);
                     }
                 }
                 used.sort_unstable();
@@ -1084,7 +1111,103 @@ impl Entries {
                 e.start.push(e.dt.len() as u32);
             }
         }
-        e
+    }
+
+    /// [`Entries::new`] when every nonzero weight has the factor `lw[1]` (one mask word
+    /// per slot row): per entry, the rows' own slots as masks of nonzeros and of zeros
+    /// left in place, and per Δt the OR of the rows' promotions (the rows of a kept step
+    /// are one run of the schedule's per-row tables).
+    fn konst(&mut self, sch: &Schedule, lw: &[u8; 256], max_dt: usize) {
+        let lanes = sch.lanes;
+        let mut by_dt = vec![0u64; max_dt + 1];
+        let mut b = vec![0u8; lanes];
+        for j in 0..sch.sets {
+            for &t in sch.kept(j) {
+                let i0 = sch.row(j, t as usize, 0);
+                let i1 = i0 + sch.real_rows[j];
+                let (mut nz, mut zero) = (0u64, 0u64);
+                for (&f, &o) in sch.fixed[i0..i1].iter().zip(&sch.orig[i0..i1]) {
+                    nz |= f & o;
+                    zero |= f & !o;
+                }
+                zero &= full(lanes);
+                let (e0, e1) = (sch.into_start[i0] as usize, sch.into_start[i1] as usize);
+                for (&dt, &m) in sch.into_dt[e0..e1].iter().zip(&sch.into_mask[e0..e1]) {
+                    by_dt[dt as usize] |= m;
+                }
+                self.step.push(t);
+                // Own slots: nonzeros lw[1], zeros left in place lw[0].
+                for (l, o) in b.iter_mut().enumerate() {
+                    let (a, z) = (nz >> l & 1 == 1, zero >> l & 1 == 1);
+                    *o = if a { lw[1] } else { 0 }.max(if z { lw[0] } else { 0 });
+                }
+                if b.iter().any(|&x| x > 0) {
+                    self.dt.push(0);
+                    self.bricks.extend_from_slice(&b);
+                }
+                // Promoted weights are nonzero.
+                for (dt, m) in by_dt.iter_mut().enumerate().skip(1) {
+                    if *m != 0 && lw[1] > 0 {
+                        self.dt.push(dt as u32);
+                        self.bricks.extend((0..lanes).map(|l| {
+                            if *m >> l & 1 == 1 {
+                                lw[1]
+                            } else {
+                                0
+                            }
+                        }));
+                    }
+                    *m = 0;
+                }
+                self.start.push(self.dt.len() as u32);
+            }
+        }
+    }
+
+    /// [`Entries::new`] on 16 lanes when a weight's factor is its term count: per Δt,
+    /// the byte-wise max of the rows' terms under the masks of their slots.
+    fn ident16(&mut self, sch: &Schedule, terms: &[u8], max_dt: usize) {
+        let steps = sch.steps;
+        let mut acc = vec![[0u8; 16]; max_dt + 1];
+        let mut used = vec![false; max_dt + 1];
+        let expand = |m: u64| -> [u8; 16] {
+            let lo = EXPAND[(m & 0xff) as usize].to_le_bytes();
+            let hi = EXPAND[(m >> 8 & 0xff) as usize].to_le_bytes();
+            std::array::from_fn(|l| if l < 8 { lo[l] } else { hi[l - 8] })
+        };
+        let max_into = |b: &mut [u8; 16], w: &[u8], m: u64| {
+            let (w, mb): (&[u8; 16], _) = (w.try_into().expect("16 lanes"), expand(m));
+            for l in 0..16 {
+                b[l] = b[l].max(w[l] & mb[l]);
+            }
+        };
+        for j in 0..sch.sets {
+            for &t in sch.kept(j) {
+                let t = t as usize;
+                for r in 0..sch.real_rows[j] {
+                    let f = j * sch.rows + r;
+                    let i = sch.row(j, t, r);
+                    let wt = |dt: usize| &terms[(f * steps + t + dt) * 16..][..16];
+                    max_into(&mut acc[0], wt(0), sch.fixed[i]);
+                    let (e0, e1) = (sch.into_start[i] as usize, sch.into_start[i + 1] as usize);
+                    for e in e0..e1 {
+                        let dt = sch.into_dt[e] as usize;
+                        used[dt] = true;
+                        max_into(&mut acc[dt], wt(dt), sch.into_mask[e]);
+                    }
+                }
+                self.step.push(t as u32);
+                for (dt, (b, u)) in acc.iter_mut().zip(used.iter_mut()).enumerate() {
+                    if (dt == 0 || *u) && b.iter().any(|&x| x > 0) {
+                        self.dt.push(dt as u32);
+                        self.bricks.extend_from_slice(b);
+                    }
+                    *b = [0; 16];
+                    *u = false;
+                }
+                self.start.push(self.dt.len() as u32);
+            }
+        }
     }
 
     /// Entries.
@@ -1519,55 +1642,87 @@ pub fn removed_zeros(b: &super::operand::Bricks, sch: &Schedule) -> Vec<u64> {
             )
         })
         .collect();
-    let w = sch.words;
-    // The lanes below `real` in word `wi` of a mask.
-    let real_mask = |wi: usize, real: usize| -> u64 {
-        let n = real.saturating_sub(wi * 64).min(64);
-        if n == 64 {
-            !0
-        } else {
-            (1u64 << n) - 1
-        }
-    };
+    let (lanes, w) = (sch.lanes, sch.words);
+    // Per (step, lane): the zeros removed, over every set; lanes past the channels are
+    // counted too and left out at the end.
+    let mut sum = vec![0u64; sch.steps * lanes];
     let mut kept = vec![false; sch.steps];
+    let mut bytes = vec![0u64; lanes.div_ceil(8)];
     for j in 0..sch.sets {
         kept.fill(false);
         for &t in sch.kept(j) {
             kept[t as usize] = true;
         }
         let rows = sch.real_rows[j];
-        for (t, &(i0, real)) in at.iter().enumerate() {
+        for t in 0..sch.steps {
             let base = sch.at(j, t, 0);
             let orig = &sch.orig[base..base + rows * w];
             let fixed = &sch.fixed[base..base + rows * w];
-            if !kept[t] {
-                // A skipped step: every real row's zeros (its weights all moved out).
-                for l in 0..real {
-                    removed[i0 + l * kk] += rows as u64;
-                }
-            }
-            let mut add = |m: u64, wi: usize, d: i64| {
-                let mut m = m & real_mask(wi, real);
-                while m != 0 {
-                    let l = wi * 64 + m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    let x = &mut removed[i0 + l * kk];
-                    *x = x.wrapping_add_signed(d);
-                }
-            };
+            let s = &mut sum[t * lanes..(t + 1) * lanes];
             if kept[t] {
                 // Zeros displaced by promotions into their slots.
-                for (i, (&o, &f)) in orig.iter().zip(fixed).enumerate() {
-                    add(!o & !f, i % w, 1);
-                }
+                lane_counts(
+                    orig.iter().zip(fixed).map(|(&o, &f)| !o & !f),
+                    w,
+                    lanes,
+                    &mut bytes,
+                    |l, n| s[l] += n,
+                );
             } else {
-                for (i, &o) in orig.iter().enumerate() {
-                    add(o, i % w, -1);
+                // A skipped step: every real row's zeros (its weights all moved out).
+                for x in s.iter_mut() {
+                    *x += rows as u64;
                 }
+                lane_counts(orig.iter().copied(), w, lanes, &mut bytes, |l, n| s[l] -= n);
             }
         }
     }
+    for (t, &(i0, real)) in at.iter().enumerate() {
+        for (l, &n) in sum[t * lanes..][..real].iter().enumerate() {
+            removed[i0 + l * kk] += n;
+        }
+    }
     removed
+}
+
+/// Per lane below `lanes`, how many of the masks (`words` u64 per mask, one after the
+/// other) have its bit set: `add(lane, count)`, counted eight lanes to a u64 (one byte
+/// each, from [`EXPAND`]), 255 masks at a time. `bytes`: ⌈lanes/8⌉ words of room.
+fn lane_counts(
+    masks: impl Iterator<Item = u64>,
+    words: usize,
+    lanes: usize,
+    bytes: &mut [u64],
+    mut add: impl FnMut(usize, u64),
+) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let groups = bytes.len();
+    let mut flush = |bytes: &mut [u64]| {
+        for (g, b) in bytes.iter_mut().enumerate() {
+            if *b != 0 {
+                for i in 0..8.min(lanes - g * 8) {
+                    add(g * 8 + i, *b >> (8 * i) & 0xff);
+                }
+            }
+            *b = 0;
+        }
+    };
+    bytes.fill(0);
+    let mut n = 0;
+    for (i, m) in masks.enumerate() {
+        let g0 = (i % words) * 8;
+        for (g, b) in bytes[g0..(g0 + 8).min(groups)].iter_mut().enumerate() {
+            *b += EXPAND[(m >> (8 * g) & 0xff) as usize] & ONES;
+        }
+        if i % words == words - 1 {
+            n += 1;
+            if n == 255 {
+                flush(bytes);
+                n = 0;
+            }
+        }
+    }
+    flush(bytes);
 }
 
 #[cfg(test)]
@@ -1810,11 +1965,69 @@ mod tests {
             let wide = Schedule::build(&terms, fg, steps, rows, &p, Kind::Wide, Some(&mut m2));
             prop_assert_eq!(&m1, &m2);
             prop_assert_eq!(&narrow, &wide);
-            if lanes == 16 && p.offsets.len() <= 8 {
+            if Kind::best(lanes, p.offsets.len()) == Kind::Sixteen {
                 let mut m3 = Vec::new();
                 let sixteen = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sixteen, Some(&mut m3));
                 prop_assert_eq!(&m1, &m3);
                 prop_assert_eq!(&narrow, &sixteen);
+            }
+        }
+        #[test]
+        fn sixteen_lane_scheduler_agrees_with_the_narrow_one_on_many_rows(
+            fg in 1usize..=40, rows in 1usize..=20, steps in 1usize..=10,
+            t_shape in any::<bool>(), h in 1u32..=4, d in 1u32..=7,
+            density in 0.0f64..=1.0, seed in any::<u64>(),
+        ) {
+            // Rows beyond one lock-step batch of the 16-lane scheduler, and a last
+            // batch with fewer rows.
+            let ws = WeightSchedule {
+                shape: if t_shape { PatternShape::T } else { PatternShape::L },
+                lookahead: h,
+                lookaside: d,
+            };
+            let p = Pattern::new(&ws, 16, steps);
+            prop_assume!(Kind::best(16, p.offsets.len()) == Kind::Sixteen);
+            let terms = draw(fg, steps, 16, density, seed);
+            let (mut m1, mut m2) = (Vec::new(), Vec::new());
+            let narrow = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sliced, Some(&mut m1));
+            let sixteen = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sixteen, Some(&mut m2));
+            prop_assert_eq!(&m1, &m2);
+            prop_assert_eq!(&narrow, &sixteen);
+            // Without the log, the same schedule.
+            let quiet = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sixteen, None);
+            prop_assert_eq!(&narrow, &quiet);
+        }
+
+        #[test]
+        fn fast_entries_equal_the_general_ones(
+            fg in 1usize..=40, rows in 1usize..=20, steps in 1usize..=10,
+            h in 1u32..=3, d in 1u32..=5, density in 0.0f64..=1.0, seed in any::<u64>(),
+            lw0 in 0u8..=2, lw1 in 0u8..=3,
+        ) {
+            // 16 lanes, terms 0..=3: the word-skipping (one factor per nonzero) and the
+            // term-count fast paths of Entries::new against the general one.
+            let ws = WeightSchedule { shape: PatternShape::T, lookahead: h, lookaside: d };
+            let p = Pattern::new(&ws, 16, steps);
+            let mut terms = draw(fg, steps, 16, density, seed);
+            for (i, x) in terms.iter_mut().enumerate() {
+                *x *= 1 + ((i as u64 * 0x9e37_79b9) >> 7) as u8 % 3;
+            }
+            let sch = Schedule::new(&terms, fg, steps, rows, &p);
+            let max_dt = sch.into_dt.iter().copied().max().unwrap_or(0) as usize;
+            let mut konst = [lw1; 256];
+            konst[0] = lw0;
+            let ident: [u8; 256] = std::array::from_fn(|i| i as u8);
+            for lw in [konst, ident] {
+                let fast = Entries::new(&sch, &terms, &lw);
+                let mut general = Entries {
+                    lanes: 16,
+                    step: Vec::new(),
+                    start: vec![0],
+                    dt: Vec::new(),
+                    bricks: Vec::new(),
+                };
+                general.general(&sch, &terms, &lw, max_dt);
+                prop_assert_eq!(&fast, &general);
             }
         }
     }
