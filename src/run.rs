@@ -14,7 +14,7 @@ use crate::cost::{self, LayerCost};
 use crate::encoding::{EncSpec, Encoding};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Geometry, Layer, Network};
-use crate::sim::{simulate_schemes, LayerRun};
+use crate::sim::{simulate_schemes_with, LayerRun};
 use crate::tensor::Tensor;
 
 /// Where a run's activations came from.
@@ -202,6 +202,17 @@ pub type OnLayer<'a> = &'a (dyn Fn(usize, &[LayerRun], &[LayerCost]) -> Result<(
 /// arrays are simulated together (sharing the layer's prepared operands), results in
 /// the arch's order.
 pub fn simulate_layer(layer: &Layer, acts: &Tensor, arch: &Arch) -> Result<Vec<LayerRun>> {
+    simulate_layer_with(layer, acts, arch, false)
+}
+
+/// [`simulate_layer`], with the lane-cycles broken down by cause when `gap`
+/// ([`crate::sim::gap`]).
+pub fn simulate_layer_with(
+    layer: &Layer,
+    acts: &Tensor,
+    arch: &Arch,
+    gap: bool,
+) -> Result<Vec<LayerRun>> {
     let arrays: Vec<ArrayShape> = (0..arch.schemes.len()).map(|i| arch.array_of(i)).collect();
     let mut out: Vec<Option<LayerRun>> = vec![None; arch.schemes.len()];
     let mut done = vec![false; arch.schemes.len()];
@@ -213,7 +224,7 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, arch: &Arch) -> Result<Vec<L
             .filter(|&j| !done[j] && arrays[j] == arrays[i])
             .collect();
         let schemes: Vec<_> = same.iter().map(|&j| arch.schemes[j].clone()).collect();
-        let runs = simulate_schemes(layer, acts, &schemes, &arrays[i])?;
+        let runs = simulate_schemes_with(layer, acts, &schemes, &arrays[i], gap)?;
         for (&j, r) in same.iter().zip(runs) {
             done[j] = true;
             out[j] = Some(r);
@@ -235,6 +246,19 @@ pub fn simulate_with(
     progress: &(dyn Fn() + Sync),
     on_layer: Option<OnLayer<'_>>,
 ) -> Result<Run> {
+    simulate_opts(net, arch, acts, progress, on_layer, false)
+}
+
+/// [`simulate_with`], with every run's lane-cycles broken down by cause when `gap`
+/// (`mltq simulate --gap`; see [`crate::sim::gap`]).
+pub fn simulate_opts(
+    net: &Network,
+    arch: &Arch,
+    acts: ActSource,
+    progress: &(dyn Fn() + Sync),
+    on_layer: Option<OnLayer<'_>>,
+    gap: bool,
+) -> Result<Run> {
     let sample = acts.sample();
     check(net, arch, sample)?;
     // One task per layer: its schemes share the layer's terms and layouts.
@@ -250,7 +274,7 @@ pub fn simulate_with(
         }
         let layer = &net.layers[l];
         let acts = &layer.acts[&sample];
-        let r = simulate_layer(layer, acts, arch).map(|runs| {
+        let r = simulate_layer_with(layer, acts, arch, gap).map(|runs| {
             let costs = cost::layer_costs(&cost::LayerStats::new(layer, acts), arch, &runs);
             (runs, costs)
         });

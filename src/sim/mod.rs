@@ -13,6 +13,7 @@ pub mod conv;
 mod fast_paths;
 pub mod fc;
 pub mod first_stage;
+pub mod gap;
 mod group;
 pub mod operand;
 pub mod potential;
@@ -43,6 +44,9 @@ pub struct LayerRun {
     pub busy_lane_cycles: u64,
     /// cycles × every lane of the array.
     pub lane_cycles: u64,
+    /// Where `lane_cycles` went (busy and the causes of loss), when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gap: Option<gap::Gap>,
 }
 
 impl LayerRun {
@@ -94,7 +98,7 @@ pub struct SchemeOps {
     pub family: Family,
     /// The scheme's term encoding (term positions of first-stage operands).
     pub term_encoding: TermEncoding,
-    /// The least a PE with work spends per sync unit.
+    /// The least every PE holding a window and a filter spends per sync unit.
     pub min_cycles: u32,
 }
 
@@ -171,6 +175,18 @@ pub fn simulate_schemes(
     schemes: &[Scheme],
     array: &ArrayShape,
 ) -> Result<Vec<LayerRun>> {
+    simulate_schemes_with(layer, acts, schemes, array, false)
+}
+
+/// [`simulate_schemes`], with each run's lane-cycles broken down by cause
+/// ([`gap::Gap`]) when `with_gap` (a loop of the order of the MACs: see [`gap`]).
+pub fn simulate_schemes_with(
+    layer: &Layer,
+    acts: &Tensor,
+    schemes: &[Scheme],
+    array: &ArrayShape,
+    with_gap: bool,
+) -> Result<Vec<LayerRun>> {
     for s in schemes {
         s.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
     }
@@ -192,16 +208,25 @@ pub fn simulate_schemes(
         Geometry::Fc { c, f } => fc::cycles(c, f, &ops, &used),
     };
     let sums = potential::sums(&layer.geom, &ops);
+    let gaps = with_gap.then(|| {
+        let busy: Vec<u64> = sums.iter().map(|s| s.1).collect();
+        let g = gap::gaps(&layer.geom, &ops, &used, array, &busy);
+        for (i, (c, _)) in g.iter().enumerate() {
+            assert_eq!(*c, cycles[i], "the breakdown's cycles are the engine's");
+        }
+        g
+    });
     Ok(of
         .into_iter()
-        .map(|u| (cycles[u], sums[u]))
-        .map(|(cycles, (work, busy))| LayerRun {
+        .map(|u| (cycles[u], sums[u], gaps.as_ref().map(|g| g[u].1)))
+        .map(|(cycles, (work, busy), gap)| LayerRun {
             macs: layer.geom.macs(),
             cycles,
             work,
             busy_lane_cycles: busy,
             // Every lane of the real array counts, used or idle.
             lane_cycles: cycles.saturating_mul(array.total_lanes()),
+            gap,
         })
         .collect())
 }

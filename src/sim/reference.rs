@@ -7,6 +7,7 @@ use crate::arch::ArrayShape;
 use crate::encoding::Encoding;
 use crate::model::{Geometry, Layer};
 use crate::scheme::{Operand, Scheme, Skip, SyncMode};
+use crate::sim::gap::Gap;
 use crate::sim::LayerRun;
 use crate::tensor::Tensor;
 
@@ -95,12 +96,26 @@ fn rounds(mut lanes: Vec<Vec<u32>>, b: u32) -> u32 {
 /// One (filter, window) pair at one step: per lane (weight index, act index).
 type Lanes = Vec<(Option<usize>, Option<usize>)>;
 
+/// A lane's cost for one (weight, activation) pair: the product of the cycle factors.
+fn pair(
+    layer: &Layer,
+    acts: &Tensor,
+    scheme: &Scheme,
+    (wi, ai): (Option<usize>, Option<usize>),
+) -> u32 {
+    factors(&layer.weights, wi, scheme, Operand::Weight).0
+        * factors(acts, ai, scheme, Operand::Act).0
+}
+
 /// Cost of a PE for a set of steps (each a list of lanes).
 fn pe_cost(layer: &Layer, acts: &Tensor, scheme: &Scheme, steps: &[Lanes]) -> u32 {
+    pe_raw(layer, acts, scheme, steps).max(scheme.min_cycles)
+}
+
+/// Cost of a PE for a set of steps before `min_cycles`.
+fn pe_raw(layer: &Layer, acts: &Tensor, scheme: &Scheme, steps: &[Lanes]) -> u32 {
     let w = &layer.weights;
-    let pair = |(wi, ai): (Option<usize>, Option<usize>)| {
-        factors(w, wi, scheme, Operand::Weight).0 * factors(acts, ai, scheme, Operand::Act).0
-    };
+    let pair = |p| pair(layer, acts, scheme, p);
     let windowed = scheme.sync == SyncMode::Window && matches!(layer.geom, Geometry::Conv(_));
     let raw = if windowed {
         let lanes = steps[0].len();
@@ -127,7 +142,7 @@ fn pe_cost(layer: &Layer, acts: &Tensor, scheme: &Scheme, steps: &[Lanes]) -> u3
         assert_eq!(steps.len(), 1);
         steps[0].iter().map(|&p| pair(p)).max().unwrap_or(0)
     };
-    raw.max(scheme.min_cycles)
+    raw
 }
 
 /// Column timing, literally: lock-step sums of maxima, or drifting columns.
@@ -349,5 +364,255 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArraySh
         work,
         busy_lane_cycles: busy,
         lane_cycles: cycles * a.total_lanes(),
+        gap: None,
     }
+}
+
+/// How the time a column waits after a unit is shared out: lane slots (tile, row,
+/// lane) of the column per cause, summing to tiles·rows·lanes.
+#[derive(Clone, Copy, Debug)]
+struct Slots {
+    idle_columns: u64,
+    idle_rows: u64,
+    padding: u64,
+    column_wait: u64,
+}
+
+impl Slots {
+    fn add(&self, gap: &mut Gap, cycles: u64) {
+        gap.idle_columns += self.idle_columns * cycles;
+        gap.idle_rows += self.idle_rows * cycles;
+        gap.channel_padding += self.padding * cycles;
+        gap.column_wait += self.column_wait * cycles;
+    }
+}
+
+/// One column's share of a unit, literally: every (tile, row, lane) of the column, its
+/// work segment (the column's cost) split into the parts, and how its wait afterwards
+/// is shared. `pes[tile·rows + row]` holds the PE's steps (each a list of lanes) when
+/// the PE has a filter (the column has a window).
+fn column_share(
+    layer: &Layer,
+    acts: &Tensor,
+    scheme: &Scheme,
+    pes: &[Option<Vec<Lanes>>],
+    lanes: usize,
+    gap: &mut Gap,
+) -> (u32, Slots) {
+    let cost = pes
+        .iter()
+        .flatten()
+        .map(|steps| pe_cost(layer, acts, scheme, steps))
+        .max()
+        .unwrap_or(0);
+    let mut slots = Slots {
+        idle_columns: 0,
+        idle_rows: 0,
+        padding: 0,
+        column_wait: 0,
+    };
+    for pe in pes {
+        let Some(steps) = pe else {
+            gap.idle_rows += cost as u64 * lanes as u64;
+            slots.idle_rows += lanes as u64;
+            continue;
+        };
+        let raw = pe_raw(layer, acts, scheme, steps);
+        let pe = raw.max(scheme.min_cycles);
+        for l in 0..lanes {
+            // A lane that holds a channel at some step of the unit.
+            if !steps.iter().any(|s| s[l].0.is_some()) {
+                gap.channel_padding += cost as u64;
+                slots.padding += 1;
+                continue;
+            }
+            let (mut own, mut pad) = (0u64, 0u64);
+            for s in steps {
+                let c = pair(layer, acts, scheme, s[l]) as u64;
+                if s[l].0.is_some() {
+                    own += c;
+                } else {
+                    pad += c;
+                }
+            }
+            gap.busy += own;
+            gap.channel_padding += pad;
+            gap.lane_wait += (raw as u64).checked_sub(own + pad).expect("PE ≥ its lanes");
+            gap.floor += (pe - raw) as u64;
+            gap.row_wait += (cost - pe) as u64;
+            slots.column_wait += 1;
+        }
+    }
+    (cost, slots)
+}
+
+/// Where the lane-cycles of one layer under one scheme went, slowly and literally (see
+/// [`crate::sim::gap`] for the definitions), with the layer's cycles.
+pub fn gap(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArrayShape) -> (u64, Gap) {
+    let slots_all = (a.tiles * a.rows * a.lanes) as u64;
+    let idle = Slots {
+        idle_columns: slots_all,
+        idle_rows: 0,
+        padding: 0,
+        column_wait: 0,
+    };
+    let mut gap = Gap::default();
+    let mut free = vec![0u64; a.columns];
+    // What each column did last (None: nothing yet).
+    let mut last: Vec<Option<Slots>> = vec![None; a.columns];
+    match layer.geom {
+        Geometry::Conv(cv) => {
+            let (cg, fg) = (cv.c / cv.groups, cv.f / cv.groups);
+            let windows = cv.oy() * cv.ox();
+            let chunks = cg.div_ceil(a.lanes);
+            let t_n = cv.kh * cv.kw * chunks;
+            let sets = windows.div_ceil(a.columns);
+            let fsets = fg.div_ceil(a.rows);
+            let passes = fsets.div_ceil(a.tiles);
+            let mut finish: Vec<u64> = vec![];
+            for g in 0..cv.groups {
+                for s in 0..sets {
+                    for p in 0..passes {
+                        let units: Vec<Vec<usize>> = if scheme.sync == SyncMode::Window {
+                            vec![(0..t_n).collect()]
+                        } else {
+                            (0..t_n).map(|t| vec![t]).collect()
+                        };
+                        for steps in units {
+                            let mut cost = vec![0u32; a.columns];
+                            let mut now = vec![idle; a.columns];
+                            for c in 0..a.columns {
+                                let n = s * a.columns + c;
+                                if n >= windows {
+                                    continue;
+                                }
+                                let mut pes = vec![];
+                                for tile in 0..a.tiles {
+                                    for r in 0..a.rows {
+                                        let set = p * a.tiles + tile;
+                                        let f = set * a.rows + r;
+                                        pes.push((set < fsets && f < fg).then(|| {
+                                            steps
+                                                .iter()
+                                                .map(|&t| conv_lanes(&cv, a, g, f, n, t))
+                                                .collect::<Vec<Lanes>>()
+                                        }));
+                                    }
+                                }
+                                (cost[c], now[c]) =
+                                    column_share(layer, acts, scheme, &pes, a.lanes, &mut gap);
+                            }
+                            // The column timing, R = 0 included: a column starts unit u
+                            // once every column finished unit u − 1 − R.
+                            let u = finish.len();
+                            let ready = if u > a.column_registers {
+                                finish[u - 1 - a.column_registers]
+                            } else {
+                                0
+                            };
+                            for c in 0..a.columns {
+                                let start = free[c].max(ready);
+                                wait(&mut gap, last[c], start - free[c], slots_all);
+                                free[c] = start + cost[c] as u64;
+                                last[c] = Some(now[c]);
+                            }
+                            finish.push(*free.iter().max().unwrap());
+                        }
+                    }
+                }
+            }
+        }
+        Geometry::Fc { c, f } => {
+            let t_n = c.div_ceil(a.lanes);
+            let fsets = f.div_ceil(a.rows);
+            let passes = fsets.div_ceil(a.tiles);
+            let fc_scheme = Scheme {
+                sync: SyncMode::Step,
+                ..scheme.clone()
+            };
+            let mut issue = 0u64;
+            let mut i = 0;
+            for p in 0..passes {
+                for t in 0..t_n {
+                    let mut pes = vec![];
+                    for tile in 0..a.tiles {
+                        for r in 0..a.rows {
+                            let set = p * a.tiles + tile;
+                            let fi = set * a.rows + r;
+                            pes.push((set < fsets && fi < f).then(|| {
+                                let lanes: Lanes = (0..a.lanes)
+                                    .map(|l| {
+                                        let ch = t * a.lanes + l;
+                                        if ch < c {
+                                            (Some(fi * c + ch), Some(ch))
+                                        } else {
+                                            (None, None)
+                                        }
+                                    })
+                                    .collect();
+                                vec![lanes]
+                            }));
+                        }
+                    }
+                    let (cost, now) =
+                        column_share(layer, acts, &fc_scheme, &pes, a.lanes, &mut gap);
+                    let col = i % a.columns;
+                    let start = issue.max(free[col]);
+                    wait(&mut gap, last[col], start - free[col], slots_all);
+                    free[col] = start + cost as u64;
+                    last[col] = Some(now);
+                    issue = start + 1;
+                    i += 1;
+                }
+            }
+        }
+    }
+    let cycles = free.iter().copied().max().unwrap_or(0);
+    for c in 0..a.columns {
+        // After its last unit a column waits for the layer's end; a column that never
+        // had a unit idles throughout.
+        last[c].unwrap_or(idle).add(&mut gap, cycles - free[c]);
+    }
+    (cycles, gap)
+}
+
+/// A column's wait before a unit, shared out as what it did last; before its first
+/// unit (FC issue) a wait for the other columns.
+fn wait(gap: &mut Gap, last: Option<Slots>, cycles: u64, slots_all: u64) {
+    match last {
+        Some(s) => s.add(gap, cycles),
+        None => gap.column_wait += slots_all * cycles,
+    }
+}
+
+/// Lanes of PE (filter f of group g, window n) at step t of a conv layer.
+fn conv_lanes(
+    cv: &crate::model::Conv,
+    a: &ArrayShape,
+    g: usize,
+    f: usize,
+    n: usize,
+    t: usize,
+) -> Lanes {
+    let (cg, fg) = (cv.c / cv.groups, cv.f / cv.groups);
+    let chunks = cg.div_ceil(a.lanes);
+    let oy_n = cv.oy();
+    let kx = t / (cv.kh * chunks);
+    let ky = (t / chunks) % cv.kh;
+    let k = t % chunks;
+    let (oy, ox) = (n % oy_n, n / oy_n);
+    let iy = (oy * cv.sh + ky) as i64 - cv.ph as i64;
+    let ix = (ox * cv.sw + kx) as i64 - cv.pw as i64;
+    (0..a.lanes)
+        .map(|l| {
+            let ch = k * a.lanes + l;
+            if ch >= cg {
+                return (None, None);
+            }
+            let wi = (((g * fg + f) * cg + ch) * cv.kh + ky) * cv.kw + kx;
+            let inside = iy >= 0 && ix >= 0 && (iy as usize) < cv.h && (ix as usize) < cv.w;
+            let ai = inside.then(|| ((g * cg + ch) * cv.h + iy as usize) * cv.w + ix as usize);
+            (Some(wi), ai)
+        })
+        .collect()
 }
