@@ -94,6 +94,12 @@ pub struct SimulateArgs {
     /// Draw the per-layer speedups (potential marked) as FILE.svg or FILE.png, with its data in FILE.csv.
     #[arg(long, value_name = "FILE", conflicts_with = "all_samples")]
     pub plot: Option<PathBuf>,
+    /// Also break each scheme's lane-cycles down by cause (busy, the min_cycles floor,
+    /// waits for the slowest lane, row and column, idle columns and rows, channel
+    /// padding), in the report and the JSON (`gap`, integers). Costs a loop
+    /// over every PE (several times the plain run).
+    #[arg(long)]
+    pub gap: bool,
 }
 
 /// `mltq gen`.
@@ -422,7 +428,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         // order; the first sample's error if any fails.
         None => sources
             .into_par_iter()
-            .map(|src| run::simulate(&net, &arch, src, &tick))
+            .map(|src| run::simulate_opts(&net, &arch, src, &tick, None, a.gap))
             .collect::<Vec<_>>()
             .into_iter()
             .collect::<Result<Vec<Run>>>()?,
@@ -447,7 +453,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 let sink = |l: usize, r: &[LayerRun], c: &[LayerCost]| -> Result<()> {
                     append(&cx.layer_rows(&net.layers[l].name, r, c))
                 };
-                let run = run::simulate_with(&net, &arch, src, &tick, Some(&sink))?;
+                let run = run::simulate_opts(&net, &arch, src, &tick, Some(&sink), a.gap)?;
                 append(&RowCtx::of(&run).total_rows(&run.runs, &run.costs))?;
                 runs.push(run);
             }
