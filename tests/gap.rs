@@ -337,3 +337,59 @@ fn parts_add_up_on_a_built_in_network_for_every_preset() {
         }
     }
 }
+
+/// Through the binary: `--gap` adds the report's table and a `gap` object of integers
+/// to every JSON row, adding up to its `lane_cycles`; without it the JSON rows have no
+/// `gap` and the report no table, and the CSV is the same bytes either way.
+#[test]
+fn simulate_gap_reports_the_parts_in_the_table_and_the_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let arch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("arch/pe16.toml");
+    let run = |gap: bool, name: &str| {
+        let (json, csv) = (
+            dir.path().join(format!("{name}.json")),
+            dir.path().join(format!("{name}.csv")),
+        );
+        let mut c = assert_cmd::Command::cargo_bin("mltq").unwrap();
+        c.args(["simulate", "--model", "resnet20", "-q", "--arch"])
+            .arg(&arch)
+            .arg("--json")
+            .arg(&json)
+            .arg("--csv")
+            .arg(&csv);
+        if gap {
+            c.arg("--gap");
+        }
+        let out = c.assert().success().get_output().stdout.clone();
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (
+            String::from_utf8(out).unwrap(),
+            doc,
+            std::fs::read(&csv).unwrap(),
+        )
+    };
+    let (text, doc, csv) = run(true, "with");
+    assert!(text.contains("where the lane-cycles went"), "{text}");
+    assert!(text.contains("channel padding"), "{text}");
+    let mut rows = 0;
+    for key in ["layers", "totals"] {
+        for row in doc[key].as_array().unwrap() {
+            let gap = row["gap"].as_object().expect("a gap object");
+            assert_eq!(gap.len(), Gap::NAMES.len());
+            let sum: u64 = Gap::NAMES.iter().map(|n| gap[*n].as_u64().unwrap()).sum();
+            assert_eq!(sum, row["lane_cycles"].as_u64().unwrap());
+            assert_eq!(gap["busy"], row["busy_lane_cycles"]);
+            rows += 1;
+        }
+    }
+    assert_eq!(
+        rows,
+        (22 + 1) * 6,
+        "resnet20's 22 layers and the totals, six schemes"
+    );
+    let (text0, doc0, csv0) = run(false, "without");
+    assert!(!text0.contains("where the lane-cycles went"));
+    assert!(doc0["totals"][0].get("gap").is_none());
+    assert_eq!(csv, csv0);
+}

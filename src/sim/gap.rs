@@ -353,7 +353,7 @@ pub fn gaps(
                 .saturating_add(extra.saturating_mul(slots_all).saturating_mul(cycles));
             // Σ raw·v counted every pair of the lanes with a channel: theirs (busy) and
             // the padding steps' (window sync).
-            gap.lane_wait -= busy + gpad;
+            gap.lane_wait = gap.lane_wait.saturating_sub(busy.saturating_add(gpad));
             gap.busy = busy;
             gap.channel_padding += gpad;
             (cycles, gap)
