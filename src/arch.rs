@@ -19,7 +19,9 @@ use crate::cost::footprint::Format;
 use crate::cost::params::{self, Params, AREA_KEYS, ENERGY_KEYS, MEMORY_KEYS};
 use crate::encoding::TermEncoding;
 use crate::error::{closest, did_you_mean, Error, ErrorKind, Result};
-use crate::scheme::{Operand, Scheme, Serial, Skip, SyncMode, PRESETS};
+use crate::scheme::{
+    Operand, PatternShape, Scheme, Serial, Skip, SyncMode, WeightSchedule, PRESETS,
+};
 
 /// The PE array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -288,8 +290,9 @@ impl Arch {
         self.designs[i].array.apply(&self.array)
     }
 
-    /// Check every scheme's array against the size limits (after `[array]` changed, as a
-    /// sweep's overrides change it): the first that is too large, with its scheme.
+    /// Check every scheme's array against the size limits and its weight schedule (after
+    /// `[array]` changed, as a sweep's overrides change it): the first that is too large
+    /// or too narrow, with its scheme.
     pub fn check_arrays(&self) -> Result<()> {
         self.array.check_limits().map_err(Error::invalid)?;
         for (i, s) in self.schemes.iter().enumerate() {
@@ -298,6 +301,7 @@ impl Arch {
                     Error::invalid(format!("the array of scheme `{}`: {m}", s.name))
                 })?;
             }
+            s.check_array(&self.array_of(i))?;
         }
         Ok(())
     }
@@ -352,7 +356,17 @@ impl ArchFile {
 
     /// Validate: every check of an arch file.
     pub fn validate(&self) -> Result<Arch> {
-        self.with_array(&[])
+        self.with_overrides(&[], &[])
+    }
+
+    /// The names listed in `schemes`, in order.
+    pub fn listed_schemes(&self) -> Vec<&str> {
+        self.raw
+            .schemes
+            .get_ref()
+            .iter()
+            .map(|s| s.get_ref().as_str())
+            .collect()
     }
 
     /// Validate with some `[array]` values replaced, as if the file said so: every check
@@ -361,16 +375,67 @@ impl ArchFile {
     /// against). Each value is first checked alone by [`array_value`] (an error names
     /// the key and the value); an error of the whole points at the file's `[array]`.
     pub fn with_array(&self, values: &[(&str, i64)]) -> Result<Arch> {
+        self.with_overrides(values, &[])
+    }
+
+    /// Validate with some `[array]` values and some `[[scheme]]` keys replaced, as if the
+    /// file said so: [`ArchFile::with_array`] plus, for each setting, the key set in that
+    /// scheme's `[[scheme]]` table (its `[scheme.array]` for an array key) before the
+    /// whole file is validated, so every check of the file applies: the value alone
+    /// ([`scheme_value`]), the rules across the scheme's keys, its array's limits.
+    ///
+    /// The scheme must be listed in `schemes`. A preset listed by name gets a table of
+    /// its own (`base` = the preset) that keeps the preset's name: a file may not
+    /// shadow a preset, a sweep's setting of one of its keys does. An error about a set
+    /// value points at the scheme's table (a preset's: its entry in `schemes`) and
+    /// says the value was set by a sweep.
+    pub fn with_overrides(&self, array: &[(&str, i64)], schemes: &[SchemeSetting]) -> Result<Arch> {
         let cx = Cx {
             text: &self.text,
             path: &self.path,
         };
         let mut raw = self.raw.clone();
         let table = raw.array.span();
-        for &(key, x) in values {
+        for &(key, x) in array {
             array_value("[array]", key, x)
                 .map_err(|m| cx.at(table.clone(), format!("{m} (set by a sweep)")))?;
             raw.array.get_mut().set(key, x, table.clone());
+        }
+        for set in schemes {
+            let name = set.scheme.as_str();
+            let Some(entry) = raw.schemes.get_ref().iter().find(|e| e.get_ref() == name) else {
+                let listed = self.listed_schemes();
+                return Err(cx.at(
+                    raw.schemes.span(),
+                    format!(
+                        "a sweep sets `{}` of scheme `{name}`, which is not in `schemes` ({}){}",
+                        set.key,
+                        listed.join(", "),
+                        did_you_mean(name, listed.iter().copied())
+                    ),
+                ));
+            };
+            let entry_span = entry.span();
+            let i = match raw
+                .scheme
+                .iter()
+                .position(|t| t.get_ref().name.get_ref() == name)
+            {
+                Some(i) => i,
+                None if PRESETS.contains(&name) => {
+                    raw.scheme.push(Spanned::new(
+                        entry_span.clone(),
+                        RawScheme::of_preset(name, entry_span),
+                    ));
+                    raw.scheme.len() - 1
+                }
+                // Neither a preset nor a table: the file's own check refuses it.
+                None => return raw.validate(&cx),
+            };
+            let span = raw.scheme[i].span();
+            scheme_value(name, &set.key, &set.value)
+                .map_err(|m| cx.at(span.clone(), format!("{m} (set by a sweep)")))?;
+            raw.scheme[i].get_mut().set(&set.key, &set.value, span);
         }
         raw.validate(&cx)
     }
@@ -397,6 +462,124 @@ pub fn array_value(table: &str, key: &str, x: i64) -> std::result::Result<usize,
         ));
     }
     Ok(x as usize)
+}
+
+/// The `[[scheme]]` keys a sweep may set (`scheme.NAME.KEY`): every key of the table but
+/// `name`, `base` and the `[scheme.array]` sub-table, whose keys are set by name instead
+/// (`scheme.NAME.lanes` sets `lanes` of the scheme's own array).
+pub const SETTABLE_SCHEME_KEYS: [&str; 18] = [
+    "serial",
+    "skip_act",
+    "skip_weight",
+    "sync",
+    "min_cycles",
+    "term_encoding",
+    "first_stage_bits",
+    "planes_act",
+    "planes_weight",
+    "store_act",
+    "store_weight",
+    "lane_pj",
+    "lane_um2",
+    "tiles",
+    "rows",
+    "columns",
+    "lanes",
+    "column_registers",
+];
+
+/// What a `[[scheme]]` key holds, as its field in an arch file is typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    /// A string (an enumeration's spelling).
+    Text,
+    /// An integer.
+    Int,
+    /// A number (an integer is taken as a number, as in an arch file).
+    Number,
+}
+
+impl KeyType {
+    /// The type in words, for messages: "a string", "an integer", "a number".
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyType::Text => "a string",
+            KeyType::Int => "an integer",
+            KeyType::Number => "a number",
+        }
+    }
+}
+
+/// The type of a settable `[[scheme]]` key ([`SETTABLE_SCHEME_KEYS`]), `None` for any
+/// other key.
+pub fn scheme_key_type(key: &str) -> Option<KeyType> {
+    match key {
+        "serial" | "skip_act" | "skip_weight" | "sync" | "term_encoding" | "store_act"
+        | "store_weight" => Some(KeyType::Text),
+        "lane_pj" | "lane_um2" => Some(KeyType::Number),
+        k if INT_KEYS.iter().any(|(n, _, _)| *n == k) || ARRAY_KEYS.contains(&k) => {
+            Some(KeyType::Int)
+        }
+        _ => None,
+    }
+}
+
+/// A value for one `[[scheme]]` key, as a sweep gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyValue {
+    /// A string key's value.
+    Text(String),
+    /// An integer key's value.
+    Int(i64),
+    /// A number key's value.
+    Number(f64),
+}
+
+/// One `[[scheme]]` key set from outside the file (a sweep's `scheme.NAME.KEY`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchemeSetting {
+    /// The scheme, as listed in `schemes`: a `[[scheme]]` table or a preset.
+    pub scheme: String,
+    /// The key, one of [`SETTABLE_SCHEME_KEYS`].
+    pub key: String,
+    /// The value, of the key's [`KeyType`].
+    pub value: KeyValue,
+}
+
+/// One `[[scheme]]` value of scheme `scheme` checked alone, exactly as the same key in an
+/// arch file is checked (the same functions): an enumeration's spelling, an integer's
+/// range, a cost number, a `[scheme.array]` size. `Ok`, or the arch file's message
+/// (what was found, what is allowed). Rules across keys are checked with the whole file
+/// ([`ArchFile::with_overrides`]).
+pub fn scheme_value(scheme: &str, key: &str, v: &KeyValue) -> std::result::Result<(), String> {
+    let label = format!("[[scheme]] `{scheme}`");
+    let wrong = || {
+        let want = scheme_key_type(key).map_or("nothing", KeyType::describe);
+        Err(format!("`{key}` in {label} takes {want}"))
+    };
+    match (key, v) {
+        ("serial", KeyValue::Text(t)) => pick_value(key, &label, t, &SERIALS).map(drop),
+        ("skip_act" | "skip_weight", KeyValue::Text(t)) => {
+            pick_value(key, &label, t, &SKIPS).map(drop)
+        }
+        ("sync", KeyValue::Text(t)) => pick_value(key, &label, t, &SYNCS).map(drop),
+        ("term_encoding", KeyValue::Text(t)) => {
+            pick_value(key, &label, t, &TERM_ENCODINGS).map(drop)
+        }
+        ("store_act" | "store_weight", KeyValue::Text(t)) => {
+            pick_value(key, &label, t, &FORMATS).map(drop)
+        }
+        ("lane_pj" | "lane_um2", KeyValue::Number(x)) => {
+            number_value(&label, key, *x, false).map(drop)
+        }
+        (k, KeyValue::Int(x)) if ARRAY_KEYS.contains(&k) => {
+            array_value(&format!("[scheme.array] of {label}"), k, *x).map(drop)
+        }
+        (k, KeyValue::Int(x)) if INT_KEYS.iter().any(|(n, _, _)| *n == k) => {
+            int_value(&label, k, *x).map(drop)
+        }
+        _ => wrong(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -526,6 +709,24 @@ struct RawScheme {
     lane_um2: Option<Spanned<f64>>,
     /// `[scheme.array]` (optional).
     array: Option<Spanned<RawArrayOverride>>,
+    /// `weight_schedule = { shape, lookahead, lookaside }` (optional; step sync only).
+    weight_schedule: Option<Spanned<RawWeightSchedule>>,
+    /// Made by [`ArchFile::with_overrides`] for a preset listed by name: it may keep the
+    /// preset's name (never set by a file).
+    #[serde(skip)]
+    of_preset: bool,
+}
+
+/// `weight_schedule` as parsed: all three keys required.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeightSchedule {
+    /// `shape`: "L" or "T".
+    shape: Spanned<String>,
+    /// `lookahead` = h >= 1.
+    lookahead: Spanned<i64>,
+    /// `lookaside` = d >= 1.
+    lookaside: Spanned<i64>,
 }
 
 /// Top-level keys, for hints about keys written in the wrong table.
@@ -543,7 +744,7 @@ const TOP_KEYS: [&str; 9] = [
 /// `[array]` keys.
 const ARRAY_KEYS: [&str; 5] = ["tiles", "rows", "columns", "lanes", "column_registers"];
 /// `[[scheme]]` keys.
-const SCHEME_KEYS: [&str; 16] = [
+const SCHEME_KEYS: [&str; 17] = [
     "name",
     "base",
     "serial",
@@ -560,6 +761,7 @@ const SCHEME_KEYS: [&str; 16] = [
     "lane_pj",
     "lane_um2",
     "array",
+    "weight_schedule",
 ];
 
 /// Spellings of the enumerations (the same as their serde names, checked by a test).
@@ -581,6 +783,7 @@ const FORMATS: [(&str, Format); 4] = [
     ("planes", Format::Planes),
     ("packed", Format::Packed),
 ];
+const SHAPES: [(&str, PatternShape); 2] = [("L", PatternShape::L), ("T", PatternShape::T)];
 const TERM_ENCODINGS: [(&str, TermEncoding); 3] = [
     ("plain", TermEncoding::Plain),
     ("booth", TermEncoding::Booth),
@@ -686,6 +889,21 @@ impl RawArch {
                     )
                 })?,
             };
+            // A preset's weight schedule must fit the file's lanes (a custom scheme's was
+            // checked against its own array with its table).
+            if Scheme::preset(n).is_some() {
+                if let Some(ws) = scheme.weight_schedule {
+                    ws.check_lanes(array.lanes).map_err(|msg| {
+                        cx.at(
+                            entry.span(),
+                            format!(
+                                "preset `{n}`: {msg} (lanes from [array]); or define a [[scheme]] \
+                                 with base = \"{n}\" and its own weight_schedule or [scheme.array] lanes"
+                            ),
+                        )
+                    })?;
+                }
+            }
             schemes.push(scheme);
             designs.push(design);
         }
@@ -795,7 +1013,16 @@ impl RawArrayOverride {
 /// A cost parameter: a finite number >= 0 (`> 0` when `positive`), or an error naming
 /// the key, its table and what is allowed.
 fn number(cx: &Cx, table: &str, key: &str, v: &Spanned<f64>, positive: bool) -> Result<f64> {
-    let x = *v.get_ref();
+    number_value(table, key, *v.get_ref(), positive).map_err(|m| cx.at(v.span(), m))
+}
+
+/// [`number`] without a location: the value, or the message.
+fn number_value(
+    table: &str,
+    key: &str,
+    x: f64,
+    positive: bool,
+) -> std::result::Result<f64, String> {
     let ok = x.is_finite() && if positive { x > 0.0 } else { x >= 0.0 };
     if ok {
         Ok(x)
@@ -805,10 +1032,7 @@ fn number(cx: &Cx, table: &str, key: &str, v: &Spanned<f64>, positive: bool) -> 
         } else {
             "a finite number >= 0"
         };
-        Err(cx.at(
-            v.span(),
-            format!("`{key}` in {table} must be {allowed}, found {x}"),
-        ))
+        Err(format!("`{key}` in {table} must be {allowed}, found {x}"))
     }
 }
 
@@ -915,6 +1139,78 @@ fn validate_area(cx: &Cx, raw: Option<&Spanned<RawArea>>) -> Result<params::Area
 }
 
 impl RawScheme {
+    /// The table of preset `name` listed by name (`base` = the preset, nothing else
+    /// set), located at `span` (its entry in `schemes`).
+    fn of_preset(name: &str, span: Range<usize>) -> RawScheme {
+        RawScheme {
+            name: Spanned::new(span.clone(), name.to_string()),
+            base: Some(Spanned::new(span, name.to_string())),
+            serial: None,
+            skip_act: None,
+            skip_weight: None,
+            sync: None,
+            min_cycles: None,
+            term_encoding: None,
+            first_stage_bits: None,
+            planes_act: None,
+            planes_weight: None,
+            store_act: None,
+            store_weight: None,
+            lane_pj: None,
+            lane_um2: None,
+            array: None,
+            weight_schedule: None,
+            of_preset: true,
+        }
+    }
+
+    /// Set one key (checked by [`scheme_value`] first), located at `span`.
+    fn set(&mut self, key: &str, v: &KeyValue, span: Range<usize>) {
+        let text = |t: &str| Some(Spanned::new(span.clone(), t.to_string()));
+        let int = |x: i64| Some(Spanned::new(span.clone(), x));
+        match (key, v) {
+            ("serial", KeyValue::Text(t)) => self.serial = text(t),
+            ("skip_act", KeyValue::Text(t)) => self.skip_act = text(t),
+            ("skip_weight", KeyValue::Text(t)) => self.skip_weight = text(t),
+            ("sync", KeyValue::Text(t)) => self.sync = text(t),
+            ("term_encoding", KeyValue::Text(t)) => self.term_encoding = text(t),
+            ("store_act", KeyValue::Text(t)) => self.store_act = text(t),
+            ("store_weight", KeyValue::Text(t)) => self.store_weight = text(t),
+            ("min_cycles", KeyValue::Int(x)) => self.min_cycles = int(*x),
+            ("first_stage_bits", KeyValue::Int(x)) => self.first_stage_bits = int(*x),
+            ("planes_act", KeyValue::Int(x)) => self.planes_act = int(*x),
+            ("planes_weight", KeyValue::Int(x)) => self.planes_weight = int(*x),
+            ("lane_pj", KeyValue::Number(x)) => self.lane_pj = Some(Spanned::new(span.clone(), *x)),
+            ("lane_um2", KeyValue::Number(x)) => {
+                self.lane_um2 = Some(Spanned::new(span.clone(), *x))
+            }
+            (k, KeyValue::Int(x)) if ARRAY_KEYS.contains(&k) => {
+                let arr = self.array.get_or_insert_with(|| {
+                    Spanned::new(
+                        span.clone(),
+                        RawArrayOverride {
+                            tiles: None,
+                            rows: None,
+                            columns: None,
+                            lanes: None,
+                            column_registers: None,
+                        },
+                    )
+                });
+                let v = int(*x);
+                let a = arr.get_mut();
+                match k {
+                    "tiles" => a.tiles = v,
+                    "rows" => a.rows = v,
+                    "columns" => a.columns = v,
+                    "lanes" => a.lanes = v,
+                    _ => a.column_registers = v,
+                }
+            }
+            _ => unreachable!("checked by scheme_value: `{key}` = {v:?}"),
+        }
+    }
+
     fn validate(
         &self,
         cx: &Cx,
@@ -928,7 +1224,7 @@ impl RawScheme {
                 "[[scheme]] `name` is empty; give the scheme a name",
             ));
         }
-        if PRESETS.contains(&name) {
+        if PRESETS.contains(&name) && !self.of_preset {
             return Err(cx.at(
                 self.name.span(),
                 format!(
@@ -938,19 +1234,9 @@ impl RawScheme {
             ));
         }
         let label = format!("[[scheme]] `{name}`");
-        let int = |key: &str, v: &Option<Spanned<i64>>, range: Range<i64>, allowed: &str| {
+        let int = |key: &str, v: &Option<Spanned<i64>>| {
             v.as_ref()
-                .map(|v| {
-                    let x = *v.get_ref();
-                    if range.contains(&x) {
-                        Ok(x as u32)
-                    } else {
-                        Err(cx.at(
-                            v.span(),
-                            format!("`{key}` in {label} must be {allowed}, found {x}"),
-                        ))
-                    }
-                })
+                .map(|v| int_value(&label, key, *v.get_ref()).map_err(|m| cx.at(v.span(), m)))
                 .transpose()
         };
         let mut s = match &self.base {
@@ -990,27 +1276,45 @@ impl RawScheme {
         if let Some(v) = &self.term_encoding {
             s.term_encoding = pick(cx, "term_encoding", &label, v, &TERM_ENCODINGS)?;
         }
-        if let Some(m) = int("min_cycles", &self.min_cycles, 0..2, "0 or 1")? {
+        if let Some(m) = int("min_cycles", &self.min_cycles)? {
             s.min_cycles = m;
         }
-        s.first_stage_bits = int(
-            "first_stage_bits",
-            &self.first_stage_bits,
-            0..33,
-            "an integer in 0..=32",
-        )?;
-        s.planes_act = int(
-            "planes_act",
-            &self.planes_act,
-            1..33,
-            "an integer in 1..=32",
-        )?;
-        s.planes_weight = int(
-            "planes_weight",
-            &self.planes_weight,
-            1..33,
-            "an integer in 1..=32",
-        )?;
+        s.first_stage_bits = int("first_stage_bits", &self.first_stage_bits)?;
+        s.planes_act = int("planes_act", &self.planes_act)?;
+        s.planes_weight = int("planes_weight", &self.planes_weight)?;
+        if let Some(ws) = &self.weight_schedule {
+            let ws = ws.get_ref();
+            let within = format!("weight_schedule of {label}");
+            let step = |key: &str, what: &str, v: &Spanned<i64>| -> Result<u32> {
+                let x = *v.get_ref();
+                u32::try_from(x).ok().filter(|&x| x >= 1).ok_or_else(|| {
+                    let most = if x > 0 {
+                        format!(" and at most {}", u32::MAX)
+                    } else {
+                        String::new()
+                    };
+                    cx.at(
+                        v.span(),
+                        format!(
+                            "`{key}` in {within} must be an integer >= 1{most} ({what}), found {x}"
+                        ),
+                    )
+                })
+            };
+            s.weight_schedule = Some(WeightSchedule {
+                shape: pick(cx, "shape", &within, &ws.shape, &SHAPES)?,
+                lookahead: step(
+                    "lookahead",
+                    "h: how many steps ahead a weight may come from",
+                    &ws.lookahead,
+                )?,
+                lookaside: step(
+                    "lookaside",
+                    "d: how many lanes aside it may come from",
+                    &ws.lookaside,
+                )?,
+            });
+        }
 
         s.validate().map_err(|e| {
             let msg = match e.kind() {
@@ -1047,6 +1351,18 @@ impl RawScheme {
         if let Some(arr) = &self.array {
             d.array = arr.get_ref().validate(cx, arr.span(), &label, file)?;
         }
+        if let Some(ws) = s.weight_schedule {
+            ws.check_lanes(d.array.apply(file).lanes).map_err(|msg| {
+                // At `lookaside` if this table sets the schedule, else at `base`.
+                let span = self
+                    .weight_schedule
+                    .as_ref()
+                    .map(|w| w.get_ref().lookaside.span())
+                    .or_else(|| self.base.as_ref().map(Spanned::span))
+                    .unwrap_or(table.clone());
+                cx.at(span, format!("{label}: {msg}"))
+            })?;
+        }
         Ok((s, d))
     }
 
@@ -1065,6 +1381,7 @@ impl RawScheme {
             "first_stage_bits" => i(&self.first_stage_bits),
             "planes_act" => i(&self.planes_act),
             "planes_weight" => i(&self.planes_weight),
+            "weight_schedule" => self.weight_schedule.as_ref().map(Spanned::span),
             _ => None,
         }
     }
@@ -1078,20 +1395,48 @@ fn pick<T: Copy>(
     v: &Spanned<String>,
     options: &[(&str, T)],
 ) -> Result<T> {
-    let found = v.get_ref().as_str();
+    pick_value(key, label, v.get_ref(), options).map_err(|m| cx.at(v.span(), m))
+}
+
+/// [`pick`] without a location: the value, or the message.
+fn pick_value<T: Copy>(
+    key: &str,
+    label: &str,
+    found: &str,
+    options: &[(&str, T)],
+) -> std::result::Result<T, String> {
     match options.iter().find(|(n, _)| *n == found) {
         Some(&(_, t)) => Ok(t),
         None => {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            Err(cx.at(
-                v.span(),
-                format!(
-                    "`{key}` in {label} = \"{found}\" is not allowed{}; allowed: {}",
-                    did_you_mean(found, names.iter().copied()),
-                    quoted(&names)
-                ),
+            Err(format!(
+                "`{key}` in {label} = \"{found}\" is not allowed{}; allowed: {}",
+                did_you_mean(found, names.iter().copied()),
+                quoted(&names)
             ))
         }
+    }
+}
+
+/// The integer keys of a `[[scheme]]` table: their ranges and the words for them.
+const INT_KEYS: [(&str, Range<i64>, &str); 4] = [
+    ("min_cycles", 0..2, "0 or 1"),
+    ("first_stage_bits", 0..33, "an integer in 0..=32"),
+    ("planes_act", 1..33, "an integer in 1..=32"),
+    ("planes_weight", 1..33, "an integer in 1..=32"),
+];
+
+/// An integer key of `[[scheme]]` ([`INT_KEYS`]) checked against its range: the value,
+/// or a message saying what was found and what is allowed.
+fn int_value(label: &str, key: &str, x: i64) -> std::result::Result<u32, String> {
+    let (_, range, allowed) = INT_KEYS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .expect("an integer key of [[scheme]]");
+    if range.contains(&x) {
+        Ok(x as u32)
+    } else {
+        Err(format!("`{key}` in {label} must be {allowed}, found {x}"))
     }
 }
 
@@ -1192,6 +1537,10 @@ impl Cx<'_> {
                 }
                 ([Seg::Key(t), _], "name") if t == "scheme" => {
                     "; `schemes` refers to a custom scheme by its name"
+                }
+                ([Seg::Key(t), _, Seg::Key(w)], _) if t == "scheme" && w == "weight_schedule" => {
+                    "; a weight schedule needs all three keys, e.g. \
+                     weight_schedule = { shape = \"T\", lookahead = 2, lookaside = 5 }"
                 }
                 _ => "",
             };
@@ -1308,7 +1657,7 @@ fn locate(doc: &DeTable, span: &Range<usize>) -> Option<Found> {
 }
 
 /// A value in words: `a string ("4")`, `an integer (4)`, `a table`.
-fn describe(v: &DeValue) -> String {
+pub(crate) fn describe(v: &DeValue) -> String {
     match v {
         DeValue::String(s) => format!("a string ({s:?})"),
         DeValue::Integer(i) => format!("an integer ({})", i.as_str()),

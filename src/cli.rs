@@ -11,7 +11,6 @@ use std::sync::Mutex;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::IsTerminal;
 
@@ -24,7 +23,7 @@ use crate::gen::{self, GenSpec};
 use crate::model::{self, Network};
 use crate::report::{self, json::ModelMeta, Row, RowCtx};
 use crate::run::{self, ActsChoice, Run};
-use crate::sim::LayerRun;
+use crate::sim::{LayerRun, ScheduleCache};
 use crate::{files, inspect, output, zoo};
 
 /// mltq: how much faster is an MLTQ network than its MLB baseline on a real PE array?
@@ -100,6 +99,9 @@ pub struct SimulateArgs {
     /// over every PE (several times the plain run).
     #[arg(long)]
     pub gap: bool,
+    /// With --plot: the figure's size, scale and font size.
+    #[command(flatten)]
+    pub figure: crate::plot::FigureArgs,
 }
 
 /// `mltq gen`.
@@ -116,12 +118,50 @@ pub struct GenArgs {
     /// Activation encoding: ternary:L, binary:L or int:B.
     #[arg(long, default_value_t = GenSpec::default().acts)]
     pub acts: EncSpec,
-    /// Fraction of weights kept after pruning (the rest are exactly zero).
-    #[arg(long, default_value_t = GenSpec::default().weight_density)]
-    pub weight_density: f64,
-    /// Fraction of activations that are nonzero.
-    #[arg(long, default_value_t = GenSpec::default().act_density)]
-    pub act_density: f64,
+    /// Fraction of weights kept after pruning (the rest are exactly zero) [default: 0.35].
+    /// Binary weights have no zeros: only 1 is accepted for them.
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
+    pub weight_density: Option<f64>,
+    /// Fraction of activations that are nonzero [default: 0.5]: one for every layer, or
+    /// one per layer in order (comma-separated; e.g. 1 for an image input, then 0.5).
+    /// Binary activations have no zeros: only 1 is accepted for them.
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
+    pub act_density: Option<gen::DensityList>,
+    /// How weights are drawn before pruning and quantization: gaussian, laplace or
+    /// uniform (zero mean, He's standard deviation).
+    #[arg(long, value_name = "DIST", default_value_t)]
+    pub weight_dist: gen::WeightDist,
+    /// How the nonzero activations are drawn: halfnormal (|N(0,1)|), or gaussian,
+    /// laplace (rectified, with the share of zeros setting the mean) or uniform.
+    #[arg(long, value_name = "DIST", default_value_t)]
+    pub act_dist: gen::ActDist,
+    /// Per-layer precisions of int activations: one per layer in order, comma-separated
+    /// (`-` keeps a layer at the full width), or one for every layer.
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["precision", "precision_profile", "profile_precision"])]
+    pub act_precision: Option<gen::precision::PrecisionList>,
+    /// Per-layer precisions of int weights, as --act-precision.
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["precision", "profile_precision"])]
+    pub weight_precision: Option<gen::precision::PrecisionList>,
+    /// Per-layer precisions of int tensors from FILE, as `mltq import --precision`: lines
+    /// `LAYER ACTS WEIGHTS`, or DNNsim's precision.txt layout.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["precision_profile", "profile_precision"])]
+    pub precision: Option<PathBuf>,
+    /// A published per-layer profile of the activation precisions: `stripes` (Stripes'
+    /// and Pragmatic's profiles; alexnet as published, vgg16 adapted from VGG-19).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile_precision")]
+    pub precision_profile: Option<String>,
+    /// Per layer, the smallest precision of each int tensor whose relative L2
+    /// quantization error is within --tolerance (as `mltq import --profile-precision`).
+    #[arg(long)]
+    pub profile_precision: bool,
+    /// The profile's tolerance, a fraction or a percentage [default: 0.01].
+    #[arg(
+        long,
+        value_name = "T",
+        requires = "profile_precision",
+        allow_hyphen_values = true
+    )]
+    pub tolerance: Option<String>,
     /// Activation samples per layer.
     #[arg(long, default_value_t = GenSpec::default().samples)]
     pub samples: u32,
@@ -374,6 +414,11 @@ fn progress(len: u64) -> ProgressBar {
 fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(p) = &a.plot {
         crate::plot::check_path(p, a.csv.as_deref())?;
+    } else if let Some(flag) = a.figure.given() {
+        return Err(Error::invalid(format!(
+            "{flag} sizes the figure of --plot; add --plot FILE.svg (or .png), or drop {flag}"
+        ))
+        .into());
     }
     simulate_files(&a).check()?;
     let arch = Arch::load(&a.arch)?;
@@ -426,12 +471,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let runs: Vec<Run> = match &stream {
         // Samples in parallel too (each one's layers already are), gathered in sample
         // order; the first sample's error if any fails.
-        None => sources
-            .into_par_iter()
-            .map(|src| run::simulate_opts(&net, &arch, src, &tick, None, a.gap))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<Run>>>()?,
+        None => run::simulate_samples_with(&net, &arch, sources, &tick, None, a.gap)?,
         // With a stream, one sample after the other, so that its rows stay in order.
         Some(st) => {
             let append = |rows: &[Row]| -> Result<()> {
@@ -440,6 +480,8 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                     .append(|w| report::csv::write(w, rows, false))
             };
             let mut runs = Vec::with_capacity(sources.len());
+            // The samples share their layers' weight schedules.
+            let cache = (sources.len() > 1).then(|| ScheduleCache::new(sources.len()));
             for src in sources {
                 let areas = crate::cost::areas(&arch, &net, src.sample());
                 let cx = RowCtx {
@@ -453,7 +495,11 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 let sink = |l: usize, r: &[LayerRun], c: &[LayerCost]| -> Result<()> {
                     append(&cx.layer_rows(&net.layers[l].name, r, c))
                 };
-                let run = run::simulate_opts(&net, &arch, src, &tick, Some(&sink), a.gap)?;
+                let opts = crate::sim::Options {
+                    cache: cache.as_ref(),
+                    gap: a.gap,
+                };
+                let run = run::simulate_sample(&net, &arch, src, &tick, Some(&sink), opts)?;
                 append(&RowCtx::of(&run).total_rows(&run.runs, &run.costs))?;
                 runs.push(run);
             }
@@ -483,7 +529,14 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         })?);
     }
     if let Some(p) = &a.plot {
-        staged.extend(crate::plot::stage_layers(&runs[0], &rows[0], p)?);
+        staged.extend(crate::plot::stage_layers(
+            &runs[0],
+            &rows[0],
+            &arch,
+            net.source.as_deref(),
+            p,
+            &a.figure.options(),
+        )?);
     }
     output::commit_all(staged)?;
     for (run, r) in runs.iter().zip(&rows) {
@@ -516,19 +569,163 @@ fn inspect_cmd(a: InspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    use gen::precision::{self as prec, LayerPrecision};
+    let d = GenSpec::default();
+    // A binary operand has no zero values: a density below 1 cannot be generated.
+    let act_densities: Vec<f64> = a.act_density.clone().map(|d| d.0).unwrap_or_default();
+    for (what, flag, enc, density) in [
+        ("weights", "--weight-density", a.weights, a.weight_density),
+        (
+            "activations",
+            "--act-density",
+            a.acts,
+            act_densities.iter().copied().find(|&d| d != 1.0),
+        ),
+    ] {
+        if let (EncSpec::Binary(_), Some(v)) = (enc, density) {
+            if v != 1.0 {
+                let sparse = if what == "weights" {
+                    "--weights ternary:L (or int:B) for pruned weights"
+                } else {
+                    "--acts ternary:L (or int:B) for sparse activations"
+                };
+                return Err(Error::invalid(format!(
+                    "{flag} {v}: binary {what} ({enc}) have no zero values (every digit is +1 or -1), so their density is 1; use {sparse}, or drop {flag}"
+                ))
+                .into());
+            }
+        }
+    }
     let spec = GenSpec {
         weights: a.weights,
         acts: a.acts,
-        weight_density: a.weight_density,
-        act_density: a.act_density,
+        weight_density: a.weight_density.unwrap_or(d.weight_density),
+        act_density: match act_densities[..] {
+            [one] => one,
+            _ => d.act_density,
+        },
         samples: a.samples,
         seed: a.seed,
     };
     spec.validate()?;
+    // Before the precision file is read: the output may not replace it.
+    let mut files = Files::new();
+    if let Some(p) = &a.precision {
+        files.input("--precision", p);
+    }
+    files.output("--out", &a.out).check()?;
+    let layers = zoo::lookup(&a.network)?;
+    let names: Vec<&str> = layers.iter().map(|(n, _)| n.as_str()).collect();
+    let given = |list: &prec::PrecisionList, flag: &str| -> Result<LayerPrecision> {
+        Ok(LayerPrecision::Given {
+            values: prec::expand(&list.0, &names, flag, &a.network)?,
+            from: "list".into(),
+        })
+    };
+    let mut opts = gen::GenOptions {
+        weight_dist: a.weight_dist,
+        act_dist: a.act_dist,
+        ..Default::default()
+    };
+    if act_densities.len() > 1 {
+        if act_densities.len() != names.len() {
+            return Err(Error::invalid(format!(
+                "--act-density: {} values for the {} layers of {}; give one density per layer in order, or a single one for every layer",
+                act_densities.len(),
+                names.len(),
+                a.network
+            ))
+            .into());
+        }
+        opts.act_densities = act_densities.clone();
+    }
+    let mut notes = Vec::new();
+    if let Some(l) = &a.weight_precision {
+        opts.weight_precision = given(l, "--weight-precision")?;
+    }
+    if let Some(l) = &a.act_precision {
+        opts.act_precision = given(l, "--act-precision")?;
+    }
+    if let Some(p) = &a.precision_profile {
+        opts.act_precision = LayerPrecision::Given {
+            values: prec::builtin(p, &a.network, &names)?,
+            from: p.clone(),
+        };
+    }
+    if let Some(path) = &a.precision {
+        let file = crate::import::precision::PrecisionFile::read(path)?;
+        let rows = file.for_layers(&names)?;
+        // Only letters, digits and `._+-` of the file's name go into the source.
+        let shown: String = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        for (what, enc, values, slot) in [
+            (
+                "weight",
+                a.weights,
+                rows.iter().map(|g| g.weights).collect::<Vec<_>>(),
+                &mut opts.weight_precision,
+            ),
+            (
+                "activation",
+                a.acts,
+                rows.iter().map(|g| g.acts).collect(),
+                &mut opts.act_precision,
+            ),
+        ] {
+            if !matches!(enc, EncSpec::Int(_)) {
+                if values.iter().any(Option::is_some) {
+                    notes.push(format!(
+                        "note: the {what} precisions of {} are not used: the {what}s are {enc}, not int",
+                        path.display()
+                    ));
+                }
+                continue;
+            }
+            *slot = LayerPrecision::Given {
+                values,
+                from: format!("file:{shown}"),
+            };
+        }
+    }
+    if a.profile_precision {
+        let tolerance = match &a.tolerance {
+            Some(t) => crate::import::precision::parse_tolerance(t)
+                .map_err(|e| Error::invalid(format!("--tolerance: {e}")))?,
+            None => crate::import::precision::DEFAULT_TOLERANCE,
+        };
+        let int = |e: EncSpec| matches!(e, EncSpec::Int(_));
+        if !int(a.weights) && !int(a.acts) {
+            return Err(Error::invalid(format!(
+                "--profile-precision profiles int tensors, but the weights are {} and the activations {}; generate int:B operands (e.g. --acts int:16)",
+                a.weights, a.acts
+            ))
+            .into());
+        }
+        if int(a.weights) {
+            opts.weight_precision = LayerPrecision::Profile { tolerance };
+        }
+        if int(a.acts) {
+            opts.act_precision = LayerPrecision::Profile { tolerance };
+        }
+    }
+    opts.validate(&spec, &layers)?;
     gen::check_memory(&a.network, &spec)?;
-    Files::new().output("--out", &a.out).check()?;
-    let net = gen::generate(&a.network, &spec)?;
+    let net = gen::synthesize_with(&a.network, layers, &spec, &opts)?;
     model::save(&net, &a.out)?;
+    for n in notes {
+        writeln!(out, "{n}")?;
+    }
     writeln!(
         out,
         "wrote {} ({} layers, {} weights, {} sample{}, seed {})",
@@ -539,5 +736,29 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         if spec.samples == 1 { "" } else { "s" },
         spec.seed
     )?;
+    for (what, p, enc) in [
+        ("weight", &opts.weight_precision, a.weights),
+        ("activation", &opts.act_precision, a.acts),
+    ] {
+        let (Some(origin), EncSpec::Int(bits)) = (p.origin(), enc) else {
+            continue;
+        };
+        let list: Vec<String> = net
+            .layers
+            .iter()
+            .filter_map(|l| match what {
+                "weight" => Some(&l.weights),
+                _ => l.acts.values().next(),
+            })
+            .map(|t| t.encoding().serial_planes().to_string())
+            .collect();
+        if !list.is_empty() {
+            writeln!(
+                out,
+                "{what} precisions ({origin}; int:{bits}), per layer: {}",
+                list.join(",")
+            )?;
+        }
+    }
     Ok(())
 }

@@ -30,6 +30,24 @@
 //! Scales are per tensor (`scale=tensor`); ints record their step as `scale` and have
 //! `precision` = B.
 //!
+//! # Options ([`GenOptions`]; the defaults give the values above, bit for bit)
+//!
+//! - **Distributions** ([`dist`]): the weights may be drawn from a Laplacian or a
+//!   uniform law instead of the Gaussian (`--weight-dist`), the nonzero activations
+//!   from a rectified Gaussian or Laplacian whose share of zeros is 1 − density, or a
+//!   uniform law, instead of the half-normal (`--act-dist`). Only the magnitudes
+//!   change: which elements are zero, and the signs, are drawn as above.
+//! - **Precisions** ([`precision`]): an `int:B` operand may be quantized at a precision
+//!   P ≤ B per layer (step = max / (2^(P−1) − 1) signed, max / (2^P − 1) unsigned,
+//!   stored with `bits=B precision=P`), given per layer or profiled from the data.
+//! - **Densities per layer**: each layer's activations may have their own density (an
+//!   image into the first layer is dense), recorded as `ad=D1,D2,…`.
+//!
+//! The options that are not the defaults are recorded in the model's `source`, after
+//! the settings above: `wdist=…`, `adist=…`, and per operand `wprec=`/`aprec=` with
+//! where the precisions came from and every layer's value, e.g.
+//! `aprec=stripes:9,8,5,5,7,16,16,16`.
+//!
 //! # Determinism
 //!
 //! Every tensor has its own seed, [`tensor_seed`]`(seed, layer index, kind, sample)`, and
@@ -38,7 +56,7 @@
 //! Layers, samples and chunks run in parallel (rayon) and are gathered in order, so a seed
 //! gives the same network whatever the thread count.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use rand::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -49,6 +67,13 @@ use crate::error::{Error, Result};
 use crate::model::{Geometry, Layer, Network};
 use crate::tensor::{plane_words, Tensor};
 use crate::zoo;
+
+pub mod dist;
+pub mod precision;
+
+use dist::Magnitude;
+pub use dist::{ActDist, WeightDist};
+pub use precision::LayerPrecision;
 
 /// What to generate: encodings, densities, samples and seed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -95,10 +120,165 @@ impl GenSpec {
     /// The generator settings as recorded in `network source=…`, e.g.
     /// `mltq gen resnet50 weights=ternary:2 acts=ternary:2 wd=0.35 ad=0.5 samples=1 seed=1`.
     pub fn source(&self, name: &str) -> String {
+        self.source_with(name, &self.act_density.to_string())
+    }
+
+    /// [`GenSpec::source`] with the activation densities spelled `ad`.
+    fn source_with(&self, name: &str, ad: &str) -> String {
         format!(
-            "mltq gen {name} weights={} acts={} wd={} ad={} samples={} seed={}",
-            self.weights, self.acts, self.weight_density, self.act_density, self.samples, self.seed
+            "mltq gen {name} weights={} acts={} wd={} ad={ad} samples={} seed={}",
+            self.weights, self.acts, self.weight_density, self.samples, self.seed
         )
+    }
+}
+
+/// Densities as given on the command line: one for every layer, or one per layer in
+/// order (comma-separated).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DensityList(pub Vec<f64>);
+
+impl std::str::FromStr for DensityList {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<DensityList, String> {
+        s.split(',')
+            .enumerate()
+            .map(|(i, v)| {
+                let v = v.trim();
+                match v.parse::<f64>() {
+                    Ok(d) if (0.0..=1.0).contains(&d) => Ok(d),
+                    _ => Err(format!(
+                        "{}`{v}` is not a density in [0, 1] (a fraction of nonzero values); give one density, or one per layer in order separated by commas",
+                        if s.contains(',') { format!("value {}: ", i + 1) } else { String::new() }
+                    )),
+                }
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map(DensityList)
+    }
+}
+
+/// Opt-in shapes of the generated values beyond [`GenSpec`]: distributions and per-layer
+/// precisions of int operands. The default is what `gen` has always written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GenOptions {
+    /// How weights are drawn before pruning and quantization.
+    pub weight_dist: WeightDist,
+    /// How the nonzero activations are drawn.
+    pub act_dist: ActDist,
+    /// Per-layer precisions of int weights.
+    pub weight_precision: LayerPrecision,
+    /// Per-layer precisions of int activations.
+    pub act_precision: LayerPrecision,
+    /// Per-layer activation densities, one per layer in order, replacing
+    /// [`GenSpec::act_density`] (empty: every layer at that density). Recorded as
+    /// `ad=D1,D2,…` in the source.
+    pub act_densities: Vec<f64>,
+}
+
+impl GenOptions {
+    /// Check the options against the encodings and the layers before anything is drawn:
+    /// precisions only for int operands, one per layer, each in 1..=B (2..=B for signed
+    /// values: a sign and a magnitude bit).
+    pub fn validate(&self, spec: &GenSpec, layers: &[(String, Geometry)]) -> Result<()> {
+        if !self.act_densities.is_empty() {
+            if self.act_densities.len() != layers.len() {
+                return Err(Error::invalid(format!(
+                    "activation densities: {} values for {} layers; give one per layer in order",
+                    self.act_densities.len(),
+                    layers.len()
+                )));
+            }
+            for &d in &self.act_densities {
+                check_density("activation", d)?;
+            }
+        }
+        for (what, prec, enc, signed) in [
+            ("weight", &self.weight_precision, spec.weights, true),
+            ("activation", &self.act_precision, spec.acts, false),
+        ] {
+            if *prec == LayerPrecision::Full {
+                continue;
+            }
+            let EncSpec::Int(bits) = enc else {
+                return Err(Error::invalid(format!(
+                    "{what} precisions apply to int {what}s (int:B), but the {what}s are {enc}; generate them as int:B or drop the {what} precisions"
+                )));
+            };
+            let LayerPrecision::Given { values, from } = prec else {
+                continue;
+            };
+            if values.len() != layers.len() {
+                return Err(Error::invalid(format!(
+                    "{what} precisions ({from}): {} values for {} layers; give one per layer in order",
+                    values.len(),
+                    layers.len()
+                )));
+            }
+            let lo = if signed { 2 } else { 1 };
+            for ((layer, _), p) in layers.iter().zip(values) {
+                let Some(p) = *p else { continue };
+                if p > bits as u32 {
+                    return Err(Error::invalid(format!(
+                        "layer `{layer}`: {what} precision {p} ({from}) is more than the int:{bits} width; generate int:{p} {what}s or more, or give a smaller precision"
+                    )));
+                }
+                if p < lo {
+                    return Err(Error::invalid(format!(
+                        "layer `{layer}`: {what} precision {p} ({from}) is too small for signed values (at least 2 bits: a sign and a magnitude bit)"
+                    )));
+                }
+            }
+        }
+        if let Some(t) = [&self.weight_precision, &self.act_precision]
+            .into_iter()
+            .find_map(|p| match p {
+                LayerPrecision::Profile { tolerance } => Some(*tolerance),
+                _ => None,
+            })
+            .filter(|t| !(*t > 0.0 && *t <= 1.0))
+        {
+            return Err(Error::invalid(format!(
+                "the precision profile's tolerance must be in (0, 1] (a relative L2 error, e.g. 0.01), got {t}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// What the model's source records beyond [`GenSpec::source`]: the options that are
+    /// not the defaults, with every layer's resulting precision.
+    fn source(&self, layers: &[Layer]) -> String {
+        let mut s = String::new();
+        if self.weight_dist != WeightDist::default() {
+            s += &format!(" wdist={}", self.weight_dist);
+        }
+        if self.act_dist != ActDist::default() {
+            s += &format!(" adist={}", self.act_dist);
+        }
+        let list = |t: Vec<&Tensor>| {
+            t.iter()
+                .map(|t| t.encoding().serial_planes().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        if let Some(o) = self.weight_precision.origin() {
+            s += &format!(
+                " wprec={o}:{}",
+                list(layers.iter().map(|l| &l.weights).collect())
+            );
+        }
+        if let Some(o) = self.act_precision.origin() {
+            // Every sample of a layer has the same precision; a model without samples
+            // has nothing to record.
+            let acts: Vec<&Tensor> = layers
+                .iter()
+                .filter_map(|l| l.acts.values().next())
+                .collect();
+            if acts.len() == layers.len() {
+                s += &format!(" aprec={o}:{}", list(acts));
+            }
+        }
+        s
     }
 }
 
@@ -163,9 +343,25 @@ pub fn generate(name: &str, spec: &GenSpec) -> Result<Network> {
     synthesize(name, zoo::lookup(name)?, spec)
 }
 
+/// [`generate`] with value options (distributions, per-layer precisions).
+pub fn generate_with(name: &str, spec: &GenSpec, opts: &GenOptions) -> Result<Network> {
+    synthesize_with(name, zoo::lookup(name)?, spec, opts)
+}
+
 /// Any list of layers with synthetic weights and activations; layer i draws from
 /// [`tensor_seed`]`(spec.seed, i, …)`.
 pub fn synthesize(name: &str, layers: Vec<(String, Geometry)>, spec: &GenSpec) -> Result<Network> {
+    synthesize_with(name, layers, spec, &GenOptions::default())
+}
+
+/// [`synthesize`] with value options. Layer i's precision is the i-th of a given list;
+/// a profiled activation precision is one per layer, over all its samples together.
+pub fn synthesize_with(
+    name: &str,
+    layers: Vec<(String, Geometry)>,
+    spec: &GenSpec,
+    opts: &GenOptions,
+) -> Result<Network> {
     spec.validate()?;
     let mut seen = HashSet::new();
     for (layer, geom) in &layers {
@@ -177,36 +373,99 @@ pub fn synthesize(name: &str, layers: Vec<(String, Geometry)>, spec: &GenSpec) -
         geom.validate()
             .map_err(|e| Error::invalid(format!("layer `{layer}`: {e}")))?;
     }
+    opts.validate(spec, &layers)?;
     let layers = layers
         .into_par_iter()
         .enumerate()
         .map(|(i, (name, geom))| {
+            let in_layer = |e: Error| Error::invalid(format!("layer `{name}`: {e}"));
             let seed = tensor_seed(spec.seed, i, TensorKind::Weights, 0);
-            let weights = synthetic_weights(&geom, spec.weights, spec.weight_density, seed)?;
-            let acts = (0..spec.samples)
-                .into_par_iter()
-                .map(|s| {
-                    let seed = tensor_seed(spec.seed, i, TensorKind::Acts, s);
-                    Ok((s, synthetic_acts(&geom, spec.acts, spec.act_density, seed)?))
-                })
-                .collect::<Result<BTreeMap<u32, Tensor>>>()?;
+            let weights = weights_of(
+                &geom,
+                spec.weights,
+                spec.weight_density,
+                seed,
+                opts.weight_dist,
+                Prec::of(&opts.weight_precision, i),
+            )
+            .map_err(in_layer)?;
+            let seeds: Vec<u64> = (0..spec.samples)
+                .map(|s| tensor_seed(spec.seed, i, TensorKind::Acts, s))
+                .collect();
+            let acts = acts_of(
+                &geom,
+                spec.acts,
+                opts.act_densities
+                    .get(i)
+                    .copied()
+                    .unwrap_or(spec.act_density),
+                &seeds,
+                opts.act_dist,
+                Prec::of(&opts.act_precision, i),
+            )
+            .map_err(in_layer)?;
             Ok(Layer {
                 name,
                 geom,
                 weights,
-                acts,
+                acts: (0..spec.samples).zip(acts).collect(),
             })
         })
         .collect::<Result<Vec<Layer>>>()?;
+    let ad = if opts.act_densities.is_empty() {
+        spec.act_density.to_string()
+    } else {
+        opts.act_densities
+            .iter()
+            .map(f64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let source = spec.source_with(name, &ad) + &opts.source(&layers);
     Ok(Network {
         name: name.to_string(),
-        source: Some(spec.source(name)),
+        source: Some(source),
         layers,
     })
 }
 
+/// The precision of one int tensor, resolved for its layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Prec {
+    /// precision = bits.
+    Full,
+    /// A given precision.
+    At(u8),
+    /// The smallest within this relative L2 error.
+    Profile(f64),
+}
+
+impl Prec {
+    fn of(p: &LayerPrecision, layer: usize) -> Prec {
+        match p {
+            LayerPrecision::Full => Prec::Full,
+            LayerPrecision::Given { values, .. } => match values.get(layer).copied().flatten() {
+                Some(p) => Prec::At(p.min(32) as u8),
+                None => Prec::Full,
+            },
+            LayerPrecision::Profile { tolerance } => Prec::Profile(*tolerance),
+        }
+    }
+}
+
 /// Synthetic weights for one layer (see the module docs), drawn from `seed`.
 pub fn synthetic_weights(geom: &Geometry, enc: EncSpec, density: f64, seed: u64) -> Result<Tensor> {
+    weights_of(geom, enc, density, seed, WeightDist::Gaussian, Prec::Full)
+}
+
+fn weights_of(
+    geom: &Geometry,
+    enc: EncSpec,
+    density: f64,
+    seed: u64,
+    dist: WeightDist,
+    prec: Prec,
+) -> Result<Tensor> {
     check_density("weight", density)?;
     check_weight_enc(enc)?;
     geom.validate()?;
@@ -217,8 +476,7 @@ pub fn synthetic_weights(geom: &Geometry, enc: EncSpec, density: f64, seed: u64)
         keep: density,
         dense: false,
         signed: true,
-        sigma,
-        tail: density,
+        mag: Magnitude::weights(dist, sigma, density),
     };
     match enc {
         EncSpec::Ternary(levels) => residual(&shape, levels, true, draw(n, seed, &pruned)),
@@ -226,12 +484,16 @@ pub fn synthetic_weights(geom: &Geometry, enc: EncSpec, density: f64, seed: u64)
             let full = Draw {
                 keep: 1.0,
                 dense: true,
-                tail: 1.0,
+                mag: Magnitude::weights(dist, sigma, 1.0),
                 ..pruned
             };
             residual(&shape, levels, false, draw(n, seed, &full))
         }
-        EncSpec::Int(bits) => linear(&shape, bits, true, draw(n, seed, &pruned)),
+        EncSpec::Int(bits) => {
+            let chunks = draw(n, seed, &pruned);
+            let p = int_precision(prec, bits, true, std::slice::from_ref(&chunks))?;
+            linear(&shape, bits, p, true, chunks)
+        }
     }
 }
 
@@ -239,6 +501,19 @@ pub fn synthetic_weights(geom: &Geometry, enc: EncSpec, density: f64, seed: u64)
 /// `seed`. [`tensor_seed`]`(S, i, TensorKind::Acts, k)` gives what `mltq gen --seed S`
 /// puts in sample k of layer i.
 pub fn synthetic_acts(geom: &Geometry, enc: EncSpec, density: f64, seed: u64) -> Result<Tensor> {
+    let mut t = acts_of(geom, enc, density, &[seed], ActDist::HalfNormal, Prec::Full)?;
+    Ok(t.pop().expect("one seed, one tensor"))
+}
+
+/// The activations of one layer for every seed (sample), in order.
+fn acts_of(
+    geom: &Geometry,
+    enc: EncSpec,
+    density: f64,
+    seeds: &[u64],
+    dist: ActDist,
+    prec: Prec,
+) -> Result<Vec<Tensor>> {
     check_density("activation", density)?;
     check_enc(enc)?;
     geom.validate()?;
@@ -248,19 +523,88 @@ pub fn synthetic_acts(geom: &Geometry, enc: EncSpec, density: f64, seed: u64) ->
         keep: density,
         dense: false,
         signed: false,
-        sigma: 1.0,
-        tail: 1.0,
+        mag: Magnitude::acts(dist, density),
     };
     match enc {
-        EncSpec::Ternary(levels) => residual(&shape, levels, true, draw(n, seed, &relu)),
+        EncSpec::Ternary(levels) => seeds
+            .par_iter()
+            .map(|&s| residual(&shape, levels, true, draw(n, s, &relu)))
+            .collect(),
         EncSpec::Binary(levels) => {
             let all = Draw {
                 dense: true,
                 ..relu
             };
-            residual(&shape, levels, false, draw(n, seed, &all))
+            seeds
+                .par_iter()
+                .map(|&s| residual(&shape, levels, false, draw(n, s, &all)))
+                .collect()
         }
-        EncSpec::Int(bits) => linear(&shape, bits, false, draw(n, seed, &relu)),
+        EncSpec::Int(bits) => match prec {
+            // A profile looks at every sample of the layer at once.
+            Prec::Profile(_) => {
+                let draws: Vec<Vec<Chunk>> = seeds.par_iter().map(|&s| draw(n, s, &relu)).collect();
+                let p = int_precision(prec, bits, false, &draws)?;
+                draws
+                    .into_par_iter()
+                    .map(|c| linear(&shape, bits, p, false, c))
+                    .collect()
+            }
+            _ => {
+                let p = int_precision(prec, bits, false, &[])?;
+                seeds
+                    .par_iter()
+                    .map(|&s| linear(&shape, bits, p, false, draw(n, s, &relu)))
+                    .collect()
+            }
+        },
+    }
+}
+
+/// The precision of an int tensor of `bits` bits: full, given, or profiled over the
+/// drawn values of every sample (`draws`) with the importer's rule
+/// ([`crate::import::precision::profile`]).
+fn int_precision(prec: Prec, bits: u8, signed: bool, draws: &[Vec<Chunk>]) -> Result<u8> {
+    match prec {
+        Prec::Full => Ok(bits),
+        Prec::At(p) => Ok(p),
+        Prec::Profile(tolerance) => {
+            let lo = if signed { 2 } else { 1 };
+            let pick = crate::import::precision::profile(lo, bits, tolerance, |p| {
+                Ok(rel_l2_error(draws, p, signed))
+            })?;
+            Ok(pick.precision)
+        }
+    }
+}
+
+/// ‖x − x̂‖ / ‖x‖ over every sample's drawn values x and their `precision`-bit linear
+/// quantization x̂ (each sample with its own step, as [`linear`] quantizes it). Zeros
+/// are exact and add nothing. Summed chunk by chunk in order: deterministic.
+fn rel_l2_error(draws: &[Vec<Chunk>], precision: u8, signed: bool) -> f64 {
+    let (mut err, mut norm) = (0.0f64, 0.0f64);
+    for chunks in draws {
+        let (qmax, step) = quant_step(chunks, precision, signed);
+        let parts: Vec<(f64, f64)> = chunks
+            .par_iter()
+            .map(|c| {
+                c.mag.iter().fold((0.0, 0.0), |(e, n), &m| {
+                    let m = m as f64;
+                    let q = ((m / step).round() as i64).clamp(1, qmax) as f64;
+                    let d = m - q * step;
+                    (e + d * d, n + m * m)
+                })
+            })
+            .collect();
+        for (e, n) in parts {
+            err += e;
+            norm += n;
+        }
+    }
+    if norm > 0.0 {
+        (err / norm).sqrt()
+    } else {
+        0.0
     }
 }
 
@@ -333,11 +677,10 @@ struct Draw {
     dense: bool,
     /// Random signs (weights) or all positive (activations).
     signed: bool,
-    /// Standard deviation of the underlying Gaussian.
-    sigma: f64,
-    /// The nonzero magnitudes are the Gaussian's largest `tail` fraction: the survivors
-    /// of magnitude pruning (weights), or the whole half-normal (1.0).
-    tail: f64,
+    /// The law of the nonzero magnitudes: for weights the survivors of magnitude
+    /// pruning (the distribution's largest `keep` fraction), for activations the
+    /// positive values.
+    mag: Magnitude,
 }
 
 /// One chunk of real values before quantization.
@@ -386,8 +729,7 @@ fn draw_chunk(m: usize, keep: usize, seed: u64, d: &Draw) -> Chunk {
             || (need > 0 && ((rng.next_u64() as u128 * left as u128) >> 64) < need as u128);
         if pick {
             need -= 1;
-            let q = 0.5 * d.tail * (1.0 - unit(&mut rng));
-            mag.push((-d.sigma * inv_normal_cdf(q)) as f32);
+            mag.push(d.mag.at(unit(&mut rng)) as f32);
         } else if d.dense {
             mag.push(0.0);
         } else {
@@ -557,13 +899,13 @@ fn residual(shape: &[usize], levels: u8, ternary: bool, mut chunks: Vec<Chunk>) 
     }
 }
 
-/// Linear quantization of drawn values to B-bit integers, step = max / qmax; every
-/// present value rounds to at least 1 in magnitude.
-fn linear(shape: &[usize], bits: u8, signed: bool, chunks: Vec<Chunk>) -> Result<Tensor> {
+/// The largest quantized magnitude at `precision` bits and the step that puts the
+/// drawn maximum there (1.0 for an all-zero tensor).
+fn quant_step(chunks: &[Chunk], precision: u8, signed: bool) -> (i64, f64) {
     let qmax: i64 = if signed {
-        (1 << (bits - 1)) - 1
+        (1 << (precision - 1)) - 1
     } else {
-        ((1i64 << bits) - 1).min(i32::MAX as i64)
+        ((1i64 << precision) - 1).min(i32::MAX as i64)
     };
     let max = chunks
         .par_iter()
@@ -574,6 +916,19 @@ fn linear(shape: &[usize], bits: u8, signed: bool, chunks: Vec<Chunk>) -> Result
     } else {
         1.0
     };
+    (qmax, step)
+}
+
+/// Linear quantization of drawn values to `precision`-bit integers in a `bits`-wide
+/// tensor, step = max / qmax; every present value rounds to at least 1 in magnitude.
+fn linear(
+    shape: &[usize],
+    bits: u8,
+    precision: u8,
+    signed: bool,
+    chunks: Vec<Chunk>,
+) -> Result<Tensor> {
+    let (qmax, step) = quant_step(&chunks, precision, signed);
     let n: usize = shape.iter().product();
     let mut values = vec![0i32; n];
     values
@@ -592,7 +947,7 @@ fn linear(shape: &[usize], bits: u8, signed: bool, chunks: Vec<Chunk>) -> Result
                 }
             }
         });
-    Tensor::int(shape, bits, signed, bits, Some(step as f32), values)
+    Tensor::int(shape, bits, signed, precision, Some(step as f32), values)
 }
 
 /// Replace every layer's activations by seeded synthetic ones for `sample` (all other
@@ -823,6 +1178,356 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a, l.acts[&0]);
+    }
+
+    fn int_values(t: &Tensor) -> Vec<i32> {
+        (0..t.len()).map(|i| t.int_value(i).unwrap()).collect()
+    }
+
+    fn given(values: Vec<Option<u32>>) -> LayerPrecision {
+        LayerPrecision::Given {
+            values,
+            from: "list".into(),
+        }
+    }
+
+    #[test]
+    fn default_options_change_nothing() {
+        let s = GenSpec {
+            weights: EncSpec::Int(8),
+            acts: EncSpec::Int(8),
+            samples: 2,
+            ..GenSpec::default()
+        };
+        let a = generate("resnet20", &s).unwrap();
+        let b = generate_with("resnet20", &s, &GenOptions::default()).unwrap();
+        assert_eq!(a, b);
+        // Explicit defaults too: the half-normal is the rectified Gaussian at density
+        // 0.5, so `--act-dist gaussian` at 0.5 gives the same network.
+        let c = generate_with(
+            "resnet20",
+            &s,
+            &GenOptions {
+                act_dist: ActDist::Gaussian,
+                ..GenOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(a.layers, c.layers);
+        assert_eq!(
+            c.source.as_deref(),
+            Some("mltq gen resnet20 weights=int:8 acts=int:8 wd=0.35 ad=0.5 samples=2 seed=1 adist=gaussian")
+        );
+    }
+
+    /// At precision P the values are the P-bit quantization in the B-bit container: the
+    /// same integers as generating int:P outright (same draws, same step), with
+    /// `bits=B precision=P`, and their magnitudes fit in P bits.
+    #[test]
+    fn a_precision_quantizes_at_p_bits_in_the_b_bit_container() {
+        let layers = vec![
+            ("a".to_string(), conv(24, 10, 16, 3)),
+            ("b".to_string(), conv(16, 10, 8, 1)),
+            ("c".to_string(), Geometry::Fc { c: 800, f: 10 }),
+        ];
+        let spec16 = spec(EncSpec::Int(16), EncSpec::Int(16));
+        let opts = GenOptions {
+            weight_precision: given(vec![Some(6), None, Some(2)]),
+            act_precision: given(vec![Some(5), Some(9), None]),
+            ..GenOptions::default()
+        };
+        let net = synthesize_with("t", layers.clone(), &spec16, &opts).unwrap();
+        assert_eq!(
+            net.source.as_deref().unwrap(),
+            "mltq gen t weights=int:16 acts=int:16 wd=0.35 ad=0.5 samples=1 seed=1 wprec=list:6,16,2 aprec=list:5,9,16"
+        );
+        for (i, (w, a)) in [(6u8, 5u8), (16, 9), (2, 16)].into_iter().enumerate() {
+            let l = &net.layers[i];
+            let (wt, at) = (&l.weights, &l.acts[&0]);
+            assert!(
+                matches!(wt.encoding(), Encoding::Int { bits: 16, precision, signed: true, .. } if *precision == w)
+            );
+            assert!(
+                matches!(at.encoding(), Encoding::Int { bits: 16, precision, signed: false, .. } if *precision == a)
+            );
+            let (wv, av) = (int_values(wt), int_values(at));
+            // The largest magnitude sits at the top of the P-bit range.
+            assert_eq!(wv.iter().map(|x| x.abs()).max(), Some((1 << (w - 1)) - 1));
+            assert_eq!(av.iter().max(), Some(&((1 << a) - 1)));
+            // Outright int:P, drawn from the same seeds.
+            let direct = synthesize(
+                "t",
+                vec![layers[i].clone()],
+                &GenSpec {
+                    weights: EncSpec::Int(w),
+                    acts: EncSpec::Int(a),
+                    ..spec16
+                },
+            )
+            .unwrap();
+            // Layer seeds depend on the layer index: compare layer 0 only directly.
+            if i == 0 {
+                assert_eq!(wv, int_values(&direct.layers[0].weights));
+                assert_eq!(av, int_values(&direct.layers[0].acts[&0]));
+            }
+            // Densities are exact whatever the precision.
+            let nz = wv.iter().filter(|&&x| x != 0).count();
+            assert_eq!(nz, (0.35 * wv.len() as f64).round() as usize);
+            let nz = av.iter().filter(|&&x| x != 0).count();
+            assert_eq!(nz, (0.5 * av.len() as f64).round() as usize);
+        }
+    }
+
+    #[test]
+    fn precisions_are_checked_against_the_encodings() {
+        let layers = vec![("a".to_string(), conv(4, 6, 4, 3))];
+        let check = |w: EncSpec, a: EncSpec, opts: GenOptions| {
+            synthesize_with("t", layers.clone(), &spec(w, a), &opts)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = check(
+            EncSpec::Int(8),
+            EncSpec::Ternary(2),
+            GenOptions {
+                act_precision: given(vec![Some(4)]),
+                ..GenOptions::default()
+            },
+        );
+        assert_eq!(e, "activation precisions apply to int activations (int:B), but the activations are ternary:2; generate them as int:B or drop the activation precisions");
+        let e = check(
+            EncSpec::Int(8),
+            EncSpec::Int(8),
+            GenOptions {
+                act_precision: given(vec![Some(9)]),
+                ..GenOptions::default()
+            },
+        );
+        assert_eq!(e, "layer `a`: activation precision 9 (list) is more than the int:8 width; generate int:9 activations or more, or give a smaller precision");
+        let e = check(
+            EncSpec::Int(8),
+            EncSpec::Int(8),
+            GenOptions {
+                weight_precision: given(vec![Some(1)]),
+                ..GenOptions::default()
+            },
+        );
+        assert!(
+            e.contains("weight precision 1 (list) is too small for signed values"),
+            "{e}"
+        );
+        let e = check(
+            EncSpec::Int(8),
+            EncSpec::Int(8),
+            GenOptions {
+                weight_precision: given(vec![Some(4), Some(4)]),
+                ..GenOptions::default()
+            },
+        );
+        assert_eq!(
+            e,
+            "weight precisions (list): 2 values for 1 layers; give one per layer in order"
+        );
+        // Unsigned activations may have one bit.
+        let net = synthesize_with(
+            "t",
+            layers.clone(),
+            &spec(EncSpec::Int(8), EncSpec::Int(8)),
+            &GenOptions {
+                act_precision: given(vec![Some(1)]),
+                ..GenOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(int_values(&net.layers[0].acts[&0]).iter().all(|&x| x <= 1));
+    }
+
+    /// The slow, literal reading of the profile: dequantize at every precision and
+    /// measure the relative L2 error against the drawn values, element by element.
+    fn slow_rel_error(values: &[f64], p: u8, signed: bool) -> f64 {
+        let qmax = if signed {
+            (1i64 << (p - 1)) - 1
+        } else {
+            (1i64 << p) - 1
+        };
+        let max = values.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
+        let step = max / qmax as f64;
+        let (mut e, mut n) = (0.0, 0.0);
+        for &x in values {
+            if x == 0.0 {
+                continue;
+            }
+            let q = ((x.abs() / step).round() as i64).clamp(1, qmax) as f64;
+            e += (x.abs() - q * step).powi(2);
+            n += x * x;
+        }
+        (e / n).sqrt()
+    }
+
+    #[test]
+    fn profiled_precisions_are_the_smallest_within_the_tolerance() {
+        let g = conv(48, 20, 32, 3); // 19200 activations, 13824 weights: several chunks
+        let relu = Draw {
+            keep: 0.4,
+            dense: false,
+            signed: false,
+            mag: Magnitude::acts(ActDist::Gaussian, 0.4),
+        };
+        let seeds = [
+            tensor_seed(3, 0, TensorKind::Acts, 0),
+            tensor_seed(3, 0, TensorKind::Acts, 1),
+        ];
+        let n = 48 * 20 * 20;
+        // Drawn values, as f32 like the generator keeps them.
+        let values: Vec<Vec<f64>> = seeds
+            .iter()
+            .map(|&s| {
+                draw(n, s, &relu)
+                    .iter()
+                    .flat_map(|c| c.mag.iter().map(|&m| m as f64))
+                    .collect()
+            })
+            .collect();
+        for tol in [0.05, 0.01, 0.002] {
+            let err = |p: u8| {
+                // Both samples together: Σ errors² / Σ norms², each with its own step.
+                let (mut e, mut nn) = (0.0, 0.0);
+                for v in &values {
+                    let r = slow_rel_error(v, p, false);
+                    let norm: f64 = v.iter().map(|x| x * x).sum();
+                    e += r * r * norm;
+                    nn += norm;
+                }
+                (e / nn).sqrt()
+            };
+            let want = (1..=16u8).find(|&p| err(p) <= tol).unwrap();
+            let t = acts_of(
+                &g,
+                EncSpec::Int(16),
+                0.4,
+                &seeds,
+                ActDist::Gaussian,
+                Prec::Profile(tol),
+            )
+            .unwrap();
+            for a in &t {
+                assert_eq!(a.encoding().serial_planes(), want as u32, "tolerance {tol}");
+            }
+            assert!(want > 1 && err(want - 1) > tol);
+        }
+        // Weights: signed, from 2 bits.
+        let w = weights_of(
+            &g,
+            EncSpec::Int(16),
+            0.3,
+            9,
+            WeightDist::Laplace,
+            Prec::Profile(0.01),
+        )
+        .unwrap();
+        let p = w.encoding().serial_planes() as u8;
+        let pruned = Draw {
+            keep: 0.3,
+            dense: false,
+            signed: true,
+            mag: Magnitude::weights(WeightDist::Laplace, (2.0f64 / (48.0 * 9.0)).sqrt(), 0.3),
+        };
+        let v: Vec<f64> = draw(13824, 9, &pruned)
+            .iter()
+            .flat_map(|c| c.mag.iter().map(|&m| m as f64))
+            .collect();
+        assert!(
+            slow_rel_error(&v, p, true) <= 0.01 && slow_rel_error(&v, p - 1, true) > 0.01,
+            "{p}"
+        );
+    }
+
+    /// Share of a tensor's nonzero values (dequantized) at or below x.
+    fn share_below(t: &Tensor, x: f64) -> f64 {
+        let Encoding::Int { scale: Some(s), .. } = *t.encoding() else {
+            panic!("int tensor")
+        };
+        let v: Vec<f64> = int_values(t)
+            .iter()
+            .filter(|&&q| q != 0)
+            .map(|&q| q.abs() as f64 * s as f64)
+            .collect();
+        v.iter().filter(|&&m| m <= x).count() as f64 / v.len() as f64
+    }
+
+    /// Each law's median, derived by hand, splits the generated values in half (fixed
+    /// seeds, int:16 so that quantization does not move them; within about three
+    /// standard errors of a share of that many values).
+    #[test]
+    fn distributions_have_their_medians() {
+        let g = conv(64, 32, 64, 3); // 36864 weights (fan-in 576), 65536 activations
+        let sigma = (2.0f64 / 576.0).sqrt();
+        for (dist, median) in [
+            (WeightDist::Gaussian, 0.674489750 * sigma),
+            (WeightDist::Laplace, sigma / 2f64.sqrt() * 2f64.ln()),
+            (WeightDist::Uniform, sigma * 3f64.sqrt() / 2.0),
+        ] {
+            let w = weights_of(&g, EncSpec::Int(16), 1.0, 1, dist, Prec::Full).unwrap();
+            let s = share_below(&w, median);
+            assert!((s - 0.5).abs() < 0.01, "{dist}: {s}");
+        }
+        // Pruned to 20 %: the survivors' median is the law's 90th percentile of |w|.
+        let w = weights_of(
+            &g,
+            EncSpec::Int(16),
+            0.2,
+            1,
+            WeightDist::Laplace,
+            Prec::Full,
+        )
+        .unwrap();
+        // (7373 survivors: one standard error of the share is 0.006.)
+        let s = share_below(&w, sigma / 2f64.sqrt() * 10f64.ln());
+        assert!((s - 0.5).abs() < 0.02, "{s}");
+        for (dist, d, median) in [
+            (ActDist::HalfNormal, 0.3, 0.674489750),
+            // μ = Φ⁻¹(0.2) = −0.841621234; the positive part's median μ − Φ⁻¹(0.1).
+            (ActDist::Gaussian, 0.2, 1.281551566 - 0.841621234),
+            // μ = Φ⁻¹(0.8) = 0.841621234; median μ − Φ⁻¹(0.4) = μ + 0.253347103.
+            (ActDist::Gaussian, 0.8, 0.841621234 + 0.253347103),
+            // Density ≤ ½: exponential positives of scale 1/√2, median ln 2 / √2.
+            (ActDist::Laplace, 0.3, 2f64.ln() / 2f64.sqrt()),
+            (ActDist::Uniform, 0.6, 0.5),
+        ] {
+            let a = acts_of(&g, EncSpec::Int(16), d, &[5], dist, Prec::Full).unwrap();
+            // At least 13107 nonzero values: one standard error of the share is 0.0044.
+            let s = share_below(&a[0], median);
+            assert!((s - 0.5).abs() < 0.015, "{dist} at {d}: {s}");
+            assert!((a[0].word_density() - d).abs() < 1e-4);
+        }
+    }
+
+    /// Bit density of uniform activations by hand: quantized to 8 bits they are uniform
+    /// over 1..=255, whose mean popcount is 4 (half the bits), so over the 8 planes a
+    /// nonzero value has bit density ½ and the tensor d/2.
+    #[test]
+    fn uniform_activations_set_half_their_bits() {
+        let g = conv(64, 32, 8, 1); // 65536 activations
+        let a = acts_of(&g, EncSpec::Int(8), 0.4, &[2], ActDist::Uniform, Prec::Full).unwrap();
+        let dd = a[0].digit_density();
+        assert!((dd - 0.2).abs() < 0.003, "{dd}");
+        // At precision 4 in int:16: q = round(15·v), v uniform on (0, 1]: 1..=14 with
+        // probability 1/15 each (28 set bits), 15 with 1/30, and 0 (raised to 1) with
+        // 1/30: a mean of 28/15 + (4 + 1)/30 set bits over the 4 planes.
+        let a = acts_of(
+            &g,
+            EncSpec::Int(16),
+            0.4,
+            &[2],
+            ActDist::Uniform,
+            Prec::At(4),
+        )
+        .unwrap();
+        // (Tensor::digit_density counts over the 16 planes of the container.)
+        let bits: u32 = int_values(&a[0]).iter().map(|x| x.count_ones()).sum();
+        let dd = bits as f64 / (a[0].len() as f64 * 4.0);
+        let want = 0.4 * (28.0 / 15.0 + 5.0 / 30.0) / 4.0;
+        assert!((dd - want).abs() < 0.003, "{dd} vs {want}");
     }
 
     #[test]

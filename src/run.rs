@@ -14,7 +14,8 @@ use crate::cost::{self, LayerCost};
 use crate::encoding::{EncSpec, Encoding};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Geometry, Layer, Network};
-use crate::sim::{simulate_schemes_with, LayerRun};
+use crate::scheme::WeightSchedule;
+use crate::sim::{self, simulate_schemes_with, LayerRun, ScheduleCache};
 use crate::tensor::Tensor;
 
 /// Where a run's activations came from.
@@ -61,6 +62,8 @@ pub struct Run {
     pub arch: String,
     /// Scheme names, in the arch's order.
     pub schemes: Vec<String>,
+    /// Each scheme's weight schedule, if any (same order).
+    pub schedules: Vec<Option<WeightSchedule>>,
     /// Index of the baseline scheme.
     pub baseline: usize,
     /// Clock (GHz), for times.
@@ -202,16 +205,16 @@ pub type OnLayer<'a> = &'a (dyn Fn(usize, &[LayerRun], &[LayerCost]) -> Result<(
 /// arrays are simulated together (sharing the layer's prepared operands), results in
 /// the arch's order.
 pub fn simulate_layer(layer: &Layer, acts: &Tensor, arch: &Arch) -> Result<Vec<LayerRun>> {
-    simulate_layer_with(layer, acts, arch, false)
+    simulate_layer_with(layer, acts, arch, sim::Options::default())
 }
 
-/// [`simulate_layer`], with the lane-cycles broken down by cause when `gap`
-/// ([`crate::sim::gap`]).
+/// [`simulate_layer`] with `opts`: for one sample of several, sharing their weight
+/// schedules through `opts.cache`; with the lane-cycles by cause if `opts.gap`.
 pub fn simulate_layer_with(
     layer: &Layer,
     acts: &Tensor,
     arch: &Arch,
-    gap: bool,
+    opts: sim::Options,
 ) -> Result<Vec<LayerRun>> {
     let arrays: Vec<ArrayShape> = (0..arch.schemes.len()).map(|i| arch.array_of(i)).collect();
     let mut out: Vec<Option<LayerRun>> = vec![None; arch.schemes.len()];
@@ -224,7 +227,7 @@ pub fn simulate_layer_with(
             .filter(|&j| !done[j] && arrays[j] == arrays[i])
             .collect();
         let schemes: Vec<_> = same.iter().map(|&j| arch.schemes[j].clone()).collect();
-        let runs = simulate_schemes_with(layer, acts, &schemes, &arrays[i], gap)?;
+        let runs = simulate_schemes_with(layer, acts, &schemes, &arrays[i], opts)?;
         for (&j, r) in same.iter().zip(runs) {
             done[j] = true;
             out[j] = Some(r);
@@ -246,18 +249,55 @@ pub fn simulate_with(
     progress: &(dyn Fn() + Sync),
     on_layer: Option<OnLayer<'_>>,
 ) -> Result<Run> {
-    simulate_opts(net, arch, acts, progress, on_layer, false)
+    simulate_sample(net, arch, acts, progress, on_layer, sim::Options::default())
 }
 
-/// [`simulate_with`], with every run's lane-cycles broken down by cause when `gap`
+/// Every sample of `sources` (as [`prepare`] gives them), in parallel, results in their
+/// order (the first error in that order if any fails). The samples share their weight
+/// schedules: each layer's is built once for the whole run.
+pub fn simulate_samples(
+    net: &Network,
+    arch: &Arch,
+    sources: Vec<ActSource>,
+    progress: &(dyn Fn() + Sync),
+    on_layer: Option<OnLayer<'_>>,
+) -> Result<Vec<Run>> {
+    simulate_samples_with(net, arch, sources, progress, on_layer, false)
+}
+
+/// [`simulate_samples`], with every run's lane-cycles broken down by cause when `gap`
 /// (`mltq simulate --gap`; see [`crate::sim::gap`]).
-pub fn simulate_opts(
+pub fn simulate_samples_with(
+    net: &Network,
+    arch: &Arch,
+    sources: Vec<ActSource>,
+    progress: &(dyn Fn() + Sync),
+    on_layer: Option<OnLayer<'_>>,
+    gap: bool,
+) -> Result<Vec<Run>> {
+    let cache = (sources.len() > 1).then(|| ScheduleCache::new(sources.len()));
+    let opts = sim::Options {
+        cache: cache.as_ref(),
+        gap,
+    };
+    sources
+        .into_par_iter()
+        .map(|src| simulate_sample(net, arch, src, progress, on_layer, opts))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// [`simulate_with`] with `opts`: for one sample of a run of several that share their
+/// weight schedules through `opts.cache` (a layer's schedule depends on its weights
+/// alone); with every layer's lane-cycles by cause if `opts.gap`.
+pub fn simulate_sample(
     net: &Network,
     arch: &Arch,
     acts: ActSource,
     progress: &(dyn Fn() + Sync),
     on_layer: Option<OnLayer<'_>>,
-    gap: bool,
+    opts: sim::Options,
 ) -> Result<Run> {
     let sample = acts.sample();
     check(net, arch, sample)?;
@@ -274,7 +314,7 @@ pub fn simulate_opts(
         }
         let layer = &net.layers[l];
         let acts = &layer.acts[&sample];
-        let r = simulate_layer_with(layer, acts, arch, gap).map(|runs| {
+        let r = simulate_layer_with(layer, acts, arch, opts).map(|runs| {
             let costs = cost::layer_costs(&cost::LayerStats::new(layer, acts), arch, &runs);
             (runs, costs)
         });
@@ -320,6 +360,7 @@ pub fn simulate_opts(
         network: net.name.clone(),
         arch: arch.name.clone(),
         schemes: arch.schemes.iter().map(|s| s.name.clone()).collect(),
+        schedules: arch.schemes.iter().map(|s| s.weight_schedule).collect(),
         baseline: arch.baseline,
         clock_ghz: arch.clock_ghz,
         acts,
@@ -352,4 +393,66 @@ struct InOrder {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::{synthesize, GenSpec};
+    use crate::model::Conv;
+
+    /// Three samples of a grouped conv and an FC layer under two schedule patterns (one
+    /// shared by two schemes): each layer, group and pattern's schedule is built once for
+    /// the three samples, and each sample's run is the one it gets alone.
+    #[test]
+    fn samples_share_their_weight_schedules() {
+        let layers = vec![
+            (
+                "c1".to_string(),
+                Geometry::Conv(Conv::square(8, (5, 5), 6, 3, 1, 1, 2)),
+            ),
+            ("fc".to_string(), Geometry::Fc { c: 40, f: 7 }),
+        ];
+        let spec = GenSpec {
+            samples: 3,
+            ..GenSpec::default()
+        };
+        let net = synthesize("tiny", layers, &spec).unwrap();
+        let arch = Arch::parse(
+            "name = \"t\"\nbaseline = \"mlb\"\n\
+             schemes = [\"mlb\", \"bittactical\", \"bittactical-e\", \"bit-l\"]\n\
+             [array]\ntiles = 2\nrows = 2\ncolumns = 3\nlanes = 4\n\
+             [[scheme]]\nname = \"bit-l\"\nbase = \"mltq-bit\"\n\
+             weight_schedule = { shape = \"L\", lookahead = 1, lookaside = 2 }\n",
+            "t.toml",
+        )
+        .unwrap();
+        let cache = ScheduleCache::new(3);
+        for sample in 0..3 {
+            let src = || ActSource::Sample { sample };
+            let opts = sim::Options {
+                cache: Some(&cache),
+                gap: false,
+            };
+            let shared = simulate_sample(&net, &arch, src(), &|| {}, None, opts).unwrap();
+            let alone = simulate(&net, &arch, src(), &|| {}).unwrap();
+            assert_eq!(shared.runs, alone.runs, "sample {sample}");
+        }
+        // conv: 2 groups × 2 patterns; fc: 1 group × 2 patterns.
+        assert_eq!(cache.built(), 6);
+        // In parallel, as `mltq simulate --all-samples` runs them: the same runs.
+        let sources: Vec<ActSource> = (0..3).map(|sample| ActSource::Sample { sample }).collect();
+        let all = simulate_samples(&net, &arch, sources, &|| {}, None).unwrap();
+        for (sample, r) in all.iter().enumerate() {
+            let alone = simulate(
+                &net,
+                &arch,
+                ActSource::Sample {
+                    sample: sample as u32,
+                },
+                &|| {},
+            );
+            assert_eq!(r.runs, alone.unwrap().runs);
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! Schemes: how a PE treats each operand (cycle-model.md, "Operands and schemes"),
-//! the eight presets, and the checks that tie a scheme to a model's encodings.
+//! the ten presets, Bit-Tactical's weight schedule ([`WeightSchedule`],
+//! docs/weight-scheduling.md), and the checks that tie a scheme to a model's encodings
+//! and to its array.
 
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +66,139 @@ impl Operand {
     }
 }
 
+/// The shape of a weight schedule's search pattern (docs/weight-scheduling.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PatternShape {
+    /// `L`: h steps straight ahead, and d lanes to one side one step ahead.
+    L,
+    /// `T`: h steps straight ahead, and d lanes alternating sides, spread over the h
+    /// steps.
+    T,
+}
+
+impl PatternShape {
+    /// "L" or "T".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatternShape::L => "L",
+            PatternShape::T => "T",
+        }
+    }
+}
+
+/// Bit-Tactical's static weight schedule: nonzero weights move into the slots of zero
+/// weights from up to `lookahead` steps later and from neighbouring lanes
+/// (`lookaside`), and steps left with no weight are skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct WeightSchedule {
+    /// The search pattern's shape.
+    pub shape: PatternShape,
+    /// h ≥ 1: how many steps ahead a weight may come from (straight ahead), and how
+    /// many zero lines in a row may be skipped.
+    pub lookahead: u32,
+    /// d ≥ 1: how many lane offsets beside straight ahead the pattern has.
+    pub lookaside: u32,
+}
+
+impl WeightSchedule {
+    /// Bit-Tactical's `T(2,5)`, the schedule of the `bittactical` presets.
+    pub const T25: WeightSchedule = WeightSchedule {
+        shape: PatternShape::T,
+        lookahead: 2,
+        lookaside: 5,
+    };
+
+    /// The pattern's offsets (Δt ≥ 1, Δl), in the order candidates are listed:
+    /// ascending (Δt, Δl). Offsets with Δt > `max_dt` are left out (a layer with T
+    /// steps never reaches past T − 1).
+    ///
+    /// ```
+    /// use mltq::scheme::{PatternShape, WeightSchedule};
+    /// let t25 = WeightSchedule { shape: PatternShape::T, lookahead: 2, lookaside: 5 };
+    /// assert_eq!(t25.offsets(u32::MAX), [(1, -1), (1, 0), (1, 1), (1, 3), (2, -2), (2, 0), (2, 2)]);
+    /// ```
+    pub fn offsets(&self, max_dt: u32) -> Vec<(u32, i64)> {
+        let (h, d) = (self.lookahead, self.lookaside);
+        let mut v: Vec<(u32, i64)> = (1..=h.min(max_dt)).map(|dt| (dt, 0)).collect();
+        match self.shape {
+            PatternShape::L => {
+                if max_dt >= 1 {
+                    v.extend((1..=d as i64).map(|dl| (1, -dl)));
+                }
+            }
+            PatternShape::T => {
+                for i in 0..d {
+                    let dt = (i / 2) % h + 1;
+                    let dl = (i / 2 + 1) as i64;
+                    if dt <= max_dt {
+                        v.push((dt, if i % 2 == 0 { dl } else { -dl }));
+                    }
+                }
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The largest lane offset of the pattern in absolute value: d for `L`, ⌈d/2⌉ for
+    /// `T`. It must be smaller than the lanes.
+    pub fn reach(&self) -> u32 {
+        match self.shape {
+            PatternShape::L => self.lookaside,
+            PatternShape::T => self.lookaside.div_ceil(2),
+        }
+    }
+
+    /// The least lanes a PE needs for this pattern: `reach() + 1`.
+    pub fn min_lanes(&self) -> u64 {
+        self.reach() as u64 + 1
+    }
+
+    /// `Err(message)` when the pattern reaches as far as `lanes` lanes or past.
+    pub fn check_lanes(&self, lanes: usize) -> std::result::Result<(), String> {
+        if (lanes as u64) < self.min_lanes() {
+            if lanes <= 1 {
+                return Err(format!(
+                    "weight_schedule {self} looks {} lanes aside, but a PE of lanes = {lanes} has no \
+                     neighbouring lane; give the scheme at least {} lanes",
+                    self.reach(),
+                    self.min_lanes()
+                ));
+            }
+            let side = match self.shape {
+                PatternShape::L => format!("d = {}", self.lookaside),
+                PatternShape::T => format!("⌈d/2⌉ = {}", self.reach()),
+            };
+            return Err(format!(
+                "weight_schedule {self} looks {} lanes aside ({side}), which needs lanes >= {}, \
+                 but the array has lanes = {lanes}; lower `lookaside` (at most {} for `{}` here) \
+                 or give the scheme more lanes",
+                self.reach(),
+                self.min_lanes(),
+                match self.shape {
+                    PatternShape::L => lanes.saturating_sub(1),
+                    PatternShape::T => 2 * lanes.saturating_sub(1),
+                },
+                self.shape.as_str(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for WeightSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}({},{})",
+            self.shape.as_str(),
+            self.lookahead,
+            self.lookaside
+        )
+    }
+}
+
 /// A validated scheme.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Scheme {
@@ -88,10 +223,14 @@ pub struct Scheme {
     pub planes_act: Option<u32>,
     /// Override of the weight planes.
     pub planes_weight: Option<u32>,
+    /// Bit-Tactical's weight schedule (step sync only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_schedule: Option<WeightSchedule>,
 }
 
-/// Preset names, in the spec's order.
-pub const PRESETS: [&str; 8] = [
+/// Preset names, in the spec's order (the cycle model's eight, then the two weight
+/// scheduling presets).
+pub const PRESETS: [&str; 10] = [
     "dadiannao",
     "stripes",
     "cnvlutin",
@@ -100,6 +239,8 @@ pub const PRESETS: [&str; 8] = [
     "mlb",
     "mltq-word",
     "mltq-bit",
+    "bittactical",
+    "bittactical-e",
 ];
 
 impl Scheme {
@@ -116,6 +257,7 @@ impl Scheme {
             first_stage_bits: None,
             planes_act: None,
             planes_weight: None,
+            weight_schedule: None,
         }
     }
 
@@ -131,6 +273,19 @@ impl Scheme {
             "mlb" => (S::Both, K::None, K::None, Y::Step),
             "mltq-word" => (S::Both, K::Word, K::Word, Y::Window),
             "mltq-bit" => (S::Both, K::Term, K::Term, Y::Step),
+            // `dadiannao` and `pragmatic` with Bit-Tactical's T(2,5) weight schedule.
+            "bittactical" | "bittactical-e" => {
+                let base = if name == "bittactical" {
+                    "dadiannao"
+                } else {
+                    "pragmatic"
+                };
+                return Some(Scheme {
+                    name: name.to_string(),
+                    weight_schedule: Some(WeightSchedule::T25),
+                    ..Scheme::preset(base)?
+                });
+            }
             _ => return None,
         };
         Some(Scheme {
@@ -222,6 +377,30 @@ impl Scheme {
                 }
             }
         }
+        if let Some(ws) = self.weight_schedule {
+            if self.sync == SyncMode::Window {
+                return Err(Error::invalid(format!(
+                    "weight_schedule needs sync = \"step\" (a schedule fills the slots of zero weights \
+                     step by step, lanes synchronized every step); found sync = \"window\": remove \
+                     weight_schedule {ws} or use sync = \"step\""
+                )));
+            }
+            if ws.lookahead == 0 || ws.lookaside == 0 {
+                return Err(Error::invalid(format!(
+                    "weight_schedule {ws}: lookahead and lookaside must be integers >= 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks that tie the scheme to the array it runs on: a weight schedule's
+    /// lane offsets must stay within the lanes.
+    pub fn check_array(&self, array: &crate::arch::ArrayShape) -> Result<()> {
+        if let Some(ws) = self.weight_schedule {
+            ws.check_lanes(array.lanes)
+                .map_err(|m| Error::invalid(format!("scheme `{}`: {m}", self.name)))?;
+        }
         Ok(())
     }
 
@@ -264,6 +443,91 @@ mod tests {
             s.validate().unwrap();
         }
         assert!(Scheme::preset("nope").is_none());
+    }
+
+    #[test]
+    fn bittactical_presets_are_dadiannao_and_pragmatic_with_t25() {
+        for (p, base) in [("bittactical", "dadiannao"), ("bittactical-e", "pragmatic")] {
+            let s = Scheme::preset(p).unwrap();
+            let b = Scheme::preset(base).unwrap();
+            assert_eq!(s.weight_schedule, Some(WeightSchedule::T25));
+            assert_eq!(
+                Scheme {
+                    name: base.into(),
+                    weight_schedule: None,
+                    ..s
+                },
+                b
+            );
+        }
+    }
+
+    fn ws(shape: PatternShape, h: u32, d: u32) -> WeightSchedule {
+        WeightSchedule {
+            shape,
+            lookahead: h,
+            lookaside: d,
+        }
+    }
+
+    #[test]
+    fn candidate_order_of_the_five_example_patterns() {
+        use PatternShape::{L, T};
+        let table: [(WeightSchedule, &[(u32, i64)]); 5] = [
+            (
+                ws(L, 2, 5),
+                &[(1, -5), (1, -4), (1, -3), (1, -2), (1, -1), (1, 0), (2, 0)],
+            ),
+            (
+                ws(T, 2, 5),
+                &[(1, -1), (1, 0), (1, 1), (1, 3), (2, -2), (2, 0), (2, 2)],
+            ),
+            (
+                ws(T, 1, 6),
+                &[(1, -3), (1, -2), (1, -1), (1, 0), (1, 1), (1, 2), (1, 3)],
+            ),
+            (
+                ws(L, 4, 3),
+                &[(1, -3), (1, -2), (1, -1), (1, 0), (2, 0), (3, 0), (4, 0)],
+            ),
+            (
+                ws(T, 4, 3),
+                &[(1, -1), (1, 0), (1, 1), (2, 0), (2, 2), (3, 0), (4, 0)],
+            ),
+        ];
+        for (w, want) in table {
+            assert_eq!(w.offsets(u32::MAX), want, "{w}");
+        }
+        // Steps past the layer's last are left out.
+        assert_eq!(ws(T, 2, 5).offsets(1), [(1, -1), (1, 0), (1, 1), (1, 3)]);
+        assert_eq!(ws(L, 2, 5).offsets(0), []);
+    }
+
+    #[test]
+    fn lane_reach_of_each_shape() {
+        use PatternShape::{L, T};
+        // L: d < lanes; T: ⌈d/2⌉ < lanes.
+        assert!(ws(L, 2, 5).check_lanes(6).is_ok());
+        assert!(ws(L, 2, 5).check_lanes(5).is_err());
+        assert!(ws(T, 2, 5).check_lanes(4).is_ok());
+        let e = ws(T, 2, 5).check_lanes(3).unwrap_err();
+        assert!(e.contains("needs lanes >= 4"), "{e}");
+        assert!(e.contains("at most 4"), "{e}");
+        assert!(ws(T, 1, 1).check_lanes(2).is_ok());
+        assert!(ws(T, 1, 1).check_lanes(1).is_err());
+    }
+
+    #[test]
+    fn weight_schedule_needs_step_sync() {
+        let s = Scheme {
+            sync: SyncMode::Window,
+            ..Scheme::preset("bittactical").unwrap()
+        };
+        let e = s.validate().unwrap_err().to_string();
+        assert!(
+            e.starts_with("weight_schedule needs sync = \"step\""),
+            "{e}"
+        );
     }
 
     #[test]

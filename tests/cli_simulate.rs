@@ -44,12 +44,77 @@ fn spec_example_csv_matches_the_expected_file() {
     let got = std::fs::read_to_string(&out).unwrap();
     let want = std::fs::read_to_string(data("example.expected.csv")).unwrap();
     assert_eq!(columns(&got, 8), want);
-    // The project's counters follow the contract's eight, then the cost model's.
+    // The project's counters follow the contract's eight, then the weight schedule's
+    // (empty here: no scheme has one), then the cost model's.
     assert!(got.starts_with(
         "network,layer,scheme,macs,cycles,speedup,work,potential_speedup,utilization,busy_lane_cycles,lane_cycles,time_us,sample,\
-         total_cycles,memory_cycles,bound,weight_bits,act_bits,dram_bits,sram_bits,energy_pj,energy_compute_pj,\
+         kept_steps,promoted,total_cycles,memory_cycles,bound,weight_bits,act_bits,dram_bits,sram_bits,energy_pj,energy_compute_pj,\
          energy_sram_pj,energy_dram_pj,energy_static_pj,area_mm2,speedup_total,energy_ratio,perf_per_area\n"
     ));
+}
+
+#[test]
+fn scheduled_schemes_carry_kept_steps_and_promoted() {
+    // The example model on its arch plus both Bit-Tactical presets (8 lanes: T(2,5)
+    // fits) and an mltq-bit with L(2,5).
+    let dir = tempfile::tempdir().unwrap();
+    let arch = std::fs::read_to_string(data("example.toml"))
+        .unwrap()
+        .replacen(
+            "\"pragmatic-booth\"]",
+            "\"pragmatic-booth\", \"bittactical\", \"bittactical-e\", \"mltq-bit-l25\"]",
+            1,
+        )
+        + "\n[[scheme]]\nname = \"mltq-bit-l25\"\nbase = \"mltq-bit\"\n\
+           weight_schedule = { shape = \"L\", lookahead = 2, lookaside = 5 }\n";
+    std::fs::write(dir.path().join("a.toml"), arch).unwrap();
+    std::fs::copy(data("example.mltq"), dir.path().join("m.mltq")).unwrap();
+    let out = mltq()
+        .current_dir(dir.path())
+        .args(["simulate", "--arch", "a.toml", "--model", "m.mltq"])
+        .args(["--csv", "r.csv", "--json", "r.json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("r.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let (ki, pi) = (
+        header.iter().position(|&h| h == "kept_steps").unwrap(),
+        header.iter().position(|&h| h == "promoted").unwrap(),
+    );
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let scheduled = ["bittactical", "bittactical-e", "mltq-bit-l25"].contains(&f[2]);
+        // Scheduled schemes: counts; the others: empty cells.
+        assert_eq!(f[ki].parse::<u64>().is_ok(), scheduled, "{line}");
+        assert_eq!(f[pi].parse::<u64>().is_ok(), scheduled, "{line}");
+        assert_eq!(f[ki].is_empty(), !scheduled, "{line}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    let schemes = json["arch"]["schemes"].as_array().unwrap();
+    let bt = schemes.iter().find(|s| s["name"] == "bittactical").unwrap();
+    assert_eq!(
+        bt["weight_schedule"],
+        serde_json::json!({"shape": "T", "lookahead": 2, "lookaside": 5})
+    );
+    let mlb = schemes.iter().find(|s| s["name"] == "mlb").unwrap();
+    assert!(mlb.get("weight_schedule").is_none());
+    for row in json["layers"].as_array().unwrap() {
+        let scheduled = row["scheme"].as_str().unwrap().starts_with("bittactical")
+            || row["scheme"] == "mltq-bit-l25";
+        assert_eq!(row.get("kept_steps").is_some(), scheduled, "{row}");
+        assert_eq!(row.get("promoted").is_some(), scheduled, "{row}");
+    }
+    // The readable report names the schedules and the steps they removed.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("weight schedules"), "{stdout}");
+    assert!(stdout.contains("bittactical-e  T(2,5)"), "{stdout}");
+    assert!(stdout.contains("mltq-bit-l25   L(2,5)"), "{stdout}");
 }
 
 #[test]

@@ -557,15 +557,21 @@ proptest! {
         let a = tensor(&[c.c, c.h, c.w], ea, da, seed ^ 0x51);
         let s = Scheme::preset(PRESETS[scheme]).unwrap();
         prop_assume!(s.check_layer("l", w.encoding(), a.encoding()).is_ok());
+        // Bit-Tactical's T(2,5) needs 4 lanes.
+        prop_assume!(s.check_array(&arr).is_ok());
         let net = one_layer(c, w, a);
         let mut arch = Arch::new("p", 1.0, arr, vec![s], 0);
         arch.cost.memory.act_buffer_kib = 1 << 30;
         arch.cost.memory.weight_buffer_kib = 1 << 30;
         arch.cost.memory.dram_gbps = 1e15;
         for r in rows_of(&net, &arch) {
-            prop_assert_eq!(r.total_cycles, r.cycles);
-            prop_assert!(r.memory_cycles <= 1.max(r.cycles));
             prop_assert!(r.memory_cycles <= 1);
+            // A layer a weight schedule empties entirely (every weight zero) takes no
+            // compute cycle; writing its outputs still takes the one memory cycle.
+            prop_assert_eq!(r.total_cycles, r.cycles.max(r.memory_cycles));
+            if r.cycles > 0 {
+                prop_assert_eq!(r.total_cycles, r.cycles);
+            }
         }
     }
 

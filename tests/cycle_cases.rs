@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use mltq::arch::ArrayShape;
 use mltq::encoding::{ScaleMode, TermEncoding};
 use mltq::model::{Conv, Geometry, Layer};
-use mltq::scheme::{Scheme, Serial, Skip};
+use mltq::scheme::{PatternShape, Scheme, Serial, Skip, WeightSchedule};
 use mltq::sim::{reference, simulate_layer, LayerRun};
 use mltq::tensor::Tensor;
 
@@ -342,4 +342,145 @@ fn planes_overrides_replace_levels_everywhere() {
     };
     let r = run(g, w, &a, &s, &arr(1, 1, 1, 1, 0));
     assert_eq!((r.cycles, r.work), (12, 12));
+}
+
+// Weight scheduling (docs/weight-scheduling.md): hand-derived cases.
+
+fn scheduled(base: &str, shape: PatternShape, h: u32, d: u32) -> Scheme {
+    Scheme {
+        name: format!("{base}-sched"),
+        weight_schedule: Some(WeightSchedule {
+            shape,
+            lookahead: h,
+            lookaside: d,
+        }),
+        ..preset(base)
+    }
+}
+
+#[test]
+fn spec_example_promoted_mltq_weight_costs_one_times_two() {
+    // FC, C = 4 on 2 lanes: step 0 holds channels 0, 1, step 1 channels 2, 3; one PE.
+    // Weights (2-level ternary): ch0 (+1, 0), ch1 zero, ch2 (+1, 0), ch3 zero.
+    // L(1,1): slot (0, lane 1) is zero; its candidates in order are (1, −1) → step 1,
+    // lane 0 (nonzero) and (1, 0) → step 1, lane 1 (zero): it takes step 1's lane 0,
+    // "from step t + 1, lane l − 1". Step 1 is then a zero line and is skipped.
+    // Activations (3-level ternary): ch0 (+1, 0, 0): 1 term; ch2 (+1, −1, 0): 2 terms.
+    // The one call: lane 0 pairs ch0: 1·1; lane 1 pairs the promoted weight with
+    // step 1, lane 0's activation ch2: 1·2 = 2. PE cost 2 → 2 cycles.
+    let g = Geometry::Fc { c: 4, f: 1 };
+    let w = tern(&[1, 4], 2, &[1, 0, 0, 0, 1, 0, 0, 0]);
+    let a = tern(&[4], 3, &[1, 0, 0, 0, 0, 0, 1, -1, 0, 1, 1, 1]);
+    let one = arr(1, 1, 1, 2, 0);
+    let bt = run(
+        g,
+        w.clone(),
+        &a,
+        &scheduled("mltq-bit", PatternShape::L, 1, 1),
+        &one,
+    );
+    assert_eq!(bt.cycles, 2);
+    let c = bt.schedule.unwrap();
+    assert_eq!((c.kept_steps, c.steps, c.promoted), (1, 2, 1));
+    // Work and busy: 1·1 + 1·2; zero weights none (ch3's activation has 3 terms).
+    assert_eq!((bt.work, bt.busy_lane_cycles), (3, 3));
+    // Without the schedule: step 0 costs 1, step 1 costs 2, one column: 1 + 2 = 3.
+    let plain = run(g, w, &a, &preset("mltq-bit"), &one);
+    assert_eq!((plain.cycles, plain.schedule), (3, None));
+}
+
+#[test]
+fn promotion_wraps_around_the_lanes() {
+    // FC, C = 8 on 4 lanes, one PE: step 0 = ch 0..3, step 1 = ch 4..7.
+    // Weights (1-level ternary, x = nonzero): step 0 ". x x x", step 1 ". . . x".
+    // L(1,1): slot (0, lane 0)'s candidates are (1, −1) → lane −1 + 4 = 3 of step 1
+    // (nonzero) and (1, 0) → lane 0 of step 1 (zero): it takes step 1's lane 3, across
+    // the wrap. Step 1 is then a zero line, skipped. DaDianNao + schedule: one call of
+    // 1 cycle; without: 2.
+    let g = Geometry::Fc { c: 8, f: 1 };
+    let w = tern(&[1, 8], 1, &[0, 1, 1, 1, 0, 0, 0, 1]);
+    let a = uint8(&[8], &[1; 8]);
+    let one = arr(1, 1, 1, 4, 0);
+    let bt = run(
+        g,
+        w.clone(),
+        &a,
+        &scheduled("dadiannao", PatternShape::L, 1, 1),
+        &one,
+    );
+    assert_eq!(bt.cycles, 1);
+    assert_eq!(bt.schedule.unwrap().promoted, 1);
+    // With T(1,1) the only lookaside is (1, +1): lane 0 looks at step 1's lane 1 (zero)
+    // and takes nothing; lane 3 is not zero. Both steps stay: 2 cycles.
+    let t11 = run(
+        g,
+        w,
+        &a,
+        &scheduled("dadiannao", PatternShape::T, 1, 1),
+        &one,
+    );
+    assert_eq!((t11.cycles, t11.schedule.unwrap().promoted), (2, 0));
+}
+
+#[test]
+fn run_of_zero_lines_costs_n_div_h_plus_one_calls() {
+    // 1×1 conv, C = 2·(1 + n) on 2 lanes, 2×2 input, one filter, 4 columns: one window
+    // set, one pass, T = 1 + n steps. Only step 0 (ch 0, 1) has weights: then n zero
+    // lines with nothing to promote. Kept: step 0 and ⌊n/(h+1)⌋ of the run, so
+    // bittactical (DaDianNao + schedule, 1 cycle per call) takes 1 + ⌊n/(h+1)⌋ cycles.
+    for n in 0..=7usize {
+        for h in 1..=3u32 {
+            let c = 2 * (1 + n);
+            let conv = Conv {
+                c,
+                h: 2,
+                w: 2,
+                f: 1,
+                kh: 1,
+                kw: 1,
+                sh: 1,
+                sw: 1,
+                ph: 0,
+                pw: 0,
+                groups: 1,
+            };
+            let mut d = vec![0i8; c];
+            d[0] = 1;
+            d[1] = -1;
+            let w = tern(&[1, c, 1, 1], 1, &d);
+            let a = uint8(&[c, 2, 2], &vec![1; c * 4]);
+            let s = scheduled("dadiannao", PatternShape::T, h, 1);
+            let r = run(Geometry::Conv(conv), w, &a, &s, &arr(1, 1, 4, 2, 0));
+            let want = 1 + n as u64 / (h as u64 + 1);
+            assert_eq!(r.cycles, want, "n {n} h {h}");
+            assert_eq!(r.schedule.unwrap().kept_steps, want);
+        }
+    }
+}
+
+#[test]
+fn tiles_of_a_pass_take_their_own_kept_steps_in_each_call() {
+    // FC, C = 6 on 2 lanes (T = 3), F = 2 filters on 2 tiles × 1 row: one pass, each
+    // tile its own buffer set. Filter 0 has weights at steps 0 and 2 (ch 0, ch 4),
+    // filter 1 only at step 1 (ch 3). T(1,1) (offsets (1,0), (1,+1)):
+    // set 0: step 0's zero lane 1 looks at (1, lane 1) and (1, lane 2 − 2 = 0): both
+    //   zero; step 1 is a zero line, skipped (z = 0 < h = 1); step 2 kept: K = [0, 2].
+    // set 1: step 0 is a zero line, skipped; step 1 (ch 3 in lane 1): its zero lane 0
+    //   looks at (2, lane 0) and (2, lane 1), both zero; step 2 is skipped: K = [1].
+    // Calls: max(2, 1) = 2. Stripes (act precision 8, weights parallel): each call
+    // costs 8 wherever a tile has a step: 2 · 8 = 16; without the schedule 3 · 8 = 24.
+    let g = Geometry::Fc { c: 6, f: 2 };
+    let w = tern(&[2, 6], 1, &[1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0]);
+    let a = uint8(&[6], &[1; 6]);
+    let ar = arr(2, 1, 1, 2, 0);
+    let st = run(
+        g,
+        w.clone(),
+        &a,
+        &scheduled("stripes", PatternShape::T, 1, 1),
+        &ar,
+    );
+    assert_eq!(st.cycles, 16);
+    assert_eq!(st.schedule.unwrap().kept_steps, 2);
+    assert_eq!(run(g, w, &a, &preset("stripes"), &ar).cycles, 24);
 }

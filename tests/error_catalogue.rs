@@ -379,6 +379,82 @@ case!(
         )
         .fails(&sim(&[]))
 );
+// Weight schedules (docs/weight-scheduling.md, section 1).
+case!(
+    arch_weight_schedule_with_window_sync,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\n\n[[scheme]]\nname = \"bt-window\"\nbase = \"mltq-word\"\n\
+             weight_schedule = { shape = \"T\", lookahead = 2, lookaside = 5 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_bad_shape,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"t\", lookahead = 2, lookaside = 5 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_lookahead_zero,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 0, lookaside = 5 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_lookaside_zero,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 2, lookaside = 0 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_lookaside_too_wide,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 2, lookaside = 8 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_missing_key,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 2 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_weight_schedule_unknown_key,
+    Case::new()
+        .arch_edit(
+            "first_stage_bits = 1",
+            "first_stage_bits = 1\nweight_schedule = { shape = \"L\", lookahead = 2, lookside = 1 }"
+        )
+        .fails(&sim(&[]))
+);
+case!(
+    arch_bittactical_preset_too_few_lanes,
+    Case::new()
+        .write(
+            "a.toml",
+            example_arch()
+                .replacen("lanes = 8", "lanes = 3", 1)
+                .replacen("\"laconic\",", "\"laconic\", \"bittactical\",", 1)
+        )
+        .fails(&sim(&[]))
+);
 case!(
     arch_scheme_listed_twice,
     Case::new()
@@ -451,6 +527,98 @@ case!(
 case!(
     gen_builtin_misspelled,
     Case::new().fails(&["gen", "mobilenet", "--out", "x.mltq"])
+);
+// `gen`'s value options: binary operands have no zeros; precisions per layer.
+const GEN: [&str; 4] = ["gen", "resnet20", "--out", "x.mltq"];
+
+fn gen<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    GEN.iter().copied().chain(extra.iter().copied()).collect()
+}
+
+case!(
+    gen_binary_weights_pruned,
+    Case::new().fails(&gen(&["--weights", "binary:2", "--weight-density", "0.2"]))
+);
+case!(
+    gen_binary_acts_sparse,
+    Case::new().fails(&gen(&["--acts", "binary:2", "--act-density", "0.3"]))
+);
+case!(
+    gen_act_density_list_too_short,
+    Case::new().fails(&gen(&["--act-density", "1,0.5,0.5"]))
+);
+case!(
+    gen_act_density_list_bad_value,
+    Case::new().fails(&gen(&["--act-density", "1,0.5,x"]))
+);
+case!(
+    gen_precision_list_too_short,
+    Case::new().fails(&gen(&["--acts", "int:16", "--act-precision", "9,8,5,5,7"]))
+);
+case!(
+    gen_precision_list_bad_value,
+    Case::new().fails(&gen(&["--acts", "int:16", "--act-precision", "9,0"]))
+);
+case!(
+    gen_precision_of_ternary_acts,
+    Case::new().fails(&gen(&["--act-precision", "8"]))
+);
+case!(
+    gen_precision_above_the_width,
+    Case::new().fails(&gen(&["--acts", "int:8", "--act-precision", "9"]))
+);
+case!(
+    gen_signed_precision_of_one_bit,
+    Case::new().fails(&gen(&["--weights", "int:8", "--weight-precision", "1"]))
+);
+case!(
+    gen_precision_profile_unpublished,
+    Case::new().fails(&gen(&[
+        "--acts",
+        "int:16",
+        "--precision-profile",
+        "stripes"
+    ]))
+);
+case!(
+    gen_precision_profile_misspelled,
+    Case::new().fails(&[
+        "gen",
+        "alexnet",
+        "--out",
+        "x.mltq",
+        "--acts",
+        "int:16",
+        "--precision-profile",
+        "stripe"
+    ])
+);
+case!(
+    gen_profile_precision_without_int,
+    Case::new().fails(&gen(&["--profile-precision"]))
+);
+case!(
+    gen_tolerance_out_of_range,
+    Case::new().fails(&gen(&[
+        "--acts",
+        "int:8",
+        "--profile-precision",
+        "--tolerance",
+        "150%"
+    ]))
+);
+case!(
+    gen_precision_file_missing_layers,
+    Case::new().write("p.txt", "conv1 8 -\n").fails(&gen(&[
+        "--acts",
+        "int:16",
+        "--precision",
+        "p.txt"
+    ]))
+);
+case!(
+    gen_weight_dist_misspelled,
+    Case::new().fails(&gen(&["--weight-dist", "laplase"]))
 );
 case!(
     inspect_builtin_misspelled,

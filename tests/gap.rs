@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use mltq::arch::ArrayShape;
 use mltq::model::{Conv, Geometry, Layer};
-use mltq::scheme::{Scheme, PRESETS};
+use mltq::scheme::{PatternShape, Scheme, WeightSchedule, PRESETS};
 use mltq::sim::gap::Gap;
-use mltq::sim::{reference, simulate_schemes_with};
+use mltq::sim::{reference, simulate_schemes_with, Options};
 use proptest::prelude::*;
 
 #[path = "../src/sim/strategies.rs"]
@@ -60,6 +60,12 @@ fn array() -> impl Strategy<Value = ArrayShape> {
     )
 }
 
+/// The engine with the breakdown.
+const GAP: Options = Options {
+    cache: None,
+    gap: true,
+};
+
 fn layer(geom: Geometry, w: mltq::tensor::Tensor) -> Layer {
     Layer {
         name: "l".into(),
@@ -90,10 +96,11 @@ proptest! {
             .filter(|s| {
                 s.validate().is_ok()
                     && s.check_layer("l", weights.encoding(), acts.encoding()).is_ok()
+                    && s.check_array(&arr).is_ok()
             })
             .collect();
         let l = layer(geom, weights);
-        let fast = simulate_schemes_with(&l, &acts, &schemes, &arr, true).unwrap();
+        let fast = simulate_schemes_with(&l, &acts, &schemes, &arr, GAP).unwrap();
         for (s, fast) in schemes.iter().zip(fast) {
             let (cycles, slow) = reference::gap(&l, &acts, s, &arr);
             prop_assert_eq!(cycles, fast.cycles, "scheme {:?}", s);
@@ -151,7 +158,7 @@ fn gap_of(
 ) -> (u64, Gap) {
     let s = Scheme::preset("mltq-bit").unwrap();
     let l = layer(geom, w);
-    let fast = simulate_schemes_with(&l, a, std::slice::from_ref(&s), ar, true).unwrap();
+    let fast = simulate_schemes_with(&l, a, std::slice::from_ref(&s), ar, GAP).unwrap();
     let (cycles, slow) = reference::gap(&l, a, &s, ar);
     assert_eq!(fast[0].gap, Some(slow));
     assert_eq!(slow.total(), cycles * ar.total_lanes());
@@ -271,26 +278,243 @@ fn fc_issue_wait_counts_as_column_wait() {
     assert_eq!(g, want);
 }
 
-/// An arch with every preset on `array` (int presets only on int models: see below).
+/// `mltq-bit` with the weight schedule L(1, 1): a weight may come from one step ahead,
+/// in its own lane or the lane below (wrapping).
+fn mltq_bit_l11() -> Scheme {
+    Scheme {
+        weight_schedule: Some(WeightSchedule {
+            shape: PatternShape::L,
+            lookahead: 1,
+            lookaside: 1,
+        }),
+        ..Scheme::preset("mltq-bit").unwrap()
+    }
+}
+
+/// [`gap_of`] for `s`.
+fn gap_with(
+    s: &Scheme,
+    geom: Geometry,
+    w: mltq::tensor::Tensor,
+    a: &mltq::tensor::Tensor,
+    ar: &ArrayShape,
+) -> (u64, Gap) {
+    let l = layer(geom, w);
+    let fast = simulate_schemes_with(&l, a, std::slice::from_ref(s), ar, GAP).unwrap();
+    let (cycles, slow) = reference::gap(&l, a, s, ar);
+    assert_eq!(fast[0].cycles, cycles);
+    assert_eq!(fast[0].gap, Some(slow));
+    assert_eq!(slow.total(), cycles * ar.total_lanes());
+    assert_eq!(slow.busy, fast[0].busy_lane_cycles);
+    (cycles, slow)
+}
+
+#[test]
+fn with_a_schedule_a_tile_whose_kept_steps_ran_out_waits_for_the_other() {
+    // FC, 4 inputs on 2 lanes (2 steps), 2 outputs on 2 tiles of one row, activations
+    // +1. Filter 0 (tile 0) is dense: both steps kept, no promotion. Filter 1 (tile 1)
+    // is (1, 0 | 0, 0): no candidate for its zero at step 0, step 1 a zero line
+    // skipped: one kept step. The pass lasts 2 calls.
+    // Call 0: both PEs cost 1 (busy 2 + 1), tile 1's lane 1 waits (lane_wait 1).
+    // Call 1: tile 0 costs 1 (busy 2); tile 1 has no step left: its 2 lanes wait for
+    // tile 0 (row_wait 2).
+    // 2 cycles × 4 lanes = 8 = busy 5 + 1 + 2.
+    let w = tern(&[2, 4], 1, &[1, 1, 1, 1, 1, 0, 0, 0]);
+    let a = tern(&[4], 1, &[1, 1, 1, 1]);
+    let s = mltq_bit_l11();
+    let (cycles, g) = gap_with(
+        &s,
+        Geometry::Fc { c: 4, f: 2 },
+        w.clone(),
+        &a,
+        &arr(2, 1, 1, 2, 0),
+    );
+    assert_eq!(cycles, 2);
+    let want = Gap {
+        busy: 5,
+        lane_wait: 1,
+        row_wait: 2,
+        ..Gap::default()
+    };
+    assert_eq!(g, want);
+    // Without the schedule tile 1 runs step 1 too: a PE with all pairs 0, lifted to
+    // min_cycles = 1 (floor 2 instead of row_wait 2).
+    let s = Scheme::preset("mltq-bit").unwrap();
+    let (cycles, g) = gap_with(&s, Geometry::Fc { c: 4, f: 2 }, w, &a, &arr(2, 1, 1, 2, 0));
+    assert_eq!(cycles, 2);
+    let want = Gap {
+        busy: 5,
+        lane_wait: 1,
+        floor: 2,
+        ..Gap::default()
+    };
+    assert_eq!(g, want);
+}
+
+#[test]
+fn with_a_schedule_the_steps_it_removed_are_no_lane_cycles() {
+    // FC, 3 inputs on 2 lanes: step 0 holds channels 0 and 1, step 1 channel 2 and a
+    // lane past the channels. Weights (0, 1 | 1, pad): step 0's zero takes channel 2's
+    // weight from step 1 (straight ahead); step 1 is then a zero line and is removed.
+    // One call: both lanes pair a weight with its own activation, 1 each.
+    // 1 cycle × 2 lanes = 2 = busy 2: nothing is lost.
+    let w = tern(&[1, 3], 1, &[0, 1, 1]);
+    let a = tern(&[3], 1, &[1, 1, 1]);
+    let (cycles, g) = gap_with(
+        &mltq_bit_l11(),
+        Geometry::Fc { c: 3, f: 1 },
+        w.clone(),
+        &a,
+        &arr(1, 1, 1, 2, 0),
+    );
+    assert_eq!(cycles, 1);
+    assert_eq!(
+        g,
+        Gap {
+            busy: 2,
+            ..Gap::default()
+        }
+    );
+    // Without it: step 0's zero weight costs 0 and waits (lane_wait 1); step 1's
+    // lane past the channels (channel_padding 1). 2 cycles × 2 lanes = 4.
+    let s = Scheme::preset("mltq-bit").unwrap();
+    let (cycles, g) = gap_with(&s, Geometry::Fc { c: 3, f: 1 }, w, &a, &arr(1, 1, 1, 2, 0));
+    assert_eq!(cycles, 2);
+    let want = Gap {
+        busy: 2,
+        lane_wait: 1,
+        channel_padding: 1,
+        ..Gap::default()
+    };
+    assert_eq!(g, want);
+}
+
+#[test]
+fn with_a_schedule_a_slot_emptied_by_a_promotion_waits() {
+    // FC, 4 inputs on 2 lanes, one output; weights (0, 1 | 1, 1), activations of 2
+    // levels: channel 3 has 2 nonzero digits, the others 1.
+    // Step 0's zero (lane 0) has two candidates, (1, −1) → step 1 lane 1 first: channel
+    // 3's weight moves to step 0 lane 0, its slot at step 1 is left empty.
+    // Call 0: lane 0 pairs channel 3 (1 · 2 = 2), lane 1 channel 1 (1): cost 2, lane 1
+    // waits 1. Call 1: lane 0 pairs channel 2 (1), lane 1 is empty (0): cost 1, lane 1
+    // waits 1. 3 cycles × 2 lanes = 6 = busy 4 + lane_wait 2.
+    let w = tern(&[1, 4], 1, &[0, 1, 1, 1]);
+    let a = tern(&[4], 2, &[1, 0, 1, 0, 1, 0, 1, -1]);
+    let (cycles, g) = gap_with(
+        &mltq_bit_l11(),
+        Geometry::Fc { c: 4, f: 1 },
+        w,
+        &a,
+        &arr(1, 1, 1, 2, 0),
+    );
+    assert_eq!(cycles, 3);
+    let want = Gap {
+        busy: 4,
+        lane_wait: 2,
+        ..Gap::default()
+    };
+    assert_eq!(g, want);
+}
+
+/// Arrays for weight schedules: 2 to 9 lanes, and 16 (the engine's 16-lane paths).
+fn scheduled_array() -> impl Strategy<Value = ArrayShape> {
+    let lanes = prop_oneof![2usize..=9, Just(16)];
+    (1usize..=3, 1usize..=3, 1usize..=4, lanes, 0usize..=2).prop_map(
+        |(tiles, rows, columns, lanes, column_registers)| ArrayShape {
+            tiles,
+            rows,
+            columns,
+            lanes,
+            column_registers,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// A drawn scheme with a drawn weight schedule (and both Bit-Tactical presets) on a
+    /// drawn layer whose weights have whole zero kernel offsets and channel chunks now
+    /// and then (zero lines, runs of them, tiles with fewer kept steps than others):
+    /// the reference's parts add up, its busy is the engine's, the fast path equals it.
+    #[test]
+    fn with_a_schedule_the_parts_add_up_and_the_fast_path_equals_the_reference(
+        geom in geometry(), arr in scheduled_array(), drawn in strategies::scheduled_scheme(),
+        we in enc(), ae in enc(), wd in prop_oneof![0.0f64..=1.0, Just(0.05), Just(0.9)],
+        ad in 0.0f64..=1.0, seed in any::<u64>(), zeros in (any::<u32>(), any::<u32>()),
+    ) {
+        let ae = Enc { signed: false, ..ae };
+        let (cg, kh, kw) = match geom {
+            Geometry::Conv(c) => (c.cg(), c.kh, c.kw),
+            Geometry::Fc { c, .. } => (c, 1, 1),
+        };
+        let weights = strategies::zero_where(&tensor(&geom.weight_shape(), we, wd, seed), |i| {
+            let (kx, ky, c) = (i % kw, (i / kw) % kh, (i / (kh * kw)) % cg);
+            zeros.0 >> ((kx * kh + ky) % 32) & 1 == 1 || zeros.1 >> ((c / arr.lanes) % 32) & 1 == 1
+        });
+        let acts = tensor(&geom.act_shape(), ae, ad, seed.wrapping_mul(31).wrapping_add(7));
+        let schemes: Vec<Scheme> = ["bittactical", "bittactical-e"]
+            .iter()
+            .map(|p| Scheme::preset(p).expect("a preset"))
+            .chain([drawn])
+            .filter(|s| {
+                s.validate().is_ok()
+                    && s.check_layer("l", weights.encoding(), acts.encoding()).is_ok()
+                    && s.check_array(&arr).is_ok()
+            })
+            .collect();
+        let l = layer(geom, weights);
+        let fast = simulate_schemes_with(&l, &acts, &schemes, &arr, GAP).unwrap();
+        for (s, fast) in schemes.iter().zip(fast) {
+            let (cycles, slow) = reference::gap(&l, &acts, s, &arr);
+            prop_assert!(fast.schedule.is_some());
+            prop_assert_eq!(cycles, fast.cycles, "scheme {:?}", s);
+            prop_assert_eq!(slow.total(), cycles * arr.total_lanes(), "scheme {:?}", s);
+            prop_assert_eq!(slow.busy, fast.busy_lane_cycles, "scheme {:?}", s);
+            prop_assert_eq!(Some(slow), fast.gap, "scheme {:?}", s);
+        }
+    }
+}
+
+/// An arch with every preset on `array` (int presets only on int models), and
+/// `mltq-bit` with a weight schedule (on ternary models); the presets with a schedule
+/// and the scheduled `mltq-bit` only where the array has lanes enough for their pattern.
 fn all_presets(array: &ArrayShape, int: bool) -> mltq::arch::Arch {
-    let names: Vec<&str> = PRESETS
+    let int_only = [
+        "dadiannao",
+        "stripes",
+        "pragmatic",
+        "bittactical",
+        "bittactical-e",
+    ];
+    let wide = array.lanes > 3;
+    let mut names: Vec<&str> = PRESETS
         .iter()
         .copied()
-        .filter(|p| int || !matches!(*p, "dadiannao" | "stripes" | "pragmatic"))
+        .filter(|p| int || !int_only.contains(p))
+        .filter(|p| wide || !p.starts_with("bittactical"))
         .collect();
+    let mut tables = "";
+    if wide && !int {
+        names.push("mltq-bit-t25");
+        tables = "[[scheme]]\nname = \"mltq-bit-t25\"\nbase = \"mltq-bit\"\n\
+                  weight_schedule = { shape = \"T\", lookahead = 2, lookaside = 5 }\n";
+    }
     let text = format!(
-        "name = \"all\"\nbaseline = \"mlb\"\nschemes = {:?}\n[array]\ntiles = {}\nrows = {}\ncolumns = {}\nlanes = {}\ncolumn_registers = {}\n",
+        "name = \"all\"\nbaseline = \"mlb\"\nschemes = {:?}\n[array]\ntiles = {}\nrows = {}\ncolumns = {}\nlanes = {}\ncolumn_registers = {}\n{tables}",
         names, array.tiles, array.rows, array.columns, array.lanes, array.column_registers
     );
     mltq::arch::Arch::parse(&text, "all.toml").unwrap()
 }
 
-/// Every preset on the built-in resnet20 (generated: ternary, and int8) on arrays of
-/// every kind: the parts of every layer and of the network add up to its lane-cycles.
+/// Every preset on the built-in resnet20 (generated: ternary, and int8 with pruned
+/// weights so that schedules have zeros to fill) on arrays of every kind, the scheduled
+/// ones included: the parts of every layer and of the network add up to its
+/// lane-cycles, and busy is the engine's busy lane-cycles.
 #[test]
 fn parts_add_up_on_a_built_in_network_for_every_preset() {
     use mltq::gen::{generate, GenSpec};
-    use mltq::run::{simulate_opts, ActSource};
+    use mltq::run::{simulate_sample, ActSource};
     let arrays = [
         arr(16, 16, 16, 16, 0),
         arr(2, 3, 5, 7, 2),
@@ -303,6 +527,7 @@ fn parts_add_up_on_a_built_in_network_for_every_preset() {
             GenSpec {
                 weights: "int:8".parse().unwrap(),
                 acts: "int:8".parse().unwrap(),
+                weight_density: 0.4,
                 ..GenSpec::default()
             },
             true,
@@ -311,20 +536,25 @@ fn parts_add_up_on_a_built_in_network_for_every_preset() {
         let net = generate("resnet20", &spec).unwrap();
         for a in &arrays {
             let arch = all_presets(a, int);
-            let run = simulate_opts(
+            let run = simulate_sample(
                 &net,
                 &arch,
                 ActSource::Sample { sample: 0 },
                 &|| {},
                 None,
-                true,
+                GAP,
             )
             .unwrap();
+            let mut scheduled = 0;
             for layer in &run.runs {
                 for r in layer {
                     assert_eq!(r.gap.unwrap().total(), r.lane_cycles, "{a:?}");
                     assert_eq!(r.gap.unwrap().busy, r.busy_lane_cycles);
+                    scheduled += r.schedule.is_some() as usize;
                 }
+            }
+            if a.lanes > 3 {
+                assert!(scheduled > 0, "{a:?}: scheduled schemes ran");
             }
             for row in mltq::report::rows(&run) {
                 assert_eq!(

@@ -253,6 +253,21 @@ fn json_onto_the_arch_is_refused() {
 }
 
 #[test]
+fn gen_onto_its_precision_file_is_refused_and_the_file_kept() {
+    let d = workdir();
+    std::fs::write(d.path().join("p.txt"), "conv1 8 8\n").unwrap();
+    let before = snapshot(d.path());
+    let args = ["gen", "resnet20", "--weights", "int:8", "--acts", "int:8"];
+    mltq(
+        d.path(),
+        &[&args[..], &["--precision", "p.txt", "--out", "p.txt"]].concat(),
+    )
+    .refused()
+    .says("--out p.txt is the same file as --precision p.txt");
+    assert_eq!(snapshot(d.path()), before);
+}
+
+#[test]
 fn plot_with_json_onto_the_model_is_refused() {
     let d = workdir();
     let before = snapshot(d.path());

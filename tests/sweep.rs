@@ -50,7 +50,7 @@ fn points_follow_the_canonical_axis_order_last_axis_fastest() {
     let spec = parse(SWEEP).unwrap();
     assert_eq!(spec.len(), 2 * 3 * 2 * 2);
     // Axes by first parameter: network, zip(weights, acts), weight_density, lanes.
-    let firsts: Vec<Param> = spec.axes.iter().map(|a| a.params[0]).collect();
+    let firsts: Vec<Param> = spec.axes.iter().map(|a| a.params[0].clone()).collect();
     assert_eq!(
         firsts,
         [
@@ -80,8 +80,10 @@ fn points_follow_the_canonical_axis_order_last_axis_fastest() {
         pts[12].get(Param::Network),
         Some(&Value::Text("small".into()))
     );
-    // Ids: index + hash of the parameters; stable across parses, distinct.
-    assert!(pts[0].id.starts_with("0-") && pts[0].id.len() == 2 + 8);
+    // Ids: index + hash of the parameters; stable across parses, distinct. Pinned:
+    // the first 8 hex digits of the SHA-256 of `name=value;…` (from `sha256sum`).
+    assert_eq!(pts[0].id, "0-06e3f254");
+    assert_eq!(pts[23].id, "23-6428c65e");
     let again: Vec<_> = parse(SWEEP).unwrap().points().collect();
     assert_eq!(pts, again);
     let mut ids: Vec<&str> = pts.iter().map(|p| p.id.as_str()).collect();
@@ -89,7 +91,8 @@ fn points_follow_the_canonical_axis_order_last_axis_fastest() {
     ids.dedup();
     assert_eq!(ids.len(), pts.len());
     // Columns: every named parameter but `network` (the report's own column).
-    let cols: Vec<&str> = spec.param_columns().iter().map(|p| p.name()).collect();
+    let columns = spec.param_columns();
+    let cols: Vec<&str> = columns.iter().map(|p| p.name()).collect();
     assert_eq!(
         cols,
         [
@@ -100,6 +103,49 @@ fn points_follow_the_canonical_axis_order_last_axis_fastest() {
             "arch",
             "lanes"
         ]
+    );
+}
+
+#[test]
+fn scheme_keys_follow_the_array_overrides_by_scheme_then_key() {
+    let spec = parse(
+        "[fixed]\narch = \"a.toml\"\nnetwork = \"tiny\"\n\"scheme.b.sync\" = \"window\"\n\
+         [grid]\nscheme.b.min_cycles = [0, 1]\n\"scheme.a.x.lanes\" = [2]\nlanes = [4]\n",
+    )
+    .unwrap();
+    let cols: Vec<String> = spec
+        .param_columns()
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "arch",
+            "lanes",
+            "scheme.a.x.lanes",
+            "scheme.b.min_cycles",
+            "scheme.b.sync"
+        ]
+    );
+    let firsts: Vec<&str> = spec.axes.iter().map(|a| a.params[0].name()).collect();
+    assert_eq!(firsts, ["lanes", "scheme.a.x.lanes", "scheme.b.min_cycles"]);
+    let k = spec.axes[1].params[0].scheme_key().unwrap();
+    assert_eq!((k.scheme(), k.key()), ("a.x", "lanes"));
+    let p = spec.point(1);
+    assert_eq!(
+        p.label(),
+        "network=tiny arch=a.toml lanes=4 scheme.a.x.lanes=2 scheme.b.min_cycles=1 scheme.b.sync=window"
+    );
+    // The id hashes the scheme keys like any parameter (`sha256sum` of the list).
+    assert_eq!(spec.point(0).id, "0-92e0c2c9");
+    assert_eq!(
+        Param::from_name("scheme.b.min_cycles").as_ref(),
+        Some(&spec.axes[2].params[0])
+    );
+    assert_eq!(
+        p.get(Param::from_name("scheme.b.sync").unwrap()),
+        Some(&Value::Text("window".into()))
     );
 }
 
@@ -199,7 +245,7 @@ fn results_are_the_same_bytes_with_one_or_two_threads() {
         lines.next().unwrap(),
         "point,point_id,weights,acts,weight_density,act_density,arch,lanes,\
          network,layer,scheme,macs,cycles,speedup,work,potential_speedup,\
-         utilization,busy_lane_cycles,lane_cycles,time_us,sample,\
+         utilization,busy_lane_cycles,lane_cycles,time_us,sample,kept_steps,promoted,\
          total_cycles,memory_cycles,bound,weight_bits,act_bits,dram_bits,sram_bits,\
          energy_pj,energy_compute_pj,energy_sram_pj,energy_dram_pj,energy_static_pj,\
          area_mm2,speedup_total,energy_ratio,perf_per_area"

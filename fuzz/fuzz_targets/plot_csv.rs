@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use mltq::plot::{self, CurveOptions, Filter, Table, YSel};
+use mltq::plot::{self, CurveOptions, Decor, Filter, Table, YSel};
 
 fn dir() -> &'static PathBuf {
     static D: OnceLock<PathBuf> = OnceLock::new();
@@ -45,13 +45,14 @@ fuzz_target!(|data: &[u8]| {
         for k in 0..7 {
             let _ = std::fs::remove_file(&out);
             let _ = std::fs::remove_file(&data_csv);
+            let d = Decor::default();
             let r = match k {
-                0 => plot::layers_from(t, None, Some("fuzz"), &out, Some(&input)),
-                1 => plot::totals(t, None, None, &out, Some(&input)),
-                2 => plot::gap(t, None, None, &out, Some(&input)),
-                3 => plot::utilization(t, None, &out, Some(&input)),
-                4 => plot::energy(t, None, &out, Some(&input)),
-                5 => plot::memory(t, None, &out, Some(&input)),
+                0 => plot::layers_from(t, None, &Decor::titled("fuzz"), &out, Some(&input)),
+                1 => plot::totals(t, None, &d, &out, Some(&input)),
+                2 => plot::gap(t, None, &d, &out, Some(&input)),
+                3 => plot::utilization(t, &d, &out, Some(&input)),
+                4 => plot::energy(t, &d, &out, Some(&input)),
+                5 => plot::memory(t, &d, &out, Some(&input)),
                 _ => {
                     let opts = CurveOptions {
                         x: t.columns.get(4).cloned().unwrap_or_default(),
@@ -59,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
                         hlines: vec![1.0],
                         ..CurveOptions::default()
                     };
-                    plot::curves(t, &opts, &out, Some(&input))
+                    plot::curves(t, &opts, &d, &out, Some(&input))
                 }
             };
             if r.is_ok() {

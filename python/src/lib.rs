@@ -154,12 +154,7 @@ fn simulate(
                 Ok(())
             }
         };
-        let runs = sources
-            .into_par_iter()
-            .map(|src| run::simulate_with(&net, &arch, src, &|| {}, Some(&stop)))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<mltq::Result<Vec<Run>>>()?;
+        let runs = run::simulate_samples(&net, &arch, sources, &|| {}, Some(&stop))?;
         Ok(records(&runs))
     })?
     .map_err(err::from)?;
@@ -371,32 +366,45 @@ fn read_csv(path: &Path) -> mltq::Result<(Vec<String>, Vec<Vec<String>>)> {
 /// The tool's inputs, refusing to start another model once an interrupt arrived.
 struct Interruptible<'a> {
     cancel: &'a AtomicBool,
+    tool: Tool,
 }
 
 impl Inputs for Interruptible<'_> {
     fn networks(&self) -> Vec<&'static str> {
-        Tool.networks()
+        self.tool.networks()
     }
     fn gen_defaults(&self) -> sweep::GenParams {
-        Tool.gen_defaults()
+        self.tool.gen_defaults()
     }
     fn arch(&self, path: &Path) -> mltq::Result<Arch> {
-        Tool.arch(path)
+        self.tool.arch(path)
+    }
+    fn arch_with(
+        &self,
+        path: &Path,
+        base: &Arch,
+        array: &[(&str, i64)],
+        schemes: &[mltq::arch::SchemeSetting],
+    ) -> mltq::Result<Arch> {
+        self.tool.arch_with(path, base, array, schemes)
+    }
+    fn check_model_file(&self, path: &Path) -> mltq::Result<()> {
+        self.tool.check_model_file(path)
     }
     fn model_file(&self, path: &Path) -> mltq::Result<Network> {
         if interrupt::cancelled(self.cancel) {
             return Err(interrupted());
         }
-        Tool.model_file(path)
+        self.tool.model_file(path)
     }
     fn generate(&self, network: &str, g: &sweep::GenParams) -> mltq::Result<Network> {
         if interrupt::cancelled(self.cancel) {
             return Err(interrupted());
         }
-        Tool.generate(network, g)
+        self.tool.generate(network, g)
     }
     fn check_gen(&self, g: &sweep::GenParams) -> mltq::Result<()> {
-        Tool.check_gen(g)
+        self.tool.check_gen(g)
     }
 }
 
@@ -418,14 +426,22 @@ fn sweep_py(
         return Err(err::value("--threads must be at least 1"));
     }
     let (names, rows, dir) = interrupt::run(py, |cancel: &AtomicBool| -> mltq::Result<_> {
-        let spec = Spec::load(&spec, &Tool.networks())?;
+        let spec = Spec::load(&spec, &Tool::new().networks())?;
         let dir = out.unwrap_or_else(|| sweep::default_out(&spec));
         let opts = sweep::Options {
             threads,
             shard,
             progress: false,
         };
-        let s = sweep::sweep_run(&spec, &Interruptible { cancel }, &dir, &opts)?;
+        let s = sweep::sweep_run(
+            &spec,
+            &Interruptible {
+                cancel,
+                tool: Tool::new(),
+            },
+            &dir,
+            &opts,
+        )?;
         let (names, rows) = read_csv(&s.csv)?;
         Ok((names, rows, dir))
     })?
@@ -441,7 +457,7 @@ fn sweep_points(py: Python<'_>, spec: PathBuf, shard: Option<&str>) -> PyResult<
     let shard: Option<Shard> = shard
         .map(|s| s.parse::<Shard>().map_err(err::value))
         .transpose()?;
-    let spec = Spec::load(&spec, &Tool.networks()).map_err(err::from)?;
+    let spec = Spec::load(&spec, &Tool::new().networks()).map_err(err::from)?;
     let params = spec.param_columns();
     let mut names = vec!["point".to_string(), "point_id".to_string()];
     names.extend(params.iter().map(|p| p.name().to_string()));
@@ -459,7 +475,7 @@ fn sweep_points(py: Python<'_>, spec: PathBuf, shard: Option<&str>) -> PyResult<
             r.extend(
                 params
                     .iter()
-                    .map(|q| p.get(*q).map(|v| v.to_string()).unwrap_or_default()),
+                    .map(|q| p.get(q.clone()).map(|v| v.to_string()).unwrap_or_default()),
             );
             r
         })

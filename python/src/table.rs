@@ -4,7 +4,8 @@
 //! CLI's to the last digit. Each column's type comes from the library
 //! ([`mltq::report::columns`] for the report's columns, [`Param::kind`] for a sweep's
 //! parameters): `Int` cells become an int64 array (uint64 if a count passes 2^63 − 1),
-//! `Float` cells float64 (`inf` included), `Text` cells an object array of `str`. A
+//! `Float` cells float64 (`inf` included), `OptInt` cells (counts only some schemes
+//! have) float64 with NaN for the empty cells, `Text` cells an object array of `str`. A
 //! column the library has no kind for is typed from its cells: int64 when every cell is
 //! an integer, float64 when every cell is a number, else str.
 
@@ -55,6 +56,19 @@ pub fn columns(
                     }
                 }
             }
+            ColumnKind::OptInt => {
+                // NaN where the row has no count (exact up to 2^53).
+                let v = cells()
+                    .map(|c| {
+                        if c.is_empty() {
+                            Ok(f64::NAN)
+                        } else {
+                            c.parse::<u64>().map(|x| x as f64).map_err(|_| bad(c))
+                        }
+                    })
+                    .collect::<PyResult<Vec<f64>>>()?;
+                PyArray1::from_vec(py, v).into_any().unbind()
+            }
             ColumnKind::Float => {
                 let v = cells()
                     .map(|c| c.parse::<f64>().map_err(|_| bad(c)))
@@ -95,10 +109,7 @@ pub fn sweep_kinds(names: &[String]) -> Vec<Option<ColumnKind>> {
         .map(|(j, name)| match j {
             0 => Some(ColumnKind::Int),
             1 => Some(ColumnKind::Text),
-            j if j < 2 + nparams => Param::ALL
-                .iter()
-                .find(|p| p.name() == name)
-                .map(|p| p.kind()),
+            j if j < 2 + nparams => Param::from_name(name).map(|p| p.kind()),
             j => report.get(j - 2 - nparams).copied().flatten(),
         })
         .collect()

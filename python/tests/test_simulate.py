@@ -76,7 +76,7 @@ def test_dtypes_follow_the_library_column_kinds(embedded):
     for c, k in kinds.items():
         if k == "int":
             assert df[c].dtype == np.int64, c
-        elif k == "float":
+        elif k in ("float", "optint"):
             assert df[c].dtype == np.float64, c
         else:
             assert not pd.api.types.is_numeric_dtype(df[c]), c
@@ -85,6 +85,28 @@ def test_dtypes_follow_the_library_column_kinds(embedded):
     assert kinds["cycles"] == "int" and kinds["macs"] == "int" and kinds["sample"] == "int"
     assert kinds["speedup"] == "float" and kinds["potential_speedup"] == "float"
     assert kinds["layer"] == "text" and kinds["scheme"] == "text"
+
+
+def test_weight_schedule_counts_equal_the_cli_and_are_nan_without_one(cli, root, tmp_path):
+    arch = tmp_path / "bt.toml"
+    arch.write_text(
+        open(root / "arch" / "embedded.toml").read()
+        + '\n[[scheme]]\nname = "mltq-bit-t25"\nbase = "mltq-bit"\n'
+        'weight_schedule = { shape = "T", lookahead = 2, lookaside = 5 }\n'
+    )
+    text = arch.read_text()
+    # List the scheduled scheme and the bittactical preset beside the arch's own.
+    arch.write_text(text.replace("schemes = [", 'schemes = ["bittactical", "mltq-bit-t25", ', 1))
+    out = tmp_path / "cli.csv"
+    cli.ok("simulate", "--arch", arch, "--model", "resnet20", "--csv", out, "-q")
+    df = mltq.simulate(str(arch), "resnet20")
+    assert_table_equals_csv(df, out)
+    kinds = dict(mltq.csv_columns())
+    assert kinds["kept_steps"] == "optint" and kinds["promoted"] == "optint"
+    scheduled = df["scheme"].isin(["bittactical", "mltq-bit-t25"])
+    assert df["kept_steps"][scheduled].notna().all()
+    assert df["kept_steps"][~scheduled].isna().all()
+    assert (df["kept_steps"][scheduled] > 0).all()
 
 
 def test_without_pandas_tables_are_dicts_of_numpy_arrays(embedded, monkeypatch):

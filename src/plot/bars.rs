@@ -1,7 +1,9 @@
 //! Per-layer grouped bars: speedup of each scheme over the baseline with the potential
 //! as a black tick on each bar, or lane utilization of every scheme. Layer names are
 //! drawn vertically (and shortened past 22 characters) so 50+ layers stay readable; the
-//! figure widens with the number of layers; the `total` group stands apart.
+//! figure widens with the number of layers (when `--size` narrows it, every k-th name
+//! is drawn, `total` always); the `total` group stands apart. Network totals of one run
+//! are one bar per scheme, named on the x axis.
 
 use std::collections::HashMap;
 
@@ -12,8 +14,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::table::Table;
 use super::{
-    abbreviate, cell, color, font, legend, light, network_of, point_labels, times, title,
-    DrawResult, Figure, Mark,
+    abbreviate, cell, color, legend, light, point_labels, spaced, tick_count, times, title,
+    DrawResult, Figure, Heading, Look, Mark,
 };
 use crate::error::{Error, Result};
 
@@ -24,8 +26,7 @@ const LABEL_CHARS: usize = 22;
 const LOG_SPAN: f64 = 50.0;
 
 pub(super) struct Bars {
-    title: String,
-    subtitle: String,
+    head: Heading,
     y_desc: String,
     /// Layers, `total` last.
     groups: Vec<String>,
@@ -45,6 +46,9 @@ pub(super) struct Bars {
     label_chars: usize,
     /// Logarithmic y axis (bars grow up or down from 1×).
     log: bool,
+    /// One bar per group (one series), each group in its own color, named on the x
+    /// axis only (network totals of one run: a group per scheme).
+    per_group: bool,
     data: Vec<Vec<String>>,
 }
 
@@ -91,9 +95,8 @@ fn lookup(
 }
 
 impl Bars {
-    /// Speedup bars of every scheme but `baseline`, potentials as ticks. `arch` names
-    /// the arch in the subtitle when known.
-    pub(super) fn speedups(t: &Table, baseline: &str, arch: &str) -> Result<Bars> {
+    /// Speedup bars of every scheme but `baseline`, potentials as ticks.
+    pub(super) fn speedups(t: &Table, baseline: &str) -> Result<Bars> {
         let (groups, schemes, at) = index(t)?;
         let series: Vec<String> = schemes.into_iter().filter(|s| s != baseline).collect();
         if series.is_empty() {
@@ -136,12 +139,6 @@ impl Bars {
             values.push(v);
             ticks.push(k);
         }
-        let net = network_of(t);
-        let on = match (net.is_empty(), arch.is_empty()) {
-            (false, false) => format!("{net} on {arch}: "),
-            (false, true) => format!("{net}: "),
-            _ => String::new(),
-        };
         let finite = values
             .iter()
             .chain(&ticks)
@@ -151,15 +148,14 @@ impl Bars {
         let (lo, hi) = finite.fold((1.0f64, 1.0f64), |(a, b), v| (a.min(v), b.max(v)));
         let log = lo < 0.2 || hi / lo > LOG_SPAN;
         Ok(Bars {
-            title: format!("Per-layer speedup over {baseline}"),
-            subtitle: format!(
-                "{on}bars = achieved speedup ({baseline} cycles / cycles), \
-                 ticks = potential speedup ({baseline} work / work)"
+            head: Heading::new(
+                format!("Per-layer speedup over {baseline}"),
+                format!(
+                    "bars = achieved speedup ({baseline} cycles / cycles), \
+                     ticks = potential speedup ({baseline} work / work)"
+                ),
             ),
-            y_desc: format!(
-                "speedup over {baseline} (×{})",
-                if log { ", log scale" } else { "" }
-            ),
+            y_desc: speedup_desc(baseline, log),
             groups,
             series,
             values,
@@ -169,12 +165,14 @@ impl Bars {
             x_desc: "layer".to_string(),
             label_chars: LABEL_CHARS,
             log,
+            per_group: false,
             data,
         })
     }
 
     /// Network-total speedup bars of a sweep: one group per point, labelled by the
-    /// parameters that vary between points.
+    /// parameters that vary between points; of one run (nothing varies): one bar per
+    /// scheme, the scheme on the x axis.
     pub(super) fn totals(t: &Table, baseline: &str) -> Result<Bars> {
         let lc = t.col("layer")?;
         let mut tot = t.totals()?;
@@ -185,20 +183,31 @@ impl Bars {
         for (r, label) in tot.rows.iter_mut().zip(labels) {
             r[lc] = label;
         }
-        let mut b = Bars::speedups(&tot, baseline, "")?;
-        b.title = format!("Network speedup over {baseline}");
-        b.subtitle = format!(
-            "network totals; bars = achieved speedup ({baseline} cycles / cycles), \
-             ticks = potential speedup ({baseline} work / work)"
+        let mut b = Bars::speedups(&tot, baseline)?;
+        b.head = Heading::new(
+            format!("Network speedup over {baseline}"),
+            format!(
+                "network totals; bars = achieved speedup ({baseline} cycles / cycles), \
+                 ticks = potential speedup ({baseline} work / work)"
+            ),
         );
-        b.x_desc = if varied.is_empty() {
-            "sweep point".to_string()
-        } else {
-            varied.join(", ")
-        };
-        b.label_chars = 44;
         if let Some(h) = b.data.first_mut() {
             h[0] = "point".to_string();
+        }
+        if varied.is_empty() {
+            // One run: a group per scheme, its one bar in the scheme's color.
+            let one_each = |m: &[Vec<f64>]| -> Vec<Vec<f64>> {
+                m.concat().into_iter().map(|v| vec![v]).collect()
+            };
+            b.groups = std::mem::take(&mut b.series);
+            b.values = one_each(&b.values);
+            b.ticks = b.ticks.map(|t| one_each(&t));
+            b.series = vec!["network total".to_string()];
+            b.per_group = true;
+            b.x_desc = "scheme".to_string();
+        } else {
+            b.x_desc = varied.join(", ");
+            b.label_chars = 44;
         }
         Ok(b)
     }
@@ -237,17 +246,11 @@ impl Bars {
             }
             values.push(v);
         }
-        let net = network_of(t);
         Ok(Bars {
-            title: "Per-layer lane utilization".to_string(),
-            subtitle: format!(
-                "{}share of the array's lane-cycles spent on each scheme's own work \
+            head: Heading::new(
+                "Per-layer lane utilization",
+                "share of the array's lane-cycles spent on each scheme's own work \
                  (the rest waits on synchronization or idles)",
-                if net.is_empty() {
-                    String::new()
-                } else {
-                    format!("{net}: ")
-                }
             ),
             y_desc: "lane utilization (% of lane-cycles)".to_string(),
             groups,
@@ -259,6 +262,7 @@ impl Bars {
             x_desc: "layer".to_string(),
             label_chars: LABEL_CHARS,
             log: false,
+            per_group: false,
             data,
         })
     }
@@ -269,14 +273,15 @@ impl Bars {
         (self.series.len() as u32 * per_bar + 8).max(22)
     }
 
-    fn label_px(&self) -> u32 {
+    /// The height of the group labels' area (they are drawn vertically).
+    fn label_px(&self, look: &Look) -> u32 {
         let longest = self
             .groups
             .iter()
             .map(|g| abbreviate(g, self.label_chars).chars().count())
             .max()
             .unwrap_or(4) as u32;
-        longest * 7 + 34
+        look.tx((longest * 7 + 34) as f64)
     }
 
     /// The y range: log (around 1×) or linear from 0.
@@ -311,32 +316,43 @@ impl Bars {
     }
 }
 
+/// The y axis of speedup bars.
+fn speedup_desc(baseline: &str, log: bool) -> String {
+    format!(
+        "speedup over {baseline} ({baseline} cycles / cycles, ×{})",
+        if log { ", log scale" } else { "" }
+    )
+}
+
 impl Figure for Bars {
-    fn size(&self) -> (u32, u32) {
+    fn size(&self, look: &Look) -> (u32, u32) {
         let w = (120 + self.groups.len() as u32 * self.group_px()).max(960);
         let h = if self.groups.len() > 30 { 640 } else { 520 };
-        (w, h + self.label_px())
+        (w, h + self.label_px(look))
     }
 
     fn data(&self) -> Vec<Vec<String>> {
         self.data.clone()
     }
 
-    fn title_mut(&mut self) -> &mut String {
-        &mut self.title
+    fn heading_mut(&mut self) -> &mut Heading {
+        &mut self.head
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let area = title(root, &self.title, &self.subtitle)?;
-        let mut items: Vec<(String, Mark)> = self
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        look: &Look,
+    ) -> DrawResult<DB> {
+        let area = title(root, look, &self.head)?;
+        let mut items: Vec<(String, Mark)> = Vec::new();
+        if !self.per_group {
+            items.push(("scheme:".to_string(), Mark::Heading));
+            items.extend(self.series.iter().enumerate().map(|(i, s)| {
                 let what = if self.percent { "" } else { " (achieved)" };
                 (format!("{s}{what}"), Mark::Box(color(i)))
-            })
-            .collect();
+            }));
+        }
         if self.ticks.is_some() {
             items.push(("potential".to_string(), Mark::Tick));
         }
@@ -346,12 +362,12 @@ impl Figure for Bars {
                 Mark::Dashed(RGBColor(90, 90, 90)),
             ));
         }
-        let area = legend(&area, &items)?;
+        let area = legend(&area, look, &items)?;
         let (lo, hi) = self.yrange();
         if self.log {
-            self.chart(root, &area, (lo..hi).log_scale(), 1.0)
+            self.chart(root, &area, look, (lo..hi).log_scale(), 1.0)
         } else {
-            self.chart(root, &area, lo..hi, 0.0)
+            self.chart(root, &area, look, lo..hi, 0.0)
         }
     }
 }
@@ -362,6 +378,7 @@ impl Bars {
         &self,
         root: &DrawingArea<DB, Shift>,
         area: &DrawingArea<DB, Shift>,
+        look: &Look,
         y_range: Y,
         floor: f64,
     ) -> DrawResult<DB>
@@ -371,13 +388,15 @@ impl Bars {
     {
         let n = self.groups.len();
         let (ylo, ymax) = self.yrange();
+        let label_px = self.label_px(look);
         let mut chart = ChartBuilder::on(area)
-            .margin_left(10)
-            .margin_right(20)
-            .margin_top(6)
-            .x_label_area_size(self.label_px())
-            .y_label_area_size(76)
+            .margin_left(look.pxu(10))
+            .margin_right(look.pxu(20))
+            .margin_top(look.pxu(6))
+            .x_label_area_size(label_px)
+            .y_label_area_size(look.tx(76.0))
             .build_cartesian_2d(-0.5f64..n as f64 - 0.5, y_range)?;
+        let plot_h = area.dim_in_pixel().1 as f64 - label_px as f64;
         let yfmt = |v: &f64| {
             if self.percent {
                 format!("{v:.0}%")
@@ -390,15 +409,15 @@ impl Bars {
             .disable_x_mesh()
             .x_labels(0)
             .x_label_formatter(&|_| String::new())
-            .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(RGBColor(243, 243, 243))
+            .bold_line_style(look.stroke(RGBColor(215, 215, 215), 1))
+            .light_line_style(look.stroke(RGBColor(243, 243, 243), 1))
             .max_light_lines(4)
-            .y_labels(10)
+            .y_labels(tick_count(plot_h, 2.0 * look.line(14.0)))
             .y_label_formatter(&yfmt)
-            .y_label_style(font(14.0))
+            .y_label_style(look.font(14.0))
             .y_desc(self.y_desc.clone())
             .x_desc(self.x_desc.clone())
-            .axis_desc_style(font(16.0))
+            .axis_desc_style(look.font(16.0))
             .draw()?;
         let clamp = |v: f64| v.clamp(ylo, ymax);
 
@@ -408,7 +427,7 @@ impl Bars {
             for (s, &v) in vals.iter().enumerate() {
                 let x0 = g as f64 - 0.4 + s as f64 * bw;
                 let x1 = x0 + bw * 0.88;
-                let c = color(s);
+                let c = color(if self.per_group { g } else { s });
                 if v.is_finite() {
                     chart.draw_series(std::iter::once(Rectangle::new(
                         [(x0, floor), (x1, clamp(v))],
@@ -422,13 +441,13 @@ impl Bars {
                         if v.is_finite() && p > v {
                             chart.draw_series(std::iter::once(PathElement::new(
                                 vec![(xm, clamp(v.max(floor))), (xm, clamp(p))],
-                                light(c, 0.3).stroke_width(1),
+                                look.stroke(light(c, 0.3), 1),
                             )))?;
                         }
                         let pad = bw * 0.12;
                         chart.draw_series(std::iter::once(PathElement::new(
                             vec![(x0 - pad, clamp(p)), (x1 + pad, clamp(p))],
-                            BLACK.stroke_width(if n > 60 { 2 } else { 3 }),
+                            look.stroke(BLACK, if n > 60 { 2 } else { 3 }),
                         )))?;
                     }
                 }
@@ -442,7 +461,7 @@ impl Bars {
             while x < n as f64 - 0.5 {
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(x, 1.0), ((x + step * 0.6).min(n as f64 - 0.5), 1.0)],
-                    gray.stroke_width(1),
+                    look.stroke(gray, 1),
                 )))?;
                 x += step;
             }
@@ -451,17 +470,25 @@ impl Bars {
             let xs = n as f64 - 1.5;
             chart.draw_series(std::iter::once(PathElement::new(
                 vec![(xs, ylo), (xs, ymax)],
-                RGBColor(120, 120, 120).stroke_width(1),
+                look.stroke(RGBColor(120, 120, 120), 1),
             )))?;
         }
-        // Group labels, vertical, under each group.
-        let style = font(if n > 60 { 12.0 } else { 13.0 })
+        // Group labels, vertical, under each group; every k-th where they would overlap.
+        let size = if n > 60 { 12.0 } else { 13.0 };
+        let style = look
+            .font(size)
             .transform(FontTransform::Rotate90)
             .pos(Pos::new(HPos::Left, VPos::Center));
-        for (g, name) in self.groups.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(g as f64, ylo));
-            let label = abbreviate(name, self.label_chars);
-            root.draw(&Text::new(label, (x, y + 8), style.clone()))?;
+        let at: Vec<(i32, i32)> = (0..n)
+            .map(|g| chart.backend_coord(&(g as f64, ylo)))
+            .collect();
+        let xs: Vec<f64> = at.iter().map(|p| p.0 as f64).collect();
+        let keep = spaced(&xs, &vec![look.line(size) / 2.0; n], 0.0);
+        for ((name, (x, y)), keep) in self.groups.iter().zip(at).zip(keep) {
+            if keep {
+                let label = abbreviate(name, self.label_chars);
+                root.draw(&Text::new(label, (x, y + look.pxi(8)), style.clone()))?;
+            }
         }
         Ok(())
     }

@@ -13,7 +13,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::table::Table;
 use super::{
-    abbreviate, color, font, legend, network_of, point_labels, title, DrawResult, Figure, Mark,
+    abbreviate, color, legend, point_labels, spaced, tick_count, title, DrawResult, Figure,
+    Heading, Look, Mark,
 };
 use crate::error::{Error, Result};
 
@@ -35,12 +36,13 @@ fn part_color(i: usize) -> RGBColor {
     ][i]
 }
 
-/// Longest bar label.
-const LABEL_CHARS: usize = 28;
+/// Longest bar label: a sweep point's part is shortened in the middle, the scheme kept.
+const LABEL_CHARS: usize = 36;
 
 pub(super) struct EnergySplit {
-    title: String,
-    subtitle: String,
+    head: Heading,
+    /// The x axis: `scheme`, or the settings that vary and the scheme.
+    x_desc: String,
     /// One bar per (group, scheme): its label and the four parts in µJ.
     bars: Vec<(String, String, [f64; 4])>,
     data: Vec<Vec<String>>,
@@ -60,7 +62,12 @@ impl EnergySplit {
             .iter()
             .map(|(_, c)| tot.col(c))
             .collect::<Result<_>>()?;
-        let (labels, _) = point_labels(&tot);
+        let (labels, varied) = point_labels(&tot);
+        // One setting varies: the x axis names it, the bars give its value.
+        let prefix = match varied.as_slice() {
+            [one] => format!("{one}="),
+            _ => String::new(),
+        };
         let mut bars = Vec::new();
         let mut data = vec![[
             "point",
@@ -80,41 +87,42 @@ impl EnergySplit {
                 *p = pj / 1e6;
                 row.push(tot.rows[r][c].clone());
             }
-            bars.push((label.clone(), tot.rows[r][sc].clone(), parts));
+            let shown = label.strip_prefix(&prefix).unwrap_or(label);
+            bars.push((shown.to_string(), tot.rows[r][sc].clone(), parts));
             data.push(row);
         }
-        let net = tot
-            .col("network")
-            .ok()
-            .map(|c| tot.distinct(c).join(", "))
-            .unwrap_or_default();
         Ok(EnergySplit {
-            title: "Energy per scheme".to_string(),
-            subtitle: format!(
-                "{}network totals: lanes' work, buffer reads, DRAM traffic, leakage",
-                if net.is_empty() {
-                    String::new()
-                } else {
-                    format!("{net}: ")
-                }
+            head: Heading::new(
+                "Energy per scheme",
+                "network totals: lanes' work, buffer reads, DRAM traffic, leakage",
             ),
+            x_desc: if varied.is_empty() {
+                "scheme".to_string()
+            } else {
+                format!("{}: scheme", varied.join(", "))
+            },
             bars,
             data,
         })
     }
 }
 
-impl Figure for EnergySplit {
-    fn size(&self) -> (u32, u32) {
-        let longest = self
-            .bars
+impl EnergySplit {
+    /// The longest bar label, in characters.
+    fn longest(&self) -> u32 {
+        self.bars
             .iter()
-            .map(|(g, s, _)| abbreviate(&bar_label(g, s), LABEL_CHARS).chars().count())
+            .map(|(g, s, _)| bar_label(g, s).chars().count())
             .max()
-            .unwrap_or(4) as u32;
+            .unwrap_or(4) as u32
+    }
+}
+
+impl Figure for EnergySplit {
+    fn size(&self, look: &Look) -> (u32, u32) {
         (
             (160 + self.bars.len() as u32 * 44).max(960),
-            560 + longest * 7,
+            560 + look.tx((self.longest() * 7) as f64),
         )
     }
 
@@ -122,18 +130,24 @@ impl Figure for EnergySplit {
         self.data.clone()
     }
 
-    fn title_mut(&mut self) -> &mut String {
-        &mut self.title
+    fn heading_mut(&mut self) -> &mut Heading {
+        &mut self.head
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let area = title(root, &self.title, &self.subtitle)?;
-        let items: Vec<(String, Mark)> = PARTS
-            .iter()
-            .enumerate()
-            .map(|(i, (name, _))| (name.to_string(), Mark::Box(part_color(i))))
-            .collect();
-        let area = legend(&area, &items)?;
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        look: &Look,
+    ) -> DrawResult<DB> {
+        let area = title(root, look, &self.head)?;
+        let mut items: Vec<(String, Mark)> = vec![("energy part:".to_string(), Mark::Heading)];
+        items.extend(
+            PARTS
+                .iter()
+                .enumerate()
+                .map(|(i, (name, _))| (name.to_string(), Mark::Box(part_color(i)))),
+        );
+        let area = legend(&area, look, &items)?;
         let n = self.bars.len();
         let ymax = self
             .bars
@@ -143,32 +157,29 @@ impl Figure for EnergySplit {
             .fold(0.0f64, f64::max)
             .max(1e-9)
             * 1.08;
-        let longest = self
-            .bars
-            .iter()
-            .map(|(g, s, _)| abbreviate(&bar_label(g, s), LABEL_CHARS).chars().count())
-            .max()
-            .unwrap_or(4) as u32;
+        let label_px = look.tx((self.longest() * 7 + 34) as f64);
         let mut chart = ChartBuilder::on(&area)
-            .margin_left(10)
-            .margin_right(20)
-            .margin_top(6)
-            .x_label_area_size(longest * 7 + 34)
-            .y_label_area_size(84)
+            .margin_left(look.pxu(10))
+            .margin_right(look.pxu(20))
+            .margin_top(look.pxu(6))
+            .x_label_area_size(label_px)
+            .y_label_area_size(look.tx(84.0))
             .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0.0..ymax)?;
+        let ph = chart.plotting_area().dim_in_pixel().1 as f64;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(0)
             .x_label_formatter(&|_| String::new())
-            .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(RGBColor(243, 243, 243))
+            .bold_line_style(look.stroke(RGBColor(215, 215, 215), 1))
+            .light_line_style(look.stroke(RGBColor(243, 243, 243), 1))
             .max_light_lines(4)
+            .y_labels(tick_count(ph, 2.0 * look.line(14.0)))
             .y_label_formatter(&|v| short(*v))
-            .y_label_style(font(14.0))
+            .y_label_style(look.font(14.0))
             .y_desc("energy (µJ)")
-            .x_desc("scheme")
-            .axis_desc_style(font(16.0))
+            .x_desc(self.x_desc.clone())
+            .axis_desc_style(look.font(16.0))
             .draw()?;
         for (i, (g, _, parts)) in self.bars.iter().enumerate() {
             let (x0, x1) = (i as f64 - 0.35, i as f64 + 0.35);
@@ -186,31 +197,42 @@ impl Figure for EnergySplit {
             if i + 1 < n && self.bars[i + 1].0 != *g {
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(i as f64 + 0.5, 0.0), (i as f64 + 0.5, ymax)],
-                    RGBColor(120, 120, 120).stroke_width(1),
+                    look.stroke(RGBColor(120, 120, 120), 1),
                 )))?;
             }
         }
-        let style = font(13.0)
+        let style = look
+            .font(13.0)
             .transform(FontTransform::Rotate90)
             .pos(Pos::new(HPos::Left, VPos::Center));
-        for (i, (g, s, _)) in self.bars.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(i as f64, 0.0));
-            root.draw(&Text::new(
-                abbreviate(&bar_label(g, s), LABEL_CHARS),
-                (x, y + 8),
-                style.clone(),
-            ))?;
+        let at: Vec<(i32, i32)> = (0..n)
+            .map(|i| chart.backend_coord(&(i as f64, 0.0)))
+            .collect();
+        let xs: Vec<f64> = at.iter().map(|p| p.0 as f64).collect();
+        let keep = spaced(&xs, &vec![look.line(13.0) / 2.0; n], 0.0);
+        for (((g, s, _), (x, y)), keep) in self.bars.iter().zip(at).zip(keep) {
+            if keep {
+                root.draw(&Text::new(
+                    bar_label(g, s),
+                    (x, y + look.pxi(8)),
+                    style.clone(),
+                ))?;
+            }
         }
         Ok(())
     }
 }
 
-/// A bar's label: the scheme, after the point for sweeps.
+/// A bar's label: the scheme, after the point for sweeps (shortened in the middle to
+/// fit [`LABEL_CHARS`] with the scheme whole).
 fn bar_label(point: &str, scheme: &str) -> String {
     if point == "total" {
         scheme.to_string()
     } else {
-        format!("{point}: {scheme}")
+        let room = LABEL_CHARS
+            .saturating_sub(scheme.chars().count() + 2)
+            .max(8);
+        format!("{}: {scheme}", abbreviate(point, room))
     }
 }
 
@@ -227,8 +249,7 @@ fn short(v: f64) -> String {
 }
 
 pub(super) struct MemoryBound {
-    title: String,
-    subtitle: String,
+    head: Heading,
     /// Layers, in file order.
     layers: Vec<String>,
     /// Per scheme: its name and per layer (compute cycles, memory cycles).
@@ -275,16 +296,10 @@ impl MemoryBound {
                 t.source
             )));
         }
-        let net = network_of(t);
         Ok(MemoryBound {
-            title: "Compute vs memory cycles per layer".to_string(),
-            subtitle: format!(
-                "{}bars: compute cycles (orange where DRAM takes longer); ticks: memory cycles",
-                if net.is_empty() {
-                    String::new()
-                } else {
-                    format!("{net}: ")
-                }
+            head: Heading::new(
+                "Compute vs memory cycles per layer",
+                "bars: compute cycles (orange where DRAM takes longer); ticks: memory cycles",
             ),
             layers,
             panels,
@@ -292,41 +307,48 @@ impl MemoryBound {
         })
     }
 
-    fn label_px(&self) -> u32 {
+    fn label_px(&self, look: &Look) -> u32 {
         let longest = self
             .layers
             .iter()
             .map(|g| abbreviate(g, 22).chars().count())
             .max()
             .unwrap_or(4) as u32;
-        longest * 7 + 34
+        look.tx((longest * 7 + 34) as f64)
     }
 }
 
 impl Figure for MemoryBound {
-    fn size(&self) -> (u32, u32) {
+    fn size(&self, look: &Look) -> (u32, u32) {
         let per = if self.layers.len() > 30 { 14 } else { 22 };
         let w = (140 + self.layers.len() as u32 * per).max(960);
-        (w, 150 + self.panels.len() as u32 * 240 + self.label_px())
+        (
+            w,
+            150 + self.panels.len() as u32 * 240 + self.label_px(look),
+        )
     }
 
     fn data(&self) -> Vec<Vec<String>> {
         self.data.clone()
     }
 
-    fn title_mut(&mut self) -> &mut String {
-        &mut self.title
+    fn heading_mut(&mut self) -> &mut Heading {
+        &mut self.head
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let area = title(root, &self.title, &self.subtitle)?;
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        look: &Look,
+    ) -> DrawResult<DB> {
+        let area = title(root, look, &self.head)?;
         let (compute, memory) = (color(0), color(1));
         let items = vec![
             ("compute-bound layer".to_string(), Mark::Box(compute)),
             ("memory-bound layer".to_string(), Mark::Box(memory)),
             ("memory cycles".to_string(), Mark::Tick),
         ];
-        let area = legend(&area, &items)?;
+        let area = legend(&area, look, &items)?;
         let n = self.layers.len();
         let all = self
             .panels
@@ -335,31 +357,32 @@ impl Figure for MemoryBound {
             .filter(|v| v.is_finite() && *v > 0.0);
         let (lo, hi) = all.fold((f64::INFINITY, 1.0f64), |(a, b), v| (a.min(v), b.max(v)));
         let (lo, hi) = (lo.min(hi).max(0.5) / 1.5, hi * 1.5);
-        let label_h = self.label_px();
-        let (panels_area, _) = area.split_vertically(area.dim_in_pixel().1 - label_h);
+        let label_h = self.label_px(look);
+        let (panels_area, _) = area.split_vertically(area.dim_in_pixel().1.saturating_sub(label_h));
         let cells = panels_area.split_evenly((self.panels.len(), 1));
         for (k, ((scheme, vals), cell)) in self.panels.iter().zip(&cells).enumerate() {
             let last = k + 1 == self.panels.len();
             let mut chart = ChartBuilder::on(cell)
-                .margin_left(10)
-                .margin_right(20)
-                .margin_top(4)
-                .caption(scheme, font(15.0))
-                .x_label_area_size(if last { 6 } else { 2 })
-                .y_label_area_size(84)
+                .margin_left(look.pxu(10))
+                .margin_right(look.pxu(20))
+                .margin_top(look.pxu(4))
+                .caption(scheme, look.font(15.0))
+                .x_label_area_size(look.pxu(if last { 6 } else { 2 }))
+                .y_label_area_size(look.tx(84.0))
                 .build_cartesian_2d(-0.5f64..n as f64 - 0.5, (lo..hi).log_scale())?;
+            let ph = chart.plotting_area().dim_in_pixel().1 as f64;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
                 .x_labels(0)
                 .x_label_formatter(&|_| String::new())
-                .bold_line_style(RGBColor(215, 215, 215))
-                .light_line_style(RGBColor(243, 243, 243))
-                .y_labels(5)
+                .bold_line_style(look.stroke(RGBColor(215, 215, 215), 1))
+                .light_line_style(look.stroke(RGBColor(243, 243, 243), 1))
+                .y_labels(tick_count(ph, 2.0 * look.line(12.0)).min(5))
                 .y_label_formatter(&|v| short(*v))
-                .y_label_style(font(12.0))
+                .y_label_style(look.font(12.0))
                 .y_desc("cycles (log)")
-                .axis_desc_style(font(13.0))
+                .axis_desc_style(look.font(13.0))
                 .draw()?;
             for (i, &(c, m)) in vals.iter().enumerate() {
                 let (x0, x1) = (i as f64 - 0.38, i as f64 + 0.38);
@@ -373,17 +396,26 @@ impl Figure for MemoryBound {
                 if m.is_finite() && m > 0.0 {
                     chart.draw_series(std::iter::once(PathElement::new(
                         vec![(x0 - 0.08, m.min(hi)), (x1 + 0.08, m.min(hi))],
-                        BLACK.stroke_width(2),
+                        look.stroke(BLACK, 2),
                     )))?;
                 }
             }
             if last {
-                let style = font(if n > 60 { 11.0 } else { 12.0 })
+                let size = if n > 60 { 11.0 } else { 12.0 };
+                let style = look
+                    .font(size)
                     .transform(FontTransform::Rotate90)
                     .pos(Pos::new(HPos::Left, VPos::Center));
-                for (i, name) in self.layers.iter().enumerate() {
-                    let (x, y) = chart.backend_coord(&(i as f64, lo));
-                    root.draw(&Text::new(abbreviate(name, 22), (x, y + 8), style.clone()))?;
+                let at: Vec<(i32, i32)> = (0..n)
+                    .map(|i| chart.backend_coord(&(i as f64, lo)))
+                    .collect();
+                let xs: Vec<f64> = at.iter().map(|p| p.0 as f64).collect();
+                let keep = spaced(&xs, &vec![look.line(size) / 2.0; n], 0.0);
+                for ((name, (x, y)), keep) in self.layers.iter().zip(at).zip(keep) {
+                    if keep {
+                        let label = abbreviate(name, 22);
+                        root.draw(&Text::new(label, (x, y + look.pxi(8)), style.clone()))?;
+                    }
                 }
             }
         }

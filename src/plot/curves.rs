@@ -2,7 +2,11 @@
 //! one line per scheme (and per value of `--series`), achieved solid with dots,
 //! potential dashed in the same color; optional panels per value of `--panel` and
 //! dotted reference lines (`--hline 15,45`). Encodings on the x axis (`ternary:3`) are
-//! plotted by their levels (or bits).
+//! plotted by their levels (or bits), with a tick at every swept value (labels that
+//! would overlap are thinned, the last kept). The legend's heading names what a line
+//! is (`scheme`, `weights`, `scheme, weights`); lines that coincide in every panel (the
+//! same values at every x, as `laconic` and `mltq-bit` on ternary operands) are drawn
+//! once, under one legend entry `laconic = mltq-bit`.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +17,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::table::Table;
-use super::{cell, color, font, legend, times, title, DrawResult, Figure, Mark};
+use super::{
+    abbreviate, caption, cell, color, legend, spaced, text_width, tick_count, times, title,
+    DrawResult, Figure, Heading, Look, Mark,
+};
 use crate::encoding::EncSpec;
 use crate::error::{did_you_mean, Error, Result};
 
@@ -52,8 +59,6 @@ pub struct CurveOptions {
     pub log_y: bool,
     /// Logarithmic x axis (powers of two: lanes, columns).
     pub log_x: bool,
-    /// Title (None: from the data).
-    pub title: Option<String>,
 }
 
 struct Line {
@@ -68,8 +73,7 @@ struct Panel {
 }
 
 pub(super) struct Curves {
-    title: String,
-    subtitle: String,
+    head: Heading,
     x_desc: String,
     y_desc: String,
     y: YSel,
@@ -78,6 +82,9 @@ pub(super) struct Curves {
     /// A report column, not the speedups: no achieved / potential legend.
     metric: bool,
     panels: Vec<Panel>,
+    /// What a line is (the legend's heading): `scheme`, `weights`, `scheme, weights`.
+    line_key: String,
+    /// Legend labels, by line color.
     labels: Vec<String>,
     hlines: Vec<f64>,
     log_y: bool,
@@ -239,14 +246,28 @@ impl Curves {
         }
 
         let series_name = o.series.clone().unwrap_or_default();
+        let scheme_is_panel = o.panel.as_deref() == Some("scheme");
+        let scheme_only = o.series.is_none() || o.series.as_deref() == Some("scheme");
+        // The `line` of the data CSV.
         let label_of = |k: &Key| -> String {
-            let scheme_is_panel = o.panel.as_deref() == Some("scheme");
-            let scheme_is_series = o.series.as_deref() == Some("scheme");
-            match (k.2.is_empty() || scheme_is_series, scheme_is_panel) {
+            match (k.2.is_empty() || scheme_only, scheme_is_panel) {
                 (true, _) => k.1.clone(),
                 (false, true) => format!("{series_name} {}", k.2),
                 (false, false) => format!("{}, {series_name} {}", k.1, k.2),
             }
+        };
+        // The legend's entry, under a heading that names the columns.
+        let legend_of = |k: &Key| -> String {
+            match (scheme_only, scheme_is_panel) {
+                (true, _) => k.1.clone(),
+                (false, true) => k.2.clone(),
+                (false, false) => format!("{}, {}", k.1, k.2),
+            }
+        };
+        let line_key = match (scheme_only, scheme_is_panel) {
+            (true, _) => "scheme".to_string(),
+            (false, true) => series_name.clone(),
+            (false, false) => format!("scheme, {series_name}"),
         };
         let mut labels: Vec<String> = Vec::new();
         let mut panels: Vec<Panel> = Vec::new();
@@ -304,7 +325,7 @@ impl Curves {
                 }
                 pts.push((x, a, p));
             }
-            let label = label_of(key);
+            let label = legend_of(key);
             let c = match labels.iter().position(|l| *l == label) {
                 Some(i) => i,
                 None => {
@@ -373,11 +394,7 @@ impl Curves {
             (0.0, ymax * 1.08)
         };
         let sample_x = &t.rows[groups[&order[0]][0].1][xc];
-        let net = t
-            .col("network")
-            .ok()
-            .map(|c| t.distinct(c).join(", "))
-            .unwrap_or_default();
+        let labels = merge_coinciding(&mut panels, labels, ysel);
         let what = match (&o.metric, o.y) {
             (Some(m), _) => metric_desc(m, &baseline),
             (None, YSel::Both) => "solid: achieved (cycles), dashed: potential (work)".to_string(),
@@ -385,17 +402,12 @@ impl Curves {
             (None, YSel::Potential) => "potential speedup (baseline work / work)".to_string(),
         };
         Ok(Curves {
-            title: o.title.clone().unwrap_or_else(|| match &o.metric {
-                Some(m) => format!("{m} vs {}", o.x),
-                None => format!("Speedup over {baseline} vs {}", o.x),
-            }),
-            subtitle: format!(
-                "{}network totals; {what}",
-                if net.is_empty() {
-                    String::new()
-                } else {
-                    format!("{net}: ")
-                }
+            head: Heading::new(
+                match &o.metric {
+                    Some(m) => format!("{m} vs {}", o.x),
+                    None => format!("Speedup over {baseline} vs {}", o.x),
+                },
+                format!("network totals; {what}"),
             ),
             x_desc: describe(&o.x, sample_x),
             y_desc: match &o.metric {
@@ -413,6 +425,7 @@ impl Curves {
             ratio,
             metric: o.metric.is_some(),
             panels,
+            line_key,
             labels,
             hlines: o.hlines.clone(),
             log_y: o.log_y,
@@ -429,6 +442,7 @@ impl Curves {
     fn draw_panel<DB: DrawingBackend, X, Y>(
         &self,
         area: &DrawingArea<DB, Shift>,
+        look: &Look,
         p: &Panel,
         x_range: X,
         y_range: Y,
@@ -440,9 +454,11 @@ impl Curves {
         Y::CoordDescType: ValueFormatter<f64>,
     {
         let mut b = ChartBuilder::on(area);
-        b.margin(14).x_label_area_size(56).y_label_area_size(76);
+        b.margin(look.pxu(14))
+            .x_label_area_size(look.tx(56.0))
+            .y_label_area_size(look.tx(76.0));
         if !p.title.is_empty() {
-            b.caption(&p.title, font(17.0));
+            b.caption(&p.title, look.font(17.0));
         }
         let mut chart = b.build_cartesian_2d(x_range, y_range)?;
         let yfmt = |v: &f64| {
@@ -459,16 +475,19 @@ impl Curves {
                 number(*v)
             }
         };
+        let (pw, ph) = chart.plotting_area().dim_in_pixel();
         let mut mesh = chart.configure_mesh();
-        mesh.bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(RGBColor(243, 243, 243))
+        mesh.bold_line_style(look.stroke(RGBColor(215, 215, 215), 1))
+            .light_line_style(look.stroke(RGBColor(243, 243, 243), 1))
             .max_light_lines(4)
+            .x_labels(tick_count(pw as f64, look.tx(70.0) as f64))
+            .y_labels(tick_count(ph as f64, 2.0 * look.line(14.0)))
             .y_label_formatter(&yfmt)
             .x_label_formatter(&xfmt)
-            .label_style(font(14.0))
+            .label_style(look.font(14.0))
             .x_desc(self.x_desc.clone())
             .y_desc(self.y_desc.clone())
-            .axis_desc_style(font(16.0));
+            .axis_desc_style(look.font(16.0));
         if self.xticks.is_some() {
             mesh.disable_x_mesh()
                 .x_labels(0)
@@ -477,37 +496,55 @@ impl Curves {
         mesh.draw()?;
         let base = area.get_base_pixel();
         if let Some(ticks) = &self.xticks {
-            // Grid lines and labels at the swept values.
-            for (x, label) in ticks {
+            // Grid lines and ticks at the swept values; labels where they fit.
+            let style = look.font(14.0).pos(Pos::new(HPos::Center, VPos::Top));
+            let labels: Vec<String> = ticks.iter().map(|t| abbreviate(&t.1, 12)).collect();
+            let at: Vec<(i32, i32)> = ticks
+                .iter()
+                .map(|t| chart.backend_coord(&(t.0, self.yr.0)))
+                .collect();
+            let xs: Vec<f64> = at.iter().map(|p| p.0 as f64).collect();
+            let half: Vec<f64> = labels
+                .iter()
+                .map(|l| text_width(area, l, &style) as f64 / 2.0)
+                .collect();
+            let keep = spaced(&xs, &half, look.px(6.0));
+            for (((x, _), label), ((px, py), keep)) in
+                ticks.iter().zip(labels).zip(at.into_iter().zip(keep))
+            {
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(*x, self.yr.0), (*x, self.yr.1)],
-                    RGBColor(225, 225, 225).stroke_width(1),
+                    look.stroke(RGBColor(225, 225, 225), 1),
                 )))?;
-                let (px, py) = chart.backend_coord(&(*x, self.yr.0));
                 area.draw(&PathElement::new(
-                    vec![(px - base.0, py - base.1), (px - base.0, py - base.1 + 5)],
-                    BLACK.stroke_width(1),
+                    vec![
+                        (px - base.0, py - base.1),
+                        (px - base.0, py - base.1 + look.pxi(5)),
+                    ],
+                    look.stroke(BLACK, 1),
                 ))?;
-                area.draw(&Text::new(
-                    label.clone(),
-                    (px - base.0, py - base.1 + 8),
-                    font(14.0).pos(Pos::new(HPos::Center, VPos::Top)),
-                ))?;
+                if keep {
+                    area.draw(&Text::new(
+                        label,
+                        (px - base.0, py - base.1 + look.pxi(8)),
+                        style.clone(),
+                    ))?;
+                }
             }
         }
         for &h in &self.hlines {
             let gray = RGBColor(110, 110, 110);
             chart.draw_series(DashedLineSeries::new(
                 vec![(self.xr.0, h), (self.xr.1, h)],
-                2,
-                5,
-                gray.stroke_width(1),
+                look.pxu(2),
+                look.pxu(5),
+                look.stroke(gray, 1),
             ))?;
             let (px, py) = chart.backend_coord(&(self.xr.1, h));
             area.draw(&Text::new(
                 times(h),
-                (px - 4 - base.0, py - 4 - base.1),
-                font(13.0)
+                (px - look.pxi(4) - base.0, py - look.pxi(4) - base.1),
+                look.font(13.0)
                     .color(&gray)
                     .pos(Pos::new(HPos::Right, VPos::Bottom)),
             ))?;
@@ -521,7 +558,12 @@ impl Curves {
                     .filter(|q| q.2.is_finite())
                     .map(|q| (q.0, q.2))
                     .collect();
-                chart.draw_series(DashedLineSeries::new(pts, 7, 5, c.stroke_width(2)))?;
+                chart.draw_series(DashedLineSeries::new(
+                    pts,
+                    look.pxu(7),
+                    look.pxu(5),
+                    look.stroke(c, 2),
+                ))?;
             }
             if self.y != YSel::Potential {
                 let pts: Vec<(f64, f64)> = l
@@ -530,8 +572,8 @@ impl Curves {
                     .filter(|q| q.1.is_finite())
                     .map(|q| (q.0, q.1))
                     .collect();
-                chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?;
-                chart.draw_series(pts.iter().map(|&q| Circle::new(q, 4, c.filled())))?;
+                chart.draw_series(LineSeries::new(pts.clone(), look.stroke(c, 2)))?;
+                chart.draw_series(pts.iter().map(|&q| Circle::new(q, look.pxi(4), c.filled())))?;
             }
         }
         Ok(())
@@ -585,8 +627,57 @@ fn number(v: f64) -> String {
     }
 }
 
+/// Lines that coincide in every panel (the same drawn values at every x) are drawn
+/// once: the later ones leave their panels, and the first one's legend label names
+/// them all (`laconic = mltq-bit`). Returns the legend labels, indexed by the new
+/// colors (one per group, in order).
+fn merge_coinciding(panels: &mut [Panel], labels: Vec<String>, y: YSel) -> Vec<String> {
+    // What a line draws: per panel, its (x, y…) values as bits, or nothing.
+    let keys: Vec<Vec<Option<Vec<[u64; 3]>>>> = (0..labels.len())
+        .map(|c| {
+            panels
+                .iter()
+                .map(|p| {
+                    p.lines.iter().find(|l| l.color == c).map(|l| {
+                        l.pts
+                            .iter()
+                            .map(|&(x, a, q)| {
+                                let a = if y == YSel::Potential { 0.0 } else { a };
+                                let q = if y == YSel::Achieved { 0.0 } else { q };
+                                [x.to_bits(), a.to_bits(), q.to_bits()]
+                            })
+                            .collect()
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let groups = caption::coinciding(&keys);
+    let mut new_color = vec![0; labels.len()];
+    let mut first = vec![false; labels.len()];
+    for (g, members) in groups.iter().enumerate() {
+        first[members[0]] = true;
+        for &m in members {
+            new_color[m] = g;
+        }
+    }
+    for p in panels.iter_mut() {
+        p.lines.retain(|l| first[l.color]);
+        for l in &mut p.lines {
+            l.color = new_color[l.color];
+        }
+    }
+    groups
+        .iter()
+        .map(|g| {
+            let names: Vec<&str> = g.iter().map(|&i| labels[i].as_str()).collect();
+            caption::same_label(&names)
+        })
+        .collect()
+}
+
 impl Figure for Curves {
-    fn size(&self) -> (u32, u32) {
+    fn size(&self, _look: &Look) -> (u32, u32) {
         let k = self.panels.len() as u32;
         ((k * 620).max(960), 720)
     }
@@ -595,18 +686,23 @@ impl Figure for Curves {
         self.data.clone()
     }
 
-    fn title_mut(&mut self) -> &mut String {
-        &mut self.title
+    fn heading_mut(&mut self) -> &mut Heading {
+        &mut self.head
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let area = title(root, &self.title, &self.subtitle)?;
-        let mut items: Vec<(String, Mark)> = self
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.clone(), Mark::Box(color(i))))
-            .collect();
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        look: &Look,
+    ) -> DrawResult<DB> {
+        let area = title(root, look, &self.head)?;
+        let mut items: Vec<(String, Mark)> = vec![(format!("{}:", self.line_key), Mark::Heading)];
+        items.extend(
+            self.labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.clone(), Mark::Box(color(i)))),
+        );
         let gray = RGBColor(70, 70, 70);
         if self.y != YSel::Potential && !self.metric {
             items.push(("achieved".to_string(), Mark::Line(gray)));
@@ -614,16 +710,17 @@ impl Figure for Curves {
         if self.y != YSel::Achieved {
             items.push(("potential".to_string(), Mark::Dashed(gray)));
         }
-        let area = legend(&area, &items)?;
+        let area = legend(&area, look, &items)?;
         let cells = area.split_evenly((1, self.panels.len()));
         let (x, y) = (self.xr.0..self.xr.1, self.yr.0..self.yr.1);
         for (cell, p) in cells.iter().zip(&self.panels) {
+            let l = look;
             match (self.log_x, self.log_y) {
-                (false, false) => self.draw_panel(cell, p, x.clone(), y.clone())?,
-                (false, true) => self.draw_panel(cell, p, x.clone(), y.clone().log_scale())?,
-                (true, false) => self.draw_panel(cell, p, x.clone().log_scale(), y.clone())?,
+                (false, false) => self.draw_panel(cell, l, p, x.clone(), y.clone())?,
+                (false, true) => self.draw_panel(cell, l, p, x.clone(), y.clone().log_scale())?,
+                (true, false) => self.draw_panel(cell, l, p, x.clone().log_scale(), y.clone())?,
                 (true, true) => {
-                    self.draw_panel(cell, p, x.clone().log_scale(), y.clone().log_scale())?
+                    self.draw_panel(cell, l, p, x.clone().log_scale(), y.clone().log_scale())?
                 }
             }
         }

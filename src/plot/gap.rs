@@ -2,13 +2,19 @@
 //! synchronization (lanes, rows, columns waiting for the slowest) sits on the diagonal;
 //! the distance below it is the work the array's lock-step wastes. One marker per layer
 //! and scheme (network totals drawn large) for a run; one per point and scheme (totals)
-//! for a sweep CSV.
+//! for a sweep CSV, the settings that vary between points named under the title.
+//! Schemes whose markers all coincide (`laconic` and `mltq-bit` on ternary operands)
+//! are drawn once, under one legend entry `laconic = mltq-bit`.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::table::Table;
-use super::{cell, color, font, legend, marker, times, title, DrawResult, Figure, Mark};
+use super::{
+    caption, cell, color, legend, log_ticks, marker, spaced, text_width, times, title, DrawResult,
+    Figure, Heading, Look, Mark,
+};
 use crate::error::{Error, Result};
 
 struct Dot {
@@ -19,8 +25,8 @@ struct Dot {
 }
 
 pub(super) struct Gap {
-    title: String,
-    subtitle: String,
+    head: Heading,
+    /// Legend labels, by marker (schemes that coincide share one: `a = b`).
     schemes: Vec<String>,
     baseline: String,
     dots: Vec<Dot>,
@@ -48,6 +54,8 @@ impl Gap {
             )));
         }
         let mut dots = Vec::new();
+        // What each scheme draws, exactly: (label, potential, achieved) in row order.
+        let mut drawn: Vec<Vec<(String, u64, u64)>> = vec![Vec::new(); schemes.len()];
         let mut data = vec![[
             "label",
             "scheme",
@@ -70,6 +78,7 @@ impl Gap {
                 Some(c) if sweep => format!("point {}", row[c]),
                 _ => row[lc].clone(),
             };
+            drawn[s].push((label.clone(), p.to_bits(), a.to_bits()));
             data.push(vec![
                 label,
                 row[sc].clone(),
@@ -86,6 +95,27 @@ impl Gap {
                 });
             }
         }
+        // Schemes that coincide everywhere: one marker shape, one legend entry.
+        let groups = caption::coinciding(&drawn);
+        let mut group_of = vec![0; schemes.len()];
+        let mut first = vec![false; schemes.len()];
+        for (g, members) in groups.iter().enumerate() {
+            first[members[0]] = true;
+            for &m in members {
+                group_of[m] = g;
+            }
+        }
+        dots.retain(|d| first[d.scheme]);
+        for d in &mut dots {
+            d.scheme = group_of[d.scheme];
+        }
+        let labels: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                let names: Vec<&str> = g.iter().map(|&i| schemes[i].as_str()).collect();
+                caption::same_label(&names)
+            })
+            .collect();
         if dots.is_empty() {
             return Err(Error::invalid(format!(
                 "{}: no finite speedups to plot",
@@ -103,27 +133,29 @@ impl Gap {
             .flat_map(|d| [d.potential, d.achieved])
             .fold(0.0, f64::max)
             * 1.25;
-        let net = t
-            .col("network")
-            .ok()
-            .map(|c| t.distinct(c).join(", "))
-            .unwrap_or_default();
         let what = if sweep {
-            "one marker per sweep point and scheme (network totals)"
+            let varying: Vec<String> = caption::varying(&t.totals()?)
+                .into_iter()
+                .map(|(c, n)| format!("{c} ({n} values)"))
+                .collect();
+            if varying.is_empty() {
+                "one marker per sweep point and scheme (network totals)".to_string()
+            } else {
+                format!(
+                    "one marker per sweep point and scheme (network totals; points vary in \
+                     {})",
+                    varying.join(", ")
+                )
+            }
         } else {
-            "one marker per layer and scheme; large, outlined: whole network"
+            "one marker per layer and scheme; large, outlined: whole network".to_string()
         };
         Ok(Gap {
-            title: format!("Achieved vs potential speedup over {baseline}"),
-            subtitle: format!(
-                "{}{what}; below the diagonal, synchronization loses work",
-                if net.is_empty() {
-                    String::new()
-                } else {
-                    format!("{net}: ")
-                }
+            head: Heading::new(
+                format!("Achieved vs potential speedup over {baseline}"),
+                format!("{what}; below the diagonal, synchronization loses work"),
             ),
-            schemes,
+            schemes: labels,
             baseline: baseline.to_string(),
             dots,
             lo,
@@ -134,7 +166,7 @@ impl Gap {
 }
 
 impl Figure for Gap {
-    fn size(&self) -> (u32, u32) {
+    fn size(&self, _look: &Look) -> (u32, u32) {
         (960, 860)
     }
 
@@ -142,40 +174,43 @@ impl Figure for Gap {
         self.data.clone()
     }
 
-    fn title_mut(&mut self) -> &mut String {
-        &mut self.title
+    fn heading_mut(&mut self) -> &mut Heading {
+        &mut self.head
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let area = title(root, &self.title, &self.subtitle)?;
-        let mut items: Vec<(String, Mark)> = self
-            .schemes
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), Mark::Shape(color(i), i)))
-            .collect();
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        look: &Look,
+    ) -> DrawResult<DB> {
+        let area = title(root, look, &self.head)?;
+        let mut items: Vec<(String, Mark)> = vec![("scheme:".to_string(), Mark::Heading)];
+        items.extend(
+            self.schemes
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), Mark::Shape(color(i), i))),
+        );
         items.push((
             "achieved = potential (no synchronization loss)".to_string(),
             Mark::Line(RGBColor(60, 60, 60)),
         ));
-        let area = legend(&area, &items)?;
+        let area = legend(&area, look, &items)?;
         let mut chart = ChartBuilder::on(&area)
-            .margin(20)
-            .x_label_area_size(60)
-            .y_label_area_size(80)
+            .margin(look.pxu(20))
+            .x_label_area_size(look.tx(60.0))
+            .y_label_area_size(look.tx(80.0))
             .build_cartesian_2d(
                 (self.lo..self.hi).log_scale(),
                 (self.lo..self.hi).log_scale(),
             )?;
-        let fmt = |v: &f64| times(*v);
         chart
             .configure_mesh()
-            .bold_line_style(RGBColor(215, 215, 215))
-            .light_line_style(RGBColor(243, 243, 243))
-            .max_light_lines(4)
-            .x_label_formatter(&fmt)
-            .y_label_formatter(&fmt)
-            .label_style(font(14.0))
+            .disable_mesh()
+            .x_labels(0)
+            .y_labels(0)
+            .x_label_formatter(&|_| String::new())
+            .y_label_formatter(&|_| String::new())
             .x_desc(format!(
                 "potential speedup ({} work / work, ×, log scale)",
                 self.baseline
@@ -184,11 +219,64 @@ impl Figure for Gap {
                 "achieved speedup ({} cycles / cycles, ×, log scale)",
                 self.baseline
             ))
-            .axis_desc_style(font(16.0))
+            .axis_desc_style(look.font(16.0))
             .draw()?;
+        // Grid and labels at 1-2-5 (or 1…9) times powers of ten, labels that would
+        // overlap left out.
+        let ticks = log_ticks(self.lo, self.hi);
+        let grid = look.stroke(RGBColor(225, 225, 225), 1);
+        for &v in &ticks {
+            chart.draw_series([
+                PathElement::new(vec![(v, self.lo), (v, self.hi)], grid),
+                PathElement::new(vec![(self.lo, v), (self.hi, v)], grid),
+            ])?;
+        }
+        let labels: Vec<String> = ticks.iter().map(|&v| times(v)).collect();
+        let x_at: Vec<(i32, i32)> = ticks
+            .iter()
+            .map(|&v| chart.backend_coord(&(v, self.lo)))
+            .collect();
+        let y_at: Vec<(i32, i32)> = ticks
+            .iter()
+            .map(|&v| chart.backend_coord(&(self.lo, v)))
+            .collect();
+        let below = look.font(14.0).pos(Pos::new(HPos::Center, VPos::Top));
+        let left = look.font(14.0).pos(Pos::new(HPos::Right, VPos::Center));
+        let xs: Vec<f64> = x_at.iter().map(|p| p.0 as f64).collect();
+        let half: Vec<f64> = labels
+            .iter()
+            .map(|l| text_width(root, l, &below) as f64 / 2.0)
+            .collect();
+        let keep_x = spaced(&xs, &half, look.px(6.0));
+        // Up the y axis, pixels decrease: measure from the bottom.
+        let ys: Vec<f64> = y_at.iter().map(|p| -p.1 as f64).collect();
+        let keep_y = spaced(&ys, &vec![look.line(14.0) / 2.0; ys.len()], look.px(2.0));
+        let tick = look.stroke(BLACK, 1);
+        for (i, label) in labels.iter().enumerate() {
+            let ((x, y), (x2, y2)) = (x_at[i], y_at[i]);
+            root.draw(&PathElement::new(vec![(x, y), (x, y + look.pxi(5))], tick))?;
+            root.draw(&PathElement::new(
+                vec![(x2 - look.pxi(5), y2), (x2, y2)],
+                tick,
+            ))?;
+            if keep_x[i] {
+                root.draw(&Text::new(
+                    label.clone(),
+                    (x, y + look.pxi(8)),
+                    below.clone(),
+                ))?;
+            }
+            if keep_y[i] {
+                root.draw(&Text::new(
+                    label.clone(),
+                    (x2 - look.pxi(8), y2),
+                    left.clone(),
+                ))?;
+            }
+        }
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(self.lo, self.lo), (self.hi, self.hi)],
-            RGBColor(60, 60, 60).stroke_width(2),
+            look.stroke(RGBColor(60, 60, 60), 2),
         )))?;
         let root = root.clone();
         for big in [false, true] {
@@ -199,23 +287,23 @@ impl Figure for Gap {
                         &root,
                         chart.backend_coord(&(d.potential, d.achieved)),
                         d.scheme,
-                        10,
-                        c.stroke_width(5),
+                        look.pxi(10),
+                        look.stroke(c, 5),
                     )?;
                     marker(
                         &root,
                         chart.backend_coord(&(d.potential, d.achieved)),
                         d.scheme,
-                        10,
-                        BLACK.stroke_width(1),
+                        look.pxi(10),
+                        look.stroke(BLACK, 1),
                     )?;
                 } else {
                     marker(
                         &root,
                         chart.backend_coord(&(d.potential, d.achieved)),
                         d.scheme,
-                        5,
-                        c.stroke_width(2),
+                        look.pxi(5),
+                        look.stroke(c, 2),
                     )?;
                 }
             }

@@ -15,6 +15,9 @@ pub enum ColumnKind {
     Int,
     /// Ratios and physical quantities: decimals, `inf` for a division by zero.
     Float,
+    /// Counts that only some schemes have (`kept_steps` and `promoted`: schemes with a
+    /// weight schedule): an integer, or an empty cell where the row's scheme has none.
+    OptInt,
 }
 
 /// Every column of [`HEADER`] with its kind. Keep one entry per column: the test
@@ -33,6 +36,8 @@ pub const KINDS: &[(&str, ColumnKind)] = &[
     ("lane_cycles", ColumnKind::Int),
     ("time_us", ColumnKind::Float),
     ("sample", ColumnKind::Int),
+    ("kept_steps", ColumnKind::OptInt),
+    ("promoted", ColumnKind::OptInt),
     ("total_cycles", ColumnKind::Int),
     ("memory_cycles", ColumnKind::Int),
     ("bound", ColumnKind::Text),
@@ -83,7 +88,8 @@ mod tests {
     }
 
     /// Int cells parse as integers and Float cells as floats, in every row of a real
-    /// run (two schemes, a total row).
+    /// run (three schemes, a total row); OptInt cells are integers for the scheme with a
+    /// weight schedule and empty for the others.
     #[test]
     fn cells_parse_as_their_kind() {
         use crate::gen::{synthesize, GenSpec};
@@ -99,14 +105,14 @@ mod tests {
         ];
         let net = synthesize("tiny", layers, &GenSpec::default()).unwrap();
         let arch = crate::arch::Arch::parse(
-            "name = \"t\"\nbaseline = \"mlb\"\nschemes = [\"mlb\", \"mltq-word\"]\n\
+            "name = \"t\"\nbaseline = \"mlb\"\nschemes = [\"mlb\", \"mltq-word\", \"bittactical\"]\n\
              [array]\ntiles = 1\nrows = 2\ncolumns = 2\nlanes = 4\n",
             "t.toml",
         )
         .unwrap();
         let run = simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap();
         let rows = crate::report::rows(&run);
-        assert_eq!(rows.len(), 6);
+        assert_eq!(rows.len(), 9);
         for r in &rows {
             let cells: Vec<String> = record(r).into_iter().collect();
             assert_eq!(cells.len(), HEADER.len());
@@ -115,6 +121,15 @@ mod tests {
                     ColumnKind::Int => assert!(cell.parse::<i64>().is_ok(), "{c} = {cell}"),
                     ColumnKind::Float => assert!(cell.parse::<f64>().is_ok(), "{c} = {cell}"),
                     ColumnKind::Text => {}
+                    ColumnKind::OptInt => assert_eq!(
+                        cell.parse::<i64>().is_ok(),
+                        r.scheme == "bittactical",
+                        "{c} = {cell} for {}",
+                        r.scheme
+                    ),
+                }
+                if kind(c) == Some(ColumnKind::OptInt) && r.scheme != "bittactical" {
+                    assert_eq!(cell, "", "{c} for {}", r.scheme);
                 }
             }
         }

@@ -1,13 +1,16 @@
 //! The CSV exporter (docs/cli.md): one row per (layer, scheme) in file order, then one
 //! `total` row per scheme. The first eight columns are the contract; the project's
-//! counters follow, then the cost model's columns (floats in shortest round-trip form).
+//! counters follow, then the weight schedule's (`kept_steps`, `promoted`: empty for a
+//! scheme without one), then the cost model's columns (floats in shortest round-trip
+//! form).
 
 use std::io::Write;
 
 use super::{fmt_ratio, Row};
 
-/// The header, contract columns first, then the project's, then the cost model's.
-pub const HEADER: [&str; 29] = [
+/// The header, contract columns first, then the project's, then the weight schedule's,
+/// then the cost model's.
+pub const HEADER: [&str; 31] = [
     "network",
     "layer",
     "scheme",
@@ -21,6 +24,8 @@ pub const HEADER: [&str; 29] = [
     "lane_cycles",
     "time_us",
     "sample",
+    "kept_steps",
+    "promoted",
     "total_cycles",
     "memory_cycles",
     "bound",
@@ -64,7 +69,12 @@ pub fn fmt_float(x: f64) -> String {
 }
 
 /// One row as CSV fields.
-pub fn record(r: &Row) -> [String; 29] {
+pub fn record(r: &Row) -> [String; 31] {
+    let sched = |f: fn(&crate::sim::ScheduleCounts) -> u64| {
+        r.schedule
+            .as_ref()
+            .map_or(String::new(), |s| f(s).to_string())
+    };
     [
         r.network.clone(),
         r.layer.clone(),
@@ -79,6 +89,8 @@ pub fn record(r: &Row) -> [String; 29] {
         r.lane_cycles.to_string(),
         format!("{:.3}", r.time_us),
         r.sample.to_string(),
+        sched(|s| s.kept_steps),
+        sched(|s| s.promoted),
         r.total_cycles.to_string(),
         r.memory_cycles.to_string(),
         r.bound.as_str().to_string(),

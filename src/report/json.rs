@@ -1,6 +1,8 @@
 //! The JSON exporter: the same rows as the CSV plus the run's metadata (tool version,
 //! arch, model path and hash, sample or synthetic-activation seed, schema version) and
-//! the cost parameters in force (`memory`, `energy`, `area`, defaults included).
+//! the cost parameters in force (`memory`, `energy`, `area`, defaults included). A
+//! scheme with a weight schedule has it in `arch.schemes[i].weight_schedule`, and its
+//! rows carry `kept_steps` and `promoted` (left out for the other schemes).
 
 use std::io::Write;
 
@@ -75,6 +77,10 @@ struct JsonRow<'a> {
     busy_lane_cycles: u64,
     lane_cycles: u64,
     time_us: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kept_steps: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    promoted: Option<u64>,
     total_cycles: u64,
     memory_cycles: u64,
     bound: Bound,
@@ -151,6 +157,8 @@ fn json_row(r: &Row) -> JsonRow<'_> {
         busy_lane_cycles: r.busy_lane_cycles,
         lane_cycles: r.lane_cycles,
         time_us: r.time_us,
+        kept_steps: r.schedule.map(|s| s.kept_steps),
+        promoted: r.schedule.map(|s| s.promoted),
         total_cycles: r.total_cycles,
         memory_cycles: r.memory_cycles,
         bound: r.bound,

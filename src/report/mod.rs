@@ -10,7 +10,7 @@ pub mod table;
 
 use crate::cost::{Bound, LayerCost};
 use crate::run::Run;
-use crate::sim::LayerRun;
+use crate::sim::{LayerRun, ScheduleCounts};
 
 /// One (layer, scheme) or (total, scheme) line of a report.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -41,6 +41,9 @@ pub struct Row {
     pub time_us: f64,
     /// Sample simulated.
     pub sample: u32,
+    /// What the weight schedule did (kept steps, steps, promotions), for a scheme with
+    /// one (totals: sums over layers).
+    pub schedule: Option<ScheduleCounts>,
     /// max(cycles, memory_cycles): transfers and compute overlap fully.
     pub total_cycles: u64,
     /// Cycles the DRAM traffic takes at the arch's bandwidth and clock.
@@ -157,6 +160,7 @@ impl<'a> RowCtx<'a> {
             lane_cycles: r.lane_cycles,
             time_us: r.cycles as f64 / (self.clock_ghz * 1e3),
             sample: self.sample,
+            schedule: r.schedule,
             total_cycles: c.total_cycles,
             memory_cycles: c.memory_cycles,
             bound: Bound::of(r.cycles, c.memory_cycles),
@@ -210,6 +214,10 @@ impl<'a> RowCtx<'a> {
                 .iter()
                 .map(|l| l[s].gap)
                 .try_fold(crate::sim::gap::Gap::default(), |acc, g| Some(acc.add(&g?))),
+            schedule: runs
+                .iter()
+                .filter_map(|l| l[s].schedule)
+                .reduce(|a, b| a.add(&b)),
         };
         let cost = |s: usize| {
             costs

@@ -197,6 +197,7 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool, model: &ModelMeta, arch: &Ar
     );
     out.push_str(&align(&sum, 1));
     out.push_str(&notes.text);
+    out.push_str(&schedules(run, totals));
     out.push('\n');
     out.push_str(&gap(totals));
     out.push_str(&costs(run, rows));
@@ -254,13 +255,19 @@ fn gap(totals: &[Row]) -> String {
         }));
         grid.push(line);
     }
-    let mut out = wrap(
+    let scheduled = if totals.iter().any(|r| r.schedule.is_some()) {
+        "; with a weight schedule the unit is a call, a tile whose kept steps ran out waits \
+         in row wait, and the steps the schedule removed cost no lane-cycles at all"
+    } else {
+        ""
+    };
+    let mut out = wrap(&format!(
         "where the lane-cycles went (shares of cycles × lanes; busy is the scheme's own work, \
          the rest is lost: floor = min_cycles paid by PEs with nothing to do, lane/row/column \
          wait = waiting for the slowest lane of a PE / PE of a column / column, idle = \
          columns without a window or PEs without a filter, channel padding = lanes past the \
-         channel count):",
-    );
+         channel count{scheduled}):",
+    ));
     out.push_str(&align(&grid, 1));
     out.push('\n');
     out
@@ -444,6 +451,48 @@ fn costs(run: &Run, rows: &[Row]) -> String {
     }
     out.push_str(&align(&grid, 1));
     out
+}
+
+/// For the schemes with a weight schedule, the steps it removed over the network (and
+/// nothing when no scheme has one).
+fn schedules(run: &Run, totals: &[Row]) -> String {
+    let mut grid = vec![[
+        "scheme",
+        "schedule",
+        "steps",
+        "kept steps",
+        "removed",
+        "weights promoted",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect::<Vec<_>>()];
+    for (r, ws) in totals.iter().zip(&run.schedules) {
+        let (Some(ws), Some(c)) = (ws, r.schedule) else {
+            continue;
+        };
+        let share = if c.steps == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}%", 100.0 * c.removed() as f64 / c.steps as f64)
+        };
+        grid.push(vec![
+            r.scheme.clone(),
+            ws.to_string(),
+            c.steps.to_string(),
+            c.kept_steps.to_string(),
+            format!("{} ({share})", c.removed()),
+            c.promoted.to_string(),
+        ]);
+    }
+    if grid.len() == 1 {
+        return String::new();
+    }
+    format!(
+        "\nweight schedules (steps = every unit's steps without the schedule; removed = steps \
+         the schedule skipped):\n{}",
+        align(&grid, 2)
+    )
 }
 
 /// Summary over several samples: per scheme, the speedup of the summed cycles and work

@@ -12,12 +12,19 @@
 use super::columns::{Columns, Units};
 use super::group::{brick_cost, Group, StepCost, IDLE, PAD};
 use super::operand::Bricks;
-use super::{first_stage, step, window, Family, Operands, SchemeOps};
+use super::{first_stage, schedule, step, window, Family, Operands, Scheduled, SchemeOps};
 use crate::arch::ArrayShape;
 use crate::model::Conv;
 
-/// Cycles of a conv layer, per scheme of `ops`.
-pub fn cycles(conv: &Conv, ops: &Operands, array: &ArrayShape) -> Vec<u64> {
+/// Cycles of a conv layer, per scheme of `ops`, and what the schedules of scheduled
+/// schemes did (their schedules from `cache` if given: the layer's name and the run's
+/// schedules).
+pub(crate) fn cycles(
+    conv: &Conv,
+    ops: &Operands,
+    array: &ArrayShape,
+    cache: Option<(&schedule::ScheduleCache, &str)>,
+) -> (Vec<u64>, Vec<Option<Scheduled>>) {
     let b = Bricks::conv(conv, array.lanes);
     let fg = conv.fg();
     let mut cols: Vec<Columns> = ops
@@ -25,14 +32,31 @@ pub fn cycles(conv: &Conv, ops: &Operands, array: &ArrayShape) -> Vec<u64> {
         .iter()
         .map(|_| Columns::new(array.columns, array.column_registers))
         .collect();
+    let mut scheduled: Vec<Option<Scheduled>> = ops
+        .schemes
+        .iter()
+        .map(|s| {
+            s.schedule.map(|_| Scheduled {
+                removed: vec![0; conv.c * conv.kh * conv.kw],
+                ..Scheduled::default()
+            })
+        })
+        .collect();
     for g in 0..conv.groups {
         let grp = Group::new(&b, g, g * fg, fg, ops, array);
         let win = window::Shared::new(ops);
-        for (s, c) in ops.schemes.iter().zip(cols.iter_mut()) {
-            run(&grp, &win, s, c);
+        let sch = schedule::Shared::new(ops, cache);
+        for ((s, c), out) in ops.schemes.iter().zip(cols.iter_mut()).zip(&mut scheduled) {
+            match out {
+                Some(out) => {
+                    let n = schedule::run(&grp, &sch, s, c, &mut out.removed);
+                    out.counts = out.counts.add(&n);
+                }
+                None => run(&grp, &win, s, c),
+            }
         }
     }
-    cols.iter().map(Columns::cycles).collect()
+    (cols.iter().map(Columns::cycles).collect(), scheduled)
 }
 
 /// Run one scheme's units of a group; `win` is what the group's window-synchronous

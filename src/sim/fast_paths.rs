@@ -274,7 +274,9 @@ fn check_every_unit(
     (wk, ak, levels, bits): (u8, u8, u8, u8),
     (wd, ad, seed): (f64, f64, u64),
 ) -> Result<(), TestCaseError> {
-    prop_assume!(s.validate().is_ok());
+    // Scheduled schemes have their own driver (sim::schedule), checked against the
+    // reference in tests/engine_reference.rs.
+    prop_assume!(s.validate().is_ok() && s.weight_schedule.is_none());
     let geom = crate::model::Geometry::Conv(c);
     let e = |kind| Enc {
         kind,
@@ -332,7 +334,11 @@ proptest! {
         let e = |kind| Enc { kind, levels, bits, signed: false };
         let w = tensor(&geom.weight_shape(), e(wk), wd, seed);
         let a = tensor(&geom.act_shape(), e(ak), ad, seed ^ 0x9e37);
-        schemes.retain(|s| s.validate().is_ok() && s.check_layer("l", w.encoding(), a.encoding()).is_ok());
+        schemes.retain(|s| {
+            s.validate().is_ok()
+                && s.check_layer("l", w.encoding(), a.encoding()).is_ok()
+                && s.check_array(&arr).is_ok()
+        });
         // Duplicates, as arch files may hold under different names.
         if let Some(s) = schemes.first().cloned() {
             schemes.push(Scheme { name: "again".into(), ..s });

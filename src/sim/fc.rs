@@ -7,23 +7,37 @@
 
 use super::group::{Group, StepCost};
 use super::operand::Bricks;
-use super::{first_stage, step, Family, Operands};
+use super::{first_stage, schedule, step, Family, Operands, Scheduled};
 use crate::arch::ArrayShape;
 
-/// Cycles of an FC layer with `c` inputs and `f` outputs, per scheme of `ops`.
-pub fn cycles(c: usize, f: usize, ops: &Operands, array: &ArrayShape) -> Vec<u64> {
+/// Cycles of an FC layer with `c` inputs and `f` outputs, per scheme of `ops`, and what
+/// the schedules of scheduled schemes did (their schedules from `cache` if given, as for
+/// conv layers).
+pub(crate) fn cycles(
+    c: usize,
+    f: usize,
+    ops: &Operands,
+    array: &ArrayShape,
+    cache: Option<(&schedule::ScheduleCache, &str)>,
+) -> (Vec<u64>, Vec<Option<Scheduled>>) {
     let b = Bricks::fc(c, array.lanes);
     let grp = Group::new(&b, 0, 0, f, ops, array);
+    let sch = schedule::Shared::new(ops, cache);
     ops.schemes
         .iter()
         .map(|s| {
+            if s.schedule.is_some() {
+                let mut removed = vec![0; c];
+                let (cycles, counts) = schedule::fc(&grp, &sch, s, &mut removed);
+                return (cycles, Some(Scheduled { counts, removed }));
+            }
             let cost = match s.family {
                 Family::FirstStage { serial, bits } => first_stage::cost(&grp, s, serial, bits),
                 Family::Step | Family::Window => step::cost(&grp, s),
             };
-            issue(&grp, &cost, s.min_cycles)
+            (issue(&grp, &cost, s.min_cycles), None)
         })
-        .collect()
+        .unzip()
 }
 
 /// The round-robin issue of every (pass, step) of the layer.

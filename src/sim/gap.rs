@@ -13,6 +13,14 @@
 //! column spends in the unit, waits included. A column's time in a unit is its cost
 //! plus the wait after it, until it starts its next unit (or the layer ends).
 //!
+//! With a weight schedule (docs/weight-scheduling.md) the unit is a call: each tile of
+//! the pass runs its next kept step. A lane holds a pair unless its slot is one past
+//! the channels still holding its own zero word (`channel_padding`); a slot a
+//! promotion emptied pairs with nothing and costs 0, so its lane waits (`lane_wait`);
+//! the PEs of a tile whose kept steps ran out wait for the call's slowest tile
+//! (`row_wait`). Busy counts the pairs of kept steps; the steps a schedule removed
+//! cost no cycle and so are no lane-cycles at all.
+//!
 //! This needs every PE's cost, which the engine never computes (it maxes the filters of
 //! a pass before the lanes): the breakdown is a loop over (unit, column, filter) whose
 //! cost is of the order of the MACs, so it is computed only when asked for
@@ -24,10 +32,11 @@ use std::collections::VecDeque;
 use super::first_stage::rounds;
 use super::group::{brick_cost, Group, IDLE, PAD};
 use super::operand::{lut, Bricks};
+use super::schedule::{Pattern, Rows, Schedule};
 use super::{Family, Operands, SchemeOps};
 use crate::arch::ArrayShape;
 use crate::model::{Conv, Geometry};
-use crate::scheme::Operand;
+use crate::scheme::{Operand, WeightSchedule};
 
 /// A layer's (or a network's) lane-cycles by where they went; the parts add up to
 /// cycles × the array's lanes.
@@ -293,36 +302,55 @@ impl<'g> Pe<'g> {
 struct Col {
     /// The column's cost: max over its PEs of max(min_cycles, raw).
     cost: u32,
-    /// Σ over PEs of raw.
-    raw: u64,
-    /// Σ over PEs of max(min_cycles, raw) − raw.
-    lifted: u64,
+    /// PEs with work in the unit (a filter and, with a schedule, a kept step).
+    pes: u64,
+    /// PEs with a filter whose schedule has no kept step left in this call.
+    done: u64,
+    /// Σ over PEs with work of their lanes holding a pair (a channel; with a schedule,
+    /// every slot but an unmoved one past the channels).
+    v: u64,
+    /// Σ over PEs with work of raw × their lanes holding a pair.
+    raw_v: u64,
+    /// Σ over PEs with work of (max(min_cycles, raw) − raw) × their lanes holding a pair.
+    lifted_v: u64,
 }
 
 impl Col {
-    fn pe(&mut self, raw: u32, min: u32, times: u64) {
+    /// `times` PEs of raw cost `raw` (before `min_cycles`) with `v` lanes holding a pair.
+    fn pe(&mut self, raw: u32, min: u32, v: u64, times: u64) {
         let c = raw.max(min);
         self.cost = self.cost.max(c);
-        self.raw += raw as u64 * times;
-        self.lifted += (c - raw) as u64 * times;
+        self.pes += times;
+        self.v += v * times;
+        self.raw_v += raw as u64 * v * times;
+        self.lifted_v += (c - raw) as u64 * v * times;
     }
 }
 
 /// The shares of one column's unit: its work segment split, its lane slots returned.
-/// `p` PEs with a filter, `v` lanes with a channel, of `tr` PEs and `lanes` (real).
-fn share(gap: &mut Gap, col: &Col, p: u64, v: u64, tr: u64, lanes: u64) -> Slots {
+/// Of `tr` PEs of `lanes` (real) lanes, `col.pes` have work and `col.done` a filter
+/// but no kept step; the others have no filter.
+fn share(gap: &mut Gap, col: &Col, tr: u64, lanes: u64) -> Slots {
     let cost = col.cost as u64;
     let sum = |x: &mut u64, y: u64| *x = x.saturating_add(y);
-    sum(&mut gap.lane_wait, col.raw * v);
-    sum(&mut gap.floor, col.lifted * v);
-    sum(&mut gap.row_wait, (p * cost - col.raw - col.lifted) * v);
-    sum(&mut gap.idle_rows, (tr - p) * lanes * cost);
-    sum(&mut gap.channel_padding, p * (lanes - v) * cost);
+    let idle = (tr - col.pes - col.done) * lanes;
+    let padding = col.pes * lanes - col.v;
+    // The lanes holding a pair: Σ raw·v (their pairs and the wait for their PE's
+    // slowest lane: busy is taken out at the end), the floor, then the wait for the
+    // column's slowest PE; the lanes of a PE whose schedule ran out wait throughout.
+    sum(&mut gap.lane_wait, col.raw_v);
+    sum(&mut gap.floor, col.lifted_v);
+    sum(
+        &mut gap.row_wait,
+        (col.v * cost - col.raw_v - col.lifted_v) + col.done * lanes * cost,
+    );
+    sum(&mut gap.idle_rows, idle * cost);
+    sum(&mut gap.channel_padding, padding * cost);
     Slots {
         idle_columns: 0,
-        idle_rows: (tr - p) * lanes,
-        padding: p * (lanes - v),
-        column_wait: p * v,
+        idle_rows: idle,
+        padding,
+        column_wait: col.v + col.done * lanes,
     }
 }
 
@@ -370,6 +398,9 @@ fn conv(
     real: &ArrayShape,
     gap: &mut Gap,
 ) -> (u64, u64) {
+    if s.schedule.is_some() {
+        return (conv_scheduled(cv, ops, s, used, real, gap), 0);
+    }
     let b = Bricks::conv(cv, used.lanes);
     let fg = cv.fg();
     let (tr, lanes) = ((real.tiles * real.rows) as u64, real.lanes as u64);
@@ -377,8 +408,7 @@ fn conv(
     let (cn, chunks, steps) = (used.columns, b.chunks, b.steps);
     let windowed = s.family == Family::Window;
     let mut gpad = 0u64;
-    // Lanes with a channel at step t (chunk k), and over a whole window.
-    let v_at = |t: usize| b.cg.min((t % chunks + 1) * b.lanes) - (t % chunks) * b.lanes;
+    // Lanes with a channel over a whole window.
     let v_win = b.cg.min(b.lanes) as u64;
     // Window sync: the padding steps of the lanes with a channel, per PE and unit.
     let pad_pair = {
@@ -393,18 +423,9 @@ fn conv(
     };
     let mut buf = Vec::new();
     let mut wb = vec![0u8; b.lanes];
-    let mut cols: Vec<Col> = (0..cn).map(|_| Col::default()).collect();
     let mut cost = vec![0u32; cn];
-    let mut slots = vec![
-        Slots {
-            idle_columns: tr * lanes,
-            idle_rows: 0,
-            padding: 0,
-            column_wait: 0
-        };
-        cn
-    ];
-    let idle = slots[0];
+    let mut slots = vec![IDLE_SLOTS; cn];
+    let idle = idle_slots(tr * lanes);
     for g in 0..cv.groups {
         let grp = Group::new(&b, g, g * fg, fg, ops, used);
         let pe = Pe::new(&grp, s);
@@ -416,28 +437,29 @@ fn conv(
                 let units = if windowed { 1 } else { steps };
                 for u in 0..units {
                     for c in 0..cn {
-                        let col = &mut cols[c];
-                        *col = Col::default();
                         if sl[c] == IDLE {
                             cost[c] = 0;
                             slots[c] = idle;
                             continue;
                         }
+                        let mut col = Col::default();
                         let off = |t: usize| match sl[(t / chunks) * cn + c] {
                             PAD => None,
                             pos => Some(grp.brick_offset(pos, t % chunks)),
                         };
-                        let v = if windowed {
+                        if windowed {
                             gpad += np * pad_steps * pad_pair;
                             for f in f0..f1 {
-                                col.pe(window_raw(&pe, f, &off, &mut wb), s.min_cycles, 1);
+                                let raw = window_raw(&pe, f, &off, &mut wb);
                                 if pe.wconst.is_some() {
-                                    col.pe_rest(f1 - f0 - 1, s.min_cycles);
+                                    // Every filter costs alike.
+                                    col.pe(raw, s.min_cycles, v_win, np);
                                     break;
                                 }
+                                col.pe(raw, s.min_cycles, v_win, 1);
                             }
-                            v_win
                         } else {
+                            let v = channels_at(&b, u) as u64;
                             let same = pe.wconst.is_some()
                                 && !matches!(
                                     s.family,
@@ -447,16 +469,16 @@ fn conv(
                                     }
                                 );
                             for f in f0..f1 {
-                                col.pe(pe.step(f, off(u), u, &mut wb), s.min_cycles, 1);
+                                let raw = pe.step(f, off(u), u, &mut wb);
                                 if same {
-                                    col.pe_rest(f1 - f0 - 1, s.min_cycles);
+                                    col.pe(raw, s.min_cycles, v, np);
                                     break;
                                 }
+                                col.pe(raw, s.min_cycles, v, 1);
                             }
-                            v_at(u) as u64
-                        };
+                        }
                         cost[c] = col.cost;
-                        slots[c] = share(gap, col, np, v, tr, lanes);
+                        slots[c] = share(gap, &col, tr, lanes);
                     }
                     timing.unit(gap, &cost, &slots);
                 }
@@ -466,13 +488,19 @@ fn conv(
     (timing.end(gap), gpad)
 }
 
-impl Col {
-    /// `n` more PEs costing the same as the last one (the first of the unit).
-    fn pe_rest(&mut self, n: usize, min: u32) {
-        let raw = self.raw as u32;
-        let c = raw.max(min);
-        self.raw += raw as u64 * n as u64;
-        self.lifted += (c - raw) as u64 * n as u64;
+/// Lane slots of a column without a window.
+const IDLE_SLOTS: Slots = Slots {
+    idle_columns: 0,
+    idle_rows: 0,
+    padding: 0,
+    column_wait: 0,
+};
+
+/// A column without a window: all its `slots` idle.
+fn idle_slots(slots: u64) -> Slots {
+    Slots {
+        idle_columns: slots,
+        ..IDLE_SLOTS
     }
 }
 
@@ -502,30 +530,277 @@ fn fc(
 ) -> u64 {
     let b = Bricks::fc(c, used.lanes);
     let grp = Group::new(&b, 0, 0, f, ops, used);
-    let pe = Pe::new(&grp, s);
     let (tr, lanes) = ((real.tiles * real.rows) as u64, real.lanes as u64);
-    let mut timing = Timing::new(used.columns, 0, tr * lanes);
+    let mut issue = Issue::new(used.columns, tr * lanes);
+    if let Some(ws) = s.schedule {
+        let sch = schedule_of(&grp, &ws, s.w);
+        let calls = Calls::new(&grp, &sch, s);
+        for p in 0..grp.passes() {
+            for call in 0..calls.sch.calls(p, used.tiles) {
+                let col = calls.column(&grp, s, p, call, None, tr);
+                let slots = share(gap, &col, tr, lanes);
+                issue.next(gap, col.cost, slots);
+            }
+        }
+        return issue.timing.end(gap);
+    }
+    let pe = Pe::new(&grp, s);
     let mut wb = vec![0u8; b.lanes];
-    let mut issue = 0u64;
-    let mut i = 0usize;
     for p in 0..grp.passes() {
         let (f0, f1) = grp.pass_filters(p);
         for t in 0..b.steps {
             let mut col = Col::default();
             let off = Some(grp.brick_offset(0, t));
+            let v = channels_at(&b, t) as u64;
             for fi in f0..f1 {
-                col.pe(pe.step(fi, off, t, &mut wb), s.min_cycles, 1);
+                col.pe(pe.step(fi, off, t, &mut wb), s.min_cycles, v, 1);
             }
-            let v = (c.min((t + 1) * b.lanes) - t * b.lanes) as u64;
-            let slots = share(gap, &col, (f1 - f0) as u64, v, tr, lanes);
-            let k = i % used.columns;
-            let start = issue.max(timing.free[k]);
-            timing.wait(gap, k, start - timing.free[k]);
-            timing.free[k] = start + col.cost as u64;
-            timing.last[k] = Some(slots);
-            issue = start + 1;
-            i += 1;
+            let slots = share(gap, &col, tr, lanes);
+            issue.next(gap, col.cost, slots);
+        }
+    }
+    issue.timing.end(gap)
+}
+
+/// FC issue: the layer's units dealt round-robin to the columns, one issued per cycle.
+struct Issue {
+    timing: Timing,
+    /// The cycle the next unit may issue at.
+    at: u64,
+    /// Units issued.
+    i: usize,
+}
+
+impl Issue {
+    fn new(columns: usize, slots_all: u64) -> Issue {
+        Issue {
+            timing: Timing::new(columns, 0, slots_all),
+            at: 0,
+            i: 0,
+        }
+    }
+
+    /// Issue the next unit, costing `cost`, with its lane slots.
+    fn next(&mut self, gap: &mut Gap, cost: u32, slots: Slots) {
+        let t = &mut self.timing;
+        let k = self.i % t.free.len();
+        let start = self.at.max(t.free[k]);
+        t.wait(gap, k, start - t.free[k]);
+        t.free[k] = start + cost as u64;
+        t.last[k] = Some(slots);
+        self.at = start + 1;
+        self.i += 1;
+    }
+}
+
+/// A scheme with a weight schedule on a conv layer: units of calls
+/// (docs/weight-scheduling.md), each call a sync unit in which every tile of the pass
+/// runs its next kept step, if it has one.
+fn conv_scheduled(
+    cv: &Conv,
+    ops: &Operands,
+    s: &SchemeOps,
+    used: &ArrayShape,
+    real: &ArrayShape,
+    gap: &mut Gap,
+) -> u64 {
+    let ws = s.schedule.expect("a scheduled scheme");
+    let b = Bricks::conv(cv, used.lanes);
+    let fg = cv.fg();
+    let (tr, lanes) = ((real.tiles * real.rows) as u64, real.lanes as u64);
+    let mut timing = Timing::new(used.columns, used.column_registers, tr * lanes);
+    let cn = used.columns;
+    let mut buf = Vec::new();
+    let mut cost = vec![0u32; cn];
+    let mut slots = vec![IDLE_SLOTS; cn];
+    let idle = idle_slots(tr * lanes);
+    for g in 0..cv.groups {
+        let grp = Group::new(&b, g, g * fg, fg, ops, used);
+        let sch = schedule_of(&grp, &ws, s.w);
+        let calls = Calls::new(&grp, &sch, s);
+        for set in 0..grp.window_sets() {
+            let sl = grp.set_slots(set, &mut buf);
+            for p in 0..grp.passes() {
+                for call in 0..calls.sch.calls(p, used.tiles) {
+                    for c in 0..cn {
+                        if sl[c] == IDLE {
+                            cost[c] = 0;
+                            slots[c] = idle;
+                            continue;
+                        }
+                        let col = calls.column(&grp, s, p, call, Some((sl, c)), tr);
+                        cost[c] = col.cost;
+                        slots[c] = share(gap, &col, tr, lanes);
+                    }
+                    timing.unit(gap, &cost, &slots);
+                }
+            }
         }
     }
     timing.end(gap)
+}
+
+/// A group's schedule for one scheme, with what each of its PEs reads at each kept
+/// step: per entry e of the schedule (set j, kept step t) and real row r, the weight
+/// factors it pairs with each step's activations and how many of its lanes hold a pair.
+struct Calls<'g> {
+    sch: &'g Schedule,
+    /// Activation cycle factors, channel-last (the group's layout).
+    af: Vec<u8>,
+    /// The padding brick's factors.
+    pad: Vec<u8>,
+    /// Per (entry, real row), in order: its bricks `start[i]..start[i + 1]`.
+    start: Vec<usize>,
+    /// Per brick: the step of the activations it meets (t or t + Δt).
+    step: Vec<usize>,
+    /// Per brick, `lanes` weight factors: the slot's factor where its weight came from
+    /// that step and lane, 0 elsewhere (a slot emptied by a promotion pairs with
+    /// nothing).
+    bricks: Vec<u8>,
+    /// Per (entry, real row): its lanes holding a pair (every slot but those past the
+    /// channels still holding their own zero word).
+    v: Vec<u64>,
+    /// Per entry: the index of its first row in `start` and `v`.
+    row0: Vec<usize>,
+    /// Pragmatic's first stage: rounds per row instead of bricks.
+    rows: Option<Rows>,
+}
+
+impl<'g> Calls<'g> {
+    fn new(grp: &Group, sch: &'g Schedule, s: &SchemeOps) -> Calls<'g> {
+        let (la, lw) = (lut(&s.act_rule), lut(&s.weight_rule));
+        let b = &grp.b;
+        let (lanes, steps) = (b.lanes, b.steps);
+        let wt = grp.weight_terms(s.w);
+        let mut c = Calls {
+            sch,
+            af: grp.act_terms(s.a).iter().map(|&t| la[t as usize]).collect(),
+            pad: vec![la[0]; lanes],
+            start: vec![0],
+            step: Vec::new(),
+            bricks: Vec::new(),
+            v: Vec::new(),
+            row0: Vec::with_capacity(sch.kept.len()),
+            rows: Rows::new(s),
+        };
+        for j in 0..sch.sets {
+            for &t in sch.kept(j) {
+                let t = t as usize;
+                c.row0.push(c.v.len());
+                // Lanes past the channels at step t.
+                let held = channels_at(b, t);
+                for r in 0..sch.real_rows[j] {
+                    let f = j * sch.rows + r;
+                    let fixed = &sch.fixed[sch.at(j, t, r)..][..sch.words];
+                    let unmoved_pad = (held..lanes).filter(|&l| bit(fixed, l)).count();
+                    c.v.push((lanes - unmoved_pad) as u64);
+                    if c.rows.is_none() {
+                        let mut add = |dt: usize, m: &[u64]| {
+                            let w = &wt[(f * steps + t + dt) * lanes..][..lanes];
+                            c.step.push(t + dt);
+                            c.bricks.extend(w.iter().enumerate().map(|(l, &x)| {
+                                if bit(m, l) {
+                                    lw[x as usize]
+                                } else {
+                                    0
+                                }
+                            }));
+                        };
+                        add(0, fixed);
+                        for (dt, m) in sch.into(j, t, r) {
+                            add(dt, m);
+                        }
+                    }
+                    c.start.push(c.step.len());
+                }
+            }
+        }
+        c
+    }
+
+    /// One column of call `call` of pass p: column c of the window set with `slots`
+    /// (None: an FC layer's one window). `tr`: the PEs of a column (tiles × rows).
+    fn column(
+        &self,
+        grp: &Group,
+        s: &SchemeOps,
+        p: usize,
+        call: usize,
+        col: Option<(&[usize], usize)>,
+        tr: u64,
+    ) -> Col {
+        let sch = self.sch;
+        let lanes = grp.b.lanes;
+        let mut out = Col::default();
+        for j in sch.pass_sets(p, grp.array.tiles) {
+            let kept = sch.kept(j);
+            if call >= kept.len() {
+                // The tile's schedule ran out: its PEs with a filter wait.
+                out.done += sch.real_rows[j] as u64;
+                continue;
+            }
+            let e = sch.kept_start[j] + call;
+            let i0 = self.row0[e];
+            match &self.rows {
+                Some(rows) => rows.each_row(grp, sch, e, col, |r, raw| {
+                    out.pe(raw, s.min_cycles, self.v[i0 + r], 1)
+                }),
+                None => {
+                    for r in 0..sch.real_rows[j] {
+                        let i = i0 + r;
+                        let raw = (self.start[i]..self.start[i + 1])
+                            .map(|k| {
+                                let a = self.act(grp, col, self.step[k]);
+                                brick_cost(a, &self.bricks[k * lanes..][..lanes])
+                            })
+                            .max()
+                            .unwrap_or(0);
+                        out.pe(raw, s.min_cycles, self.v[i], 1);
+                    }
+                }
+            }
+        }
+        debug_assert!(out.pes + out.done <= tr);
+        out
+    }
+
+    /// The activation factors that `col`'s window (None: an FC layer's) reads at `step`.
+    fn act(&self, grp: &Group, col: Option<(&[usize], usize)>, step: usize) -> &[u8] {
+        let (chunks, cn) = (grp.b.chunks, grp.array.columns);
+        let off = match col {
+            None => Some(grp.brick_offset(0, step)),
+            Some((slots, c)) => match slots[(step / chunks) * cn + c] {
+                PAD => None,
+                pos => Some(grp.brick_offset(pos, step % chunks)),
+            },
+        };
+        match off {
+            Some(o) => &self.af[o..o + grp.b.lanes],
+            None => &self.pad,
+        }
+    }
+}
+
+/// The group's schedule for `ws`, built as the engine builds it (its own copy: the
+/// engine's may sit in a cache shared by samples, which counts its uses).
+fn schedule_of(grp: &Group, ws: &WeightSchedule, w: usize) -> Schedule {
+    let b = &grp.b;
+    Schedule::new(
+        grp.weight_terms(w),
+        grp.fg,
+        b.steps,
+        grp.array.rows,
+        &Pattern::new(ws, b.lanes, b.steps),
+    )
+}
+
+/// Lanes holding a channel at step t (the rest are past the channel count).
+fn channels_at(b: &Bricks, t: usize) -> usize {
+    let k = t % b.chunks;
+    b.cg.min((k + 1) * b.lanes) - k * b.lanes
+}
+
+/// Lane l of a lane mask.
+fn bit(m: &[u64], l: usize) -> bool {
+    m[l / 64] >> (l % 64) & 1 == 1
 }

@@ -277,12 +277,15 @@ impl<'a> Group<'a> {
         })
     }
 
-    /// Weight terms of weight key `w`, `[f][t][lane]`.
+    /// Weight terms of weight key `w`, `[f][t][lane]`. With a 1×1 kernel (FC layers
+    /// too) and whole bricks that is the tensor's own order, read in place.
     pub fn weight_terms(&self, w: usize) -> &[u8] {
-        self.weight_terms[w].get_or_init(|| {
-            let t = &self.ops.weight_terms[w].1;
-            weight_layout(&self.b, self.f0, self.fg, 0, |i| t[i])
-        })
+        let t = &self.ops.weight_terms[w].1;
+        let b = &self.b;
+        if b.kh * b.kw == 1 && b.cg.is_multiple_of(b.lanes) {
+            return &t[self.f0 * b.cg..(self.f0 + self.fg) * b.cg];
+        }
+        self.weight_terms[w].get_or_init(|| weight_layout(b, self.f0, self.fg, 0, |i| t[i]))
     }
 
     /// Per pass, the max weight term over its filters, `[p][t][lane]`. Read straight

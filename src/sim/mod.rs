@@ -4,8 +4,10 @@
 //! `operand` turns tensors into per-value factors and brick layouts; `group` holds what
 //! a group's schemes share (bricks, maxima, step costs); `conv` and `fc` run the loop
 //! nests; `step`, `window` and `first_stage` are the PE families (what a PE
-//! spends per sync unit); `columns` adds sync units up; `potential` sums work;
-//! `reference` is the slow, literal reading of the spec that tests compare against.
+//! spends per sync unit); `schedule` is Bit-Tactical's weight schedule in front of the
+//! step-synchronous PEs (docs/weight-scheduling.md); `columns` adds sync units up;
+//! `potential` sums work; `reference` is the slow, literal reading of the spec that
+//! tests compare against.
 
 pub mod columns;
 pub mod conv;
@@ -18,6 +20,7 @@ mod group;
 pub mod operand;
 pub mod potential;
 pub mod reference;
+pub mod schedule;
 pub mod step;
 #[cfg(test)]
 pub(crate) mod strategies;
@@ -27,9 +30,10 @@ use crate::arch::ArrayShape;
 use crate::encoding::TermEncoding;
 use crate::error::Result;
 use crate::model::{Geometry, Layer};
-use crate::scheme::{Operand, Scheme, SyncMode};
+use crate::scheme::{Operand, Scheme, SyncMode, WeightSchedule};
 use crate::tensor::Tensor;
 use operand::{Rule, TermKey};
+pub use schedule::ScheduleCache;
 
 /// What one scheme did on one layer.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -44,9 +48,49 @@ pub struct LayerRun {
     pub busy_lane_cycles: u64,
     /// cycles × every lane of the array.
     pub lane_cycles: u64,
+    /// What the weight schedule did, for a scheme with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleCounts>,
     /// Where `lane_cycles` went (busy and the causes of loss), when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap: Option<gap::Gap>,
+}
+
+/// What a weight schedule did on a layer (docs/weight-scheduling.md, "Reports").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ScheduleCounts {
+    /// Σ over sync units of their calls: the steps the schedule kept.
+    pub kept_steps: u64,
+    /// Σ over sync units of the steps they take without a schedule.
+    pub steps: u64,
+    /// Weights moved by the schedule, counted once per buffer set.
+    pub promoted: u64,
+}
+
+impl ScheduleCounts {
+    /// Element-wise sum (totals over layers).
+    pub fn add(&self, o: &ScheduleCounts) -> ScheduleCounts {
+        ScheduleCounts {
+            kept_steps: self.kept_steps.saturating_add(o.kept_steps),
+            steps: self.steps.saturating_add(o.steps),
+            promoted: self.promoted.saturating_add(o.promoted),
+        }
+    }
+
+    /// Steps the schedule removed: `steps − kept_steps`.
+    pub fn removed(&self) -> u64 {
+        self.steps.saturating_sub(self.kept_steps)
+    }
+}
+
+/// What a scheduled scheme's schedule did on a layer, as the loop nests report it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scheduled {
+    pub counts: ScheduleCounts,
+    /// Per index of `potential::Stats` (the layer's channel ·KH·KW + ky·KW + kx), the
+    /// zero weights no kept step pairs in place (filled only where a zero weight's
+    /// cycle factor is not 0).
+    pub removed: Vec<u64>,
 }
 
 impl LayerRun {
@@ -100,6 +144,8 @@ pub struct SchemeOps {
     pub term_encoding: TermEncoding,
     /// The least every PE holding a window and a filter spends per sync unit.
     pub min_cycles: u32,
+    /// The weight schedule, if any.
+    pub schedule: Option<WeightSchedule>,
 }
 
 /// The operands of one layer as a set of schemes sees them: `terms(x)` of each tensor,
@@ -143,6 +189,7 @@ impl<'t> Operands<'t> {
                 family: Family::of(s),
                 term_encoding: s.term_encoding,
                 min_cycles: s.min_cycles,
+                schedule: s.weight_schedule,
             })
             .collect();
         Operands {
@@ -175,21 +222,76 @@ pub fn simulate_schemes(
     schemes: &[Scheme],
     array: &ArrayShape,
 ) -> Result<Vec<LayerRun>> {
-    simulate_schemes_with(layer, acts, schemes, array, false)
+    simulate_schemes_with(layer, acts, schemes, array, Options::default())
 }
 
-/// [`simulate_schemes`], with each run's lane-cycles broken down by cause
-/// ([`gap::Gap`]) when `with_gap` (a loop of the order of the MACs: see [`gap`]).
+/// What a simulation does beyond cycles and potentials.
+#[derive(Clone, Copy, Default)]
+pub struct Options<'c> {
+    /// For one sample of a run of several: the weight schedules, kept so that every
+    /// sample uses the one built for the first.
+    pub cache: Option<&'c ScheduleCache>,
+    /// Break each run's lane-cycles down by cause ([`gap::Gap`]): a loop of the order
+    /// of the MACs (see [`gap`]).
+    pub gap: bool,
+}
+
+/// [`simulate_schemes`] with `opts`: schedules shared with other samples, the
+/// lane-cycles by cause.
 pub fn simulate_schemes_with(
     layer: &Layer,
     acts: &Tensor,
     schemes: &[Scheme],
     array: &ArrayShape,
-    with_gap: bool,
+    opts: Options,
 ) -> Result<Vec<LayerRun>> {
     for s in schemes {
         s.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
+        s.check_array(array)?;
     }
+    let used = used_array(&layer.geom, array);
+    if used.lanes < array.lanes && schemes.iter().any(|s| s.weight_schedule.is_some()) {
+        // A schedule moves weights across every lane of the PE (lanes past the channels
+        // hold zeros that neighbours may fill): scheduled schemes run on all the lanes,
+        // the others on the few the layer can use.
+        let sched = ArrayShape {
+            lanes: array.lanes,
+            ..used
+        };
+        let mut out: Vec<Option<LayerRun>> = vec![None; schemes.len()];
+        for with in [false, true] {
+            let idx: Vec<usize> = (0..schemes.len())
+                .filter(|&i| schemes[i].weight_schedule.is_some() == with)
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let part: Vec<Scheme> = idx.iter().map(|&i| schemes[i].clone()).collect();
+            let on = if with { &sched } else { &used };
+            let runs = simulate_on(layer, acts, &part, on, array, opts);
+            for (i, r) in idx.into_iter().zip(runs) {
+                out[i] = Some(r);
+            }
+        }
+        return Ok(out
+            .into_iter()
+            .map(|r| r.expect("every scheme ran"))
+            .collect());
+    }
+    Ok(simulate_on(layer, acts, schemes, &used, array, opts))
+}
+
+/// [`simulate_schemes`] on the part `used` of `array` that the layer can use (checks
+/// done).
+fn simulate_on(
+    layer: &Layer,
+    acts: &Tensor,
+    schemes: &[Scheme],
+    used: &ArrayShape,
+    array: &ArrayShape,
+    opts: Options,
+) -> Vec<LayerRun> {
+    let cache = opts.cache.map(|c| (c, layer.name.as_str()));
     let mut ops = Operands::new(&layer.weights, acts, schemes);
     // Schemes that see the layer alike (laconic and mltq-bit on ternary operands, say)
     // are simulated once: `of[i]` is the unique view scheme i takes its results from.
@@ -202,33 +304,40 @@ pub fn simulate_schemes_with(
         }));
     }
     ops.schemes = unique;
-    let used = used_array(&layer.geom, array);
-    let cycles = match layer.geom {
-        Geometry::Conv(c) => conv::cycles(&c, &ops, &used),
-        Geometry::Fc { c, f } => fc::cycles(c, f, &ops, &used),
+    let (cycles, scheduled) = match layer.geom {
+        Geometry::Conv(c) => conv::cycles(&c, &ops, used, cache),
+        Geometry::Fc { c, f } => fc::cycles(c, f, &ops, used, cache),
     };
-    let sums = potential::sums(&layer.geom, &ops);
-    let gaps = with_gap.then(|| {
+    let sums = potential::sums(&layer.geom, &ops, &scheduled);
+    let gaps = opts.gap.then(|| {
         let busy: Vec<u64> = sums.iter().map(|s| s.1).collect();
-        let g = gap::gaps(&layer.geom, &ops, &used, array, &busy);
+        let g = gap::gaps(&layer.geom, &ops, used, array, &busy);
         for (i, (c, _)) in g.iter().enumerate() {
             assert_eq!(*c, cycles[i], "the breakdown's cycles are the engine's");
         }
         g
     });
-    Ok(of
-        .into_iter()
-        .map(|u| (cycles[u], sums[u], gaps.as_ref().map(|g| g[u].1)))
-        .map(|(cycles, (work, busy), gap)| LayerRun {
+    of.into_iter()
+        .map(|u| {
+            let gap = gaps.as_ref().map(|g| g[u].1);
+            (
+                cycles[u],
+                sums[u],
+                scheduled[u].as_ref().map(|s| s.counts),
+                gap,
+            )
+        })
+        .map(|(cycles, (work, busy), schedule, gap)| LayerRun {
             macs: layer.geom.macs(),
             cycles,
             work,
             busy_lane_cycles: busy,
             // Every lane of the real array counts, used or idle.
             lane_cycles: cycles.saturating_mul(array.total_lanes()),
+            schedule,
             gap,
         })
-        .collect())
+        .collect()
 }
 
 /// The part of `array` that a layer can keep busy, with the same cycle count:

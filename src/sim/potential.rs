@@ -17,7 +17,7 @@
 //!   outside it, plus the corners outside both.
 
 use super::operand::{Bricks, Linear};
-use super::Operands;
+use super::{Operands, Scheduled};
 use crate::model::{Conv, Geometry};
 
 /// Per (channel, kernel offset) — index `ch·KH·KW + ky·KW + kx`, with `ch` the layer's
@@ -31,8 +31,17 @@ pub struct Stats {
     pub terms: Vec<u64>,
 }
 
-/// (work, busy lane-cycles) of a layer, per scheme of `ops`.
-pub fn sums(geom: &Geometry, ops: &Operands) -> Vec<(u64, u64)> {
+/// (work, busy lane-cycles) of a layer, per scheme of `ops`; `scheduled[i]` is what
+/// scheme i's weight schedule did, if it has one.
+///
+/// With a schedule a zero weight has work 0 (the ideal schedule skips every one), and
+/// its lane-cycles count only where a kept step pairs it in place: busy lane-cycles
+/// leave out `Scheduled::removed`.
+pub(crate) fn sums(
+    geom: &Geometry,
+    ops: &Operands,
+    scheduled: &[Option<Scheduled>],
+) -> Vec<(u64, u64)> {
     let w_stats: Vec<Stats> = ops
         .weight_terms
         .iter()
@@ -45,16 +54,36 @@ pub fn sums(geom: &Geometry, ops: &Operands) -> Vec<(u64, u64)> {
         .collect();
     ops.schemes
         .iter()
-        .map(|s| {
+        .zip(scheduled)
+        .map(|(s, sched)| {
             let (w, a) = (&w_stats[s.w], &a_stats[s.a]);
+            let (mut wl, wc, al, ac) = (
+                s.weight_rule.work_linear(),
+                s.weight_rule.cycle_linear(),
+                s.act_rule.work_linear(),
+                s.act_rule.cycle_linear(),
+            );
+            let Some(sched) = sched else {
+                return (combine(w, a, wl, al), combine(w, a, wc, ac));
+            };
+            // Zero weights: work 0 (α, what a zero spends, moves into β).
+            wl = Linear {
+                alpha: 0,
+                beta: wl.alpha + wl.beta,
+                gamma: wl.gamma,
+            };
+            // A zero weight's lane-cycles: its cycle factor (α) times the activation's,
+            // for each window.
+            let left_out: u64 = sched
+                .removed
+                .iter()
+                .enumerate()
+                .filter(|(_, &n)| n > 0)
+                .map(|(i, &n)| n * ac.sum(a.count, a.nonzero[i], a.terms[i]))
+                .sum();
             (
-                combine(w, a, s.weight_rule.work_linear(), s.act_rule.work_linear()),
-                combine(
-                    w,
-                    a,
-                    s.weight_rule.cycle_linear(),
-                    s.act_rule.cycle_linear(),
-                ),
+                combine(w, a, wl, al),
+                combine(w, a, wc, ac) - wc.alpha * left_out,
             )
         })
         .collect()

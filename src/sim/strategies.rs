@@ -4,8 +4,8 @@
 //! Written against `mltq::` paths (lib.rs names the crate `mltq` for itself too), so it
 //! compiles in both.
 
-use mltq::encoding::{ScaleMode, TermEncoding};
-use mltq::scheme::{Scheme, Serial, Skip, SyncMode, PRESETS};
+use mltq::encoding::{Encoding, ScaleMode, TermEncoding};
+use mltq::scheme::{PatternShape, Scheme, Serial, Skip, SyncMode, WeightSchedule, PRESETS};
 use mltq::tensor::Tensor;
 use proptest::prelude::*;
 
@@ -91,17 +91,57 @@ pub fn tensor(shape: &[usize], e: Enc, density: f64, seed: u64) -> Tensor {
     }
 }
 
+/// A weight schedule: either shape, lookahead 1..=3, lookaside 1..=6 (some too wide for
+/// small arrays: callers skip what `Scheme::check_array` refuses).
+pub fn weight_schedule() -> impl Strategy<Value = WeightSchedule> {
+    (any::<bool>(), 1u32..=3, 1u32..=6).prop_map(|(t, h, d)| WeightSchedule {
+        shape: if t { PatternShape::T } else { PatternShape::L },
+        lookahead: h,
+        lookaside: d,
+    })
+}
+
+/// `t` with the elements where `zero(i)` set to 0 (binary tensors have no zero: they
+/// come back as they are).
+#[allow(dead_code)]
+pub fn zero_where(t: &Tensor, zero: impl Fn(usize) -> bool) -> Tensor {
+    match *t.encoding() {
+        Encoding::Ternary { levels, scale } => {
+            let l = levels as usize;
+            let d: Vec<i8> = (0..t.len())
+                .flat_map(|i| (0..l).map(move |p| (i, p)))
+                .map(|(i, p)| if zero(i) { 0 } else { t.digit(i, p) })
+                .collect();
+            Tensor::from_digits(t.shape(), false, levels, scale, &d, t.scales().to_vec()).unwrap()
+        }
+        Encoding::Binary { .. } => t.clone(),
+        Encoding::Int {
+            bits,
+            signed,
+            precision,
+            scale,
+        } => {
+            let v = (0..t.len())
+                .map(|i| if zero(i) { 0 } else { t.int_value(i).unwrap() })
+                .collect();
+            Tensor::int(t.shape(), bits, signed, precision, scale, v).unwrap()
+        }
+    }
+}
+
 /// A preset, or a custom scheme with any combination of the keys (some invalid: callers
-/// skip what `Scheme::validate` and `Scheme::check_layer` refuse).
+/// skip what `Scheme::validate`, `Scheme::check_layer` and `Scheme::check_array`
+/// refuse).
 pub fn scheme() -> impl Strategy<Value = Scheme> {
     let preset = (0..PRESETS.len()).prop_map(|i| Scheme::preset(PRESETS[i]).unwrap());
     let custom = (
         (0u8..4, 0u8..3, 0u8..3, any::<bool>()),
         (0u32..=1, 0u8..3, prop::option::of(0u32..=3)),
         (prop::option::of(1u32..=5), prop::option::of(1u32..=5)),
+        prop::option::weighted(0.3, weight_schedule()),
     )
         .prop_map(
-            |((serial, sa, sw, window), (min_cycles, te, fsb), (pa, pw))| {
+            |((serial, sa, sw, window), (min_cycles, te, fsb), (pa, pw), ws)| {
                 let skip = |k| [Skip::None, Skip::Word, Skip::Term][k as usize];
                 Scheme {
                     serial: [Serial::None, Serial::Act, Serial::Weight, Serial::Both]
@@ -119,9 +159,21 @@ pub fn scheme() -> impl Strategy<Value = Scheme> {
                     first_stage_bits: fsb,
                     planes_act: pa,
                     planes_weight: pw,
+                    weight_schedule: ws,
                     ..Scheme::custom("custom")
                 }
             },
         );
     prop_oneof![preset, custom]
+}
+
+/// A step-synchronous scheme with a weight schedule: a preset with one drawn, or any
+/// drawn scheme made step-synchronous (some invalid, as for [`scheme`]).
+#[allow(dead_code)]
+pub fn scheduled_scheme() -> impl Strategy<Value = Scheme> {
+    (scheme(), weight_schedule()).prop_map(|(s, ws)| Scheme {
+        sync: SyncMode::Step,
+        weight_schedule: Some(ws),
+        ..s
+    })
 }

@@ -27,8 +27,8 @@ use super::journal::{self, Expect, Index};
 use super::record;
 use super::spec::{Param, Point, Spec, Value};
 use super::{GenParams, Inputs, Shard};
-use crate::arch::Arch;
-use crate::error::{Error, Result};
+use crate::arch::{Arch, SchemeSetting};
+use crate::error::{did_you_mean, Error, Result};
 use crate::files;
 use crate::model::Network;
 use crate::output;
@@ -147,9 +147,9 @@ struct Sub {
 
 impl Sub {
     /// The axes holding any parameter for which `pred` holds.
-    fn new(spec: &Spec, pred: impl Fn(Param) -> bool) -> Sub {
+    fn new(spec: &Spec, pred: impl Fn(&Param) -> bool) -> Sub {
         let axes: Vec<usize> = (0..spec.axes.len())
-            .filter(|&k| spec.axes[k].params.iter().any(|&p| pred(p)))
+            .filter(|&k| spec.axes[k].params.iter().any(&pred))
             .collect();
         let len = axes.iter().map(|&k| spec.axes[k].len()).product();
         Sub { axes, len }
@@ -170,8 +170,11 @@ impl Sub {
 
     /// The values that combination `j` sets: every fixed value and those of its axes.
     fn values(&self, spec: &Spec, j: usize) -> Vec<(Param, Value)> {
-        let mut values: Vec<(Param, Value)> =
-            spec.fixed.iter().map(|(p, v)| (*p, v.clone())).collect();
+        let mut values: Vec<(Param, Value)> = spec
+            .fixed
+            .iter()
+            .map(|(p, v)| (p.clone(), v.clone()))
+            .collect();
         let mut rest = j;
         let mut at = vec![0usize; self.axes.len()];
         for (slot, &k) in at.iter_mut().zip(&self.axes).rev() {
@@ -180,9 +183,9 @@ impl Sub {
         }
         for (&k, &i) in self.axes.iter().zip(&at) {
             let a = &spec.axes[k];
-            values.extend(a.params.iter().copied().zip(a.values[i].iter().cloned()));
+            values.extend(a.params.iter().cloned().zip(a.values[i].iter().cloned()));
         }
-        values.sort_by_key(|(p, _)| *p);
+        values.sort_by(|a, b| a.0.cmp(&b.0));
         values
     }
 }
@@ -223,7 +226,7 @@ struct PointRecord<'a> {
     id: &'a str,
     index: usize,
     model: String,
-    params: BTreeMap<&'static str, &'a Value>,
+    params: BTreeMap<&'a str, &'a Value>,
     sample: u32,
 }
 
@@ -256,7 +259,7 @@ struct RecordHead<'a> {
     description: Option<&'a str>,
     spec: SpecRecord<'a>,
     order: &'static str,
-    fixed: BTreeMap<&'static str, &'a Value>,
+    fixed: BTreeMap<&'a str, &'a Value>,
     axes: &'a [super::spec::Axis],
     gen_defaults: &'a GenParams,
     archs: Vec<FileRecord>,
@@ -268,18 +271,41 @@ struct RecordHead<'a> {
 
 const ORDER: &str = "axes in the canonical order of their first parameter (model, network, \
                      weights, acts, weight_density, act_density, seed, sample, arch, tiles, \
-                     rows, columns, lanes, column_registers); the last axis varies fastest";
+                     rows, columns, lanes, column_registers, then the scheme keys \
+                     scheme.NAME.KEY by scheme name, then key); the last axis varies fastest";
 
-/// The `[array]` overrides among `values`, as arch-file keys and values.
-fn overrides(values: &[(Param, Value)]) -> Vec<(&'static str, i64)> {
-    values
+/// A point's changes to its arch: `[array]` values and `[[scheme]]` keys.
+struct Overrides<'a> {
+    array: Vec<(&'a str, i64)>,
+    schemes: Vec<SchemeSetting>,
+}
+
+impl Overrides<'_> {
+    fn is_empty(&self) -> bool {
+        self.array.is_empty() && self.schemes.is_empty()
+    }
+}
+
+/// The `[array]` overrides and scheme keys among `values`, as arch-file keys and values.
+fn overrides(values: &[(Param, Value)]) -> Overrides<'_> {
+    let array = values
         .iter()
         .filter(|(q, _)| q.is_array())
         .map(|(q, v)| {
             let n = v.as_int().unwrap_or(0);
             (q.name(), i64::try_from(n).unwrap_or(i64::MAX))
         })
-        .collect()
+        .collect();
+    let schemes = values
+        .iter()
+        .filter_map(|(q, v)| q.scheme_key().map(|k| k.setting(v)))
+        .collect();
+    Overrides { array, schemes }
+}
+
+/// Is this a parameter that changes the arch?
+fn sets_arch(p: &Param) -> bool {
+    *p == Param::Arch || p.is_array() || p.scheme_key().is_some()
 }
 
 /// "s.toml: point 3 (lanes=4 …): {e}".
@@ -336,6 +362,26 @@ pub fn prepare(spec: &Spec, inputs: &dyn Inputs) -> Result<Prepared> {
         model_values.insert(m.to_string(), key);
     }
 
+    // Every scheme a sweep sets a key of is one every arch lists.
+    for k in spec.scheme_keys() {
+        for (rel, a) in &archs {
+            if a.arch.scheme(k.scheme()).is_none() {
+                let names: Vec<&str> = a.arch.schemes.iter().map(|s| s.name.as_str()).collect();
+                return Err(spec.error_at(
+                    &Param::Scheme(k.clone()),
+                    format!(
+                        "`{}`: arch `{rel}` has no scheme `{}`{}; its schemes: {} (a sweep sets \
+                         keys of the schemes listed in every arch's `schemes`)",
+                        k.name(),
+                        k.scheme(),
+                        did_you_mean(k.scheme(), names.iter().copied()),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+
     let model_axes = Sub::new(spec, |p| {
         matches!(p, Param::Model | Param::Network) || p.is_gen()
     });
@@ -352,7 +398,7 @@ pub fn prepare(spec: &Spec, inputs: &dyn Inputs) -> Result<Prepared> {
         model_axes,
     };
     // Every arch with every set of overrides a point gives it, checked once.
-    let arch_axes = Sub::new(spec, |p| p == Param::Arch || p.is_array());
+    let arch_axes = Sub::new(spec, sets_arch);
     for j in 0..arch_axes.len {
         let values = arch_axes.values(spec, j);
         let ov = overrides(&values);
@@ -363,18 +409,20 @@ pub fn prepare(spec: &Spec, inputs: &dyn Inputs) -> Result<Prepared> {
             .and_then(Value::as_text)
             .expect("validated: arch is set");
         let a = &prep.archs[rel];
-        inputs.arch_with(&a.path, &a.arch, &ov).map_err(|e| {
-            let label: Vec<String> = values
-                .iter()
-                .filter(|(q, _)| *q == Param::Arch || q.is_array())
-                .map(|(q, v)| format!("{q}={v}"))
-                .collect();
-            Error::invalid(format!(
-                "{}: the points with {}: {e}",
-                spec.path,
-                label.join(" ")
-            ))
-        })?;
+        inputs
+            .arch_with(&a.path, &a.arch, &ov.array, &ov.schemes)
+            .map_err(|e| {
+                let label: Vec<String> = values
+                    .iter()
+                    .filter(|(q, _)| sets_arch(q))
+                    .map(|(q, v)| format!("{q}={v}"))
+                    .collect();
+                Error::invalid(format!(
+                    "{}: the points with {}: {e}",
+                    spec.path,
+                    label.join(" ")
+                ))
+            })?;
     }
     // Every distinct model, found once.
     let mut model_ids: HashMap<String, u32> = HashMap::new();
@@ -498,7 +546,7 @@ impl Prepared {
             a.arch.clone()
         } else {
             inputs
-                .arch_with(&a.path, &a.arch, &ov)
+                .arch_with(&a.path, &a.arch, &ov.array, &ov.schemes)
                 .map_err(|e| at_point(spec, p, e))?
         };
         Ok(Job {
@@ -512,7 +560,7 @@ impl Prepared {
         let key = &self.models[self.model_of_point(spec, p.index)];
         let rel = text_of(p, Param::Arch).expect("validated: arch is set");
         let mut a = self.archs[rel].arch.array;
-        for (k, x) in overrides(&p.values) {
+        for (k, x) in overrides(&p.values).array {
             // Checked when the sweep was prepared.
             let _ = a.set(k, x);
         }
@@ -768,7 +816,7 @@ pub fn sweep_run(spec: &Spec, inputs: &dyn Inputs, dir: &Path, opts: &Options) -
                         params: param_columns
                             .iter()
                             .map(|q| {
-                                let v = p.get(*q).map(|v| v.to_string()).unwrap_or_default();
+                                let v = p.get(q).map(|v| v.to_string()).unwrap_or_default();
                                 (q.name().to_string(), v)
                             })
                             .collect(),

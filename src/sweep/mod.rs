@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::Args;
 
-use crate::arch::{Arch, ArchFile};
+use crate::arch::{Arch, ArchFile, SchemeSetting};
 use crate::encoding::EncSpec;
 use crate::error::{Error, Result};
 use crate::gen::GenSpec;
@@ -41,7 +41,7 @@ use crate::model::Network;
 
 pub use exec::{sweep_run, Options, Summary};
 pub use merge::merge;
-pub use spec::{Param, Point, Spec, Value};
+pub use spec::{Param, Point, SchemeKey, Spec, Value};
 
 /// The settings of a generated network (`mltq gen`), one sample.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -67,11 +67,28 @@ pub trait Inputs: Sync {
     /// Read and validate an arch file.
     fn arch(&self, path: &Path) -> Result<Arch>;
     /// The arch of `path` (`base`, as [`Inputs::arch`] returned it) with some `[array]`
-    /// values replaced by a point's overrides, checked as an arch file checks them.
-    /// By default the values go through [`crate::arch::ArrayShape::set`] and
-    /// [`Arch::check_arrays`], the checks of `[array]` (and every scheme's own array)
-    /// in a file.
-    fn arch_with(&self, path: &Path, base: &Arch, array: &[(&'static str, i64)]) -> Result<Arch> {
+    /// values and some `[[scheme]]` keys replaced by a point's parameters, checked as an
+    /// arch file checks them. By default the array values go through
+    /// [`crate::arch::ArrayShape::set`] and [`Arch::check_arrays`], the checks of
+    /// `[array]` (and every scheme's own array) in a file; scheme keys need the file
+    /// itself ([`Tool`] validates it again with them, [`ArchFile::with_overrides`]), so
+    /// the default refuses them.
+    fn arch_with(
+        &self,
+        path: &Path,
+        base: &Arch,
+        array: &[(&str, i64)],
+        schemes: &[SchemeSetting],
+    ) -> Result<Arch> {
+        if let Some(s) = schemes.first() {
+            return Err(Error::invalid(format!(
+                "{}: cannot set `{}` of scheme `{}`: these inputs give validated archs, not \
+                 arch files",
+                path.display(),
+                s.key,
+                s.scheme
+            )));
+        }
         let mut a = base.clone();
         for &(k, x) in array {
             a.array
@@ -160,8 +177,14 @@ impl Inputs for Tool {
     fn arch(&self, path: &Path) -> Result<Arch> {
         self.arch_file(path)?.validate()
     }
-    fn arch_with(&self, path: &Path, _base: &Arch, array: &[(&'static str, i64)]) -> Result<Arch> {
-        self.arch_file(path)?.with_array(array)
+    fn arch_with(
+        &self,
+        path: &Path,
+        _base: &Arch,
+        array: &[(&str, i64)],
+        schemes: &[SchemeSetting],
+    ) -> Result<Arch> {
+        self.arch_file(path)?.with_overrides(array, schemes)
     }
     fn check_model_file(&self, path: &Path) -> Result<()> {
         crate::model::read::check_file(path)

@@ -22,7 +22,11 @@
 //! built-in name, as `simulate --model`) or `network` (a built-in network generated
 //! with `weights`, `acts`, `weight_density`, `act_density`, `seed`); `sample` (file
 //! models); `arch` (an arch file); `tiles`, `rows`, `columns`, `lanes`,
-//! `column_registers` (overrides of the arch's `[array]`).
+//! `column_registers` (overrides of the arch's `[array]`); then `scheme.NAME.KEY` (a key
+//! of one `[[scheme]]` of the arch, [`SchemeKey`]), sorted by scheme name, then key.
+//! Those are written quoted (`"scheme.mltq-bit.min_cycles" = [0, 1]`) or dotted
+//! (`scheme.mltq-bit.min_cycles = [0, 1]`), so their names are not known in advance:
+//! they are taken out of the document before serde reads the rest.
 //!
 //! Points are enumerated with the axes in the canonical order of their first parameter,
 //! the last axis varying fastest: model and generator settings outermost, array
@@ -34,17 +38,24 @@
 //! Array overrides are checked by [`crate::arch::array_value`], the function that
 //! checks the same keys in an arch file, so a sweep accepts exactly what an arch file
 //! accepts (the checks across keys, such as the total number of multipliers, run on
-//! each point's arch when the sweep starts).
+//! each point's arch when the sweep starts). Scheme keys likewise, by
+//! [`crate::arch::scheme_value`], with the arch file's message at the value.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::arch::{
+    scheme_key_type, scheme_value, KeyType, KeyValue, SchemeSetting, SETTABLE_SCHEME_KEYS,
+};
 use crate::encoding::EncSpec;
 use crate::error::{did_you_mean, Error, Result};
 
@@ -52,8 +63,10 @@ use crate::error::{did_you_mean, Error, Result};
 /// of bookkeeping while the sweep runs (its model, its place in the journal).
 pub const MAX_POINTS: usize = 1 << 24;
 
-/// A sweep parameter, in canonical order (the order of axes and CSV columns).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A sweep parameter, in canonical order (the order of axes and CSV columns): the fixed
+/// parameters in the order of [`Param::ALL`], then the scheme keys ([`SchemeKey`]) by
+/// scheme name, then key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Param {
     /// A `.mltq` file or a built-in network name (generated with the default settings).
     Model,
@@ -83,10 +96,87 @@ pub enum Param {
     Lanes,
     /// Override of `[array] column_registers`.
     ColumnRegisters,
+    /// A key of one scheme of the arch: `scheme.NAME.KEY`.
+    Scheme(SchemeKey),
+}
+
+/// A `[[scheme]]` key of one scheme, set by a sweep: the parameter `scheme.NAME.KEY`.
+/// KEY is one of [`crate::arch::SETTABLE_SCHEME_KEYS`]; NAME any scheme name (the arch
+/// files of the sweep must list it). Ordered by scheme name, then key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SchemeKey {
+    scheme: Arc<str>,
+    key: &'static str,
+    name: Arc<str>,
+}
+
+impl SchemeKey {
+    /// The key `key` of scheme `scheme`, if `key` is one a sweep may set.
+    pub fn new(scheme: &str, key: &str) -> Option<SchemeKey> {
+        let key = *SETTABLE_SCHEME_KEYS.iter().find(|k| **k == key)?;
+        Some(SchemeKey {
+            scheme: Arc::from(scheme),
+            key,
+            name: Arc::from(format!("scheme.{scheme}.{key}")),
+        })
+    }
+
+    /// The key of a parameter name `scheme.NAME.KEY` (NAME may hold dots).
+    pub fn parse(name: &str) -> Option<SchemeKey> {
+        let (scheme, key) = name.strip_prefix("scheme.")?.rsplit_once('.')?;
+        SchemeKey::new(scheme, key)
+    }
+
+    /// The scheme's name.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The `[[scheme]]` key.
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// `scheme.NAME.KEY`: the parameter's name and CSV column.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the key holds.
+    pub fn key_type(&self) -> KeyType {
+        scheme_key_type(self.key).expect("a settable key has a type")
+    }
+
+    /// `value` (of this key's type, as parsed) as the arch layer takes it.
+    pub fn setting(&self, value: &Value) -> SchemeSetting {
+        let value = match value {
+            Value::Text(t) => KeyValue::Text(t.clone()),
+            Value::Int(n) => KeyValue::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
+            Value::Real(x) => KeyValue::Number(*x),
+            Value::Enc(e) => KeyValue::Text(e.to_string()),
+        };
+        SchemeSetting {
+            scheme: self.scheme.to_string(),
+            key: self.key.to_string(),
+            value,
+        }
+    }
+}
+
+impl PartialOrd for SchemeKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SchemeKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.scheme, self.key).cmp(&(&other.scheme, other.key))
+    }
 }
 
 impl Param {
-    /// Every parameter, in canonical order.
+    /// Every parameter with a fixed name, in canonical order (the scheme keys follow).
     pub const ALL: [Param; 14] = [
         Param::Model,
         Param::Network,
@@ -104,9 +194,19 @@ impl Param {
         Param::ColumnRegisters,
     ];
 
+    /// The parameter of a name: one of [`Param::ALL`] or `scheme.NAME.KEY`.
+    pub fn from_name(name: &str) -> Option<Param> {
+        Param::ALL
+            .iter()
+            .find(|p| p.name() == name)
+            .cloned()
+            .or_else(|| SchemeKey::parse(name).map(Param::Scheme))
+    }
+
     /// The key in sweep files and the CSV column name.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
+            Param::Scheme(k) => k.name(),
             Param::Model => "model",
             Param::Network => "network",
             Param::Weights => "weights",
@@ -125,7 +225,7 @@ impl Param {
     }
 
     /// Is this a setting of `mltq gen`?
-    pub fn is_gen(self) -> bool {
+    pub fn is_gen(&self) -> bool {
         matches!(
             self,
             Param::Weights | Param::Acts | Param::WeightDensity | Param::ActDensity | Param::Seed
@@ -134,9 +234,14 @@ impl Param {
 
     /// The kind of this parameter's CSV cells (for typed readers, as
     /// [`crate::report::columns::kind`] for the report's columns).
-    pub fn kind(self) -> crate::report::columns::ColumnKind {
+    pub fn kind(&self) -> crate::report::columns::ColumnKind {
         use crate::report::columns::ColumnKind;
         match self {
+            Param::Scheme(k) => match k.key_type() {
+                KeyType::Text => ColumnKind::Text,
+                KeyType::Int => ColumnKind::Int,
+                KeyType::Number => ColumnKind::Float,
+            },
             Param::Model | Param::Network | Param::Weights | Param::Acts | Param::Arch => {
                 ColumnKind::Text
             }
@@ -152,7 +257,7 @@ impl Param {
     }
 
     /// Is this an override of the arch's `[array]`?
-    pub fn is_array(self) -> bool {
+    pub fn is_array(&self) -> bool {
         matches!(
             self,
             Param::Tiles | Param::Rows | Param::Columns | Param::Lanes | Param::ColumnRegisters
@@ -161,8 +266,16 @@ impl Param {
 
     /// Does this parameter get its own CSV column? `network` and `sample` do not: the
     /// report's own `network` and `sample` columns already hold them.
-    pub fn has_column(self) -> bool {
+    pub fn has_column(&self) -> bool {
         !matches!(self, Param::Network | Param::Sample)
+    }
+
+    /// The scheme key this parameter sets, if it is one.
+    pub fn scheme_key(&self) -> Option<&SchemeKey> {
+        match self {
+            Param::Scheme(k) => Some(k),
+            _ => None,
+        }
     }
 }
 
@@ -411,6 +524,9 @@ pub struct Spec {
     pub axes: Vec<Axis>,
     /// Every parameter the file names, in canonical order.
     pub params: Vec<Param>,
+    /// Where each parameter is set (the byte span of its key), for messages about it
+    /// once the arch files are read ([`Spec::error_at`]).
+    pub spans: BTreeMap<Param, Span>,
 }
 
 /// One point of a sweep.
@@ -425,9 +541,10 @@ pub struct Point {
 }
 
 impl Point {
-    /// The value of a parameter, if the sweep sets it.
-    pub fn get(&self, p: Param) -> Option<&Value> {
-        self.values.iter().find(|(q, _)| *q == p).map(|(_, v)| v)
+    /// The value of a parameter (given or borrowed), if the sweep sets it.
+    pub fn get(&self, p: impl Borrow<Param>) -> Option<&Value> {
+        let p = p.borrow();
+        self.values.iter().find(|(q, _)| q == p).map(|(_, v)| v)
     }
 
     /// `name=value name=value …`, for messages.
@@ -486,14 +603,24 @@ impl Spec {
     pub fn parse(text: &str, path: &Path, networks: &[&str]) -> Result<Spec> {
         let shown = path.display().to_string();
         let cx = Ctx { text, path: &shown };
-        let raw: RawSpec = toml::from_str(text).map_err(|e| {
+        let (raw, scheme_keys) = read_raw(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
             let mut msg = e.message().trim().to_string();
             if let Some(rest) = msg.strip_prefix("unknown field `") {
                 if let Some((found, _)) = rest.split_once('`') {
                     let names = Param::ALL.iter().map(|p| p.name());
                     let tables = ["name", "description", "fixed", "grid", "zip"];
-                    msg.push_str(&did_you_mean(found, names.chain(tables)));
+                    let hint = did_you_mean(found, names.chain(tables));
+                    let scheme_hint = if hint.is_empty() && SETTABLE_SCHEME_KEYS.contains(&found) {
+                        format!(
+                            "; `{found}` is a key of a [[scheme]]: set it for one scheme as \
+                             `scheme.NAME.{found}` (e.g. `scheme.mltq-bit.{found}`)"
+                        )
+                    } else {
+                        String::new()
+                    };
+                    msg.push_str(&hint);
+                    msg.push_str(&scheme_hint);
                 }
             }
             cx.err(&span, msg)
@@ -540,15 +667,37 @@ impl Spec {
             Ok(())
         };
 
+        let mut fixed_entries = raw.fixed.entries();
+        for e in scheme_keys.fixed {
+            let (p, span) = scheme_param(&cx, &e)?;
+            let k = p.scheme_key().expect("a scheme key");
+            let v = scheme_entry_value(&cx, k, e.value)?;
+            fixed_entries.push((p, span, v));
+        }
+        let mut grid_entries = raw.grid.entries();
+        grid_entries.extend(scheme_lists(&cx, "[grid]", scheme_keys.grid)?);
+        let mut zips = Vec::with_capacity(raw.zip.len());
+        let mut zip_keys = scheme_keys.zip.into_iter();
+        for z in raw.zip {
+            let zspan = z.span();
+            let mut entries = z.into_inner().entries();
+            entries.extend(scheme_lists(
+                &cx,
+                "[[zip]]",
+                zip_keys.next().unwrap_or_default(),
+            )?);
+            zips.push((zspan, entries));
+        }
+
         let mut fixed = BTreeMap::new();
-        for (p, span, v) in raw.fixed.entries() {
-            first_set(p, &span, "[fixed]")?;
-            check_value(&cx, p, &span, &v, &dir, networks)?;
+        for (p, span, v) in fixed_entries {
+            first_set(p.clone(), &span, "[fixed]")?;
+            check_value(&cx, &p, &span, &v, &dir, networks)?;
             fixed.insert(p, v);
         }
         let mut axes = Vec::new();
-        for (p, span, values) in raw.grid.entries() {
-            first_set(p, &span, "[grid]")?;
+        for (p, span, values) in grid_entries {
+            first_set(p.clone(), &span, "[grid]")?;
             if values.is_empty() {
                 return Err(cx.err(
                     &span,
@@ -557,7 +706,7 @@ impl Spec {
             }
             let mut seen_values = HashSet::with_capacity(values.len());
             for (vs, v) in &values {
-                check_value(&cx, p, vs, v, &dir, networks)?;
+                check_value(&cx, &p, vs, v, &dir, networks)?;
                 if !seen_values.insert(v.key()) {
                     return Err(cx.err(vs, format!("[grid] `{p}` lists {v} twice")));
                 }
@@ -568,17 +717,15 @@ impl Spec {
                 values: values.into_iter().map(|(_, v)| vec![v]).collect(),
             });
         }
-        for z in raw.zip {
-            let zspan = z.span();
-            let mut entries = z.into_inner().entries();
+        for (zspan, mut entries) in zips {
             if entries.is_empty() {
                 return Err(cx.err(&zspan, "empty [[zip]]: give two or more lists"));
             }
-            entries.sort_by_key(|e| e.0);
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
             let (p0, _, v0) = &entries[0];
             let len = v0.len();
             for (p, span, values) in &entries {
-                first_set(*p, span, "a [[zip]]")?;
+                first_set(p.clone(), span, "a [[zip]]")?;
                 if values.len() != len {
                     return Err(cx.err(
                         span,
@@ -593,10 +740,10 @@ impl Spec {
                     return Err(cx.err(span, format!("[[zip]] `{p}` is empty")));
                 }
                 for (vs, v) in values {
-                    check_value(&cx, *p, vs, v, &dir, networks)?;
+                    check_value(&cx, p, vs, v, &dir, networks)?;
                 }
             }
-            let params: Vec<Param> = entries.iter().map(|e| e.0).collect();
+            let params: Vec<Param> = entries.iter().map(|e| e.0.clone()).collect();
             let values: Vec<Vec<Value>> = (0..len)
                 .map(|i| entries.iter().map(|e| e.2[i].1.clone()).collect())
                 .collect();
@@ -613,7 +760,7 @@ impl Spec {
                 values,
             });
         }
-        axes.sort_by_key(|a| a.params[0]);
+        axes.sort_by(|a, b| a.params[0].cmp(&b.params[0]));
 
         // Rules across parameters.
         let whole = 0..0;
@@ -635,9 +782,12 @@ impl Spec {
                 ))
             }
             (Some(_), None) => {
-                if let Some(p) = Param::ALL.iter().find(|p| p.is_gen() && at(**p).is_some()) {
+                if let Some(p) = Param::ALL
+                    .iter()
+                    .find(|p| p.is_gen() && at((*p).clone()).is_some())
+                {
                     return Err(cx.err(
-                        &at(*p).unwrap(),
+                        &at(p.clone()).unwrap(),
                         format!(
                             "`{p}` is a setting of generated networks: use `network = …` \
                              instead of `model = …`"
@@ -677,7 +827,8 @@ impl Spec {
                 ),
             ));
         }
-        let params: Vec<Param> = seen.keys().copied().collect();
+        let params: Vec<Param> = seen.keys().cloned().collect();
+        let spans = seen.into_iter().map(|(p, (s, _))| (p, s)).collect();
         Ok(Spec {
             name,
             description: raw.description,
@@ -687,7 +838,20 @@ impl Spec {
             fixed,
             axes,
             params,
+            spans,
         })
+    }
+
+    /// An error of this file at where parameter `p` is set.
+    pub fn error_at(&self, p: &Param, msg: impl Into<String>) -> Error {
+        let span = self.spans.get(p).cloned().unwrap_or(0..0);
+        let (line, col) = line_col(&self.text, span.start);
+        Error::sweep(&self.path, line, col, msg)
+    }
+
+    /// The scheme keys the sweep sets, in canonical order.
+    pub fn scheme_keys(&self) -> impl Iterator<Item = &SchemeKey> {
+        self.params.iter().filter_map(Param::scheme_key)
     }
 
     /// Number of points (at most [`MAX_POINTS`] after validation).
@@ -707,7 +871,7 @@ impl Spec {
     /// in the mixed radix of the axes' lengths, the last axis varying fastest.
     pub fn point(&self, index: usize) -> Point {
         let mut values = self.values_at(index);
-        values.sort_by_key(|(p, _)| *p);
+        values.sort_by(|a, b| a.0.cmp(&b.0));
         Point {
             index,
             id: point_id(index, &values),
@@ -717,8 +881,11 @@ impl Spec {
 
     /// The parameter values of point `index`, fixed ones first, then axis by axis.
     fn values_at(&self, index: usize) -> Vec<(Param, Value)> {
-        let mut values: Vec<(Param, Value)> =
-            self.fixed.iter().map(|(p, v)| (*p, v.clone())).collect();
+        let mut values: Vec<(Param, Value)> = self
+            .fixed
+            .iter()
+            .map(|(p, v)| (p.clone(), v.clone()))
+            .collect();
         let mut pos = vec![0usize; self.axes.len()];
         let mut rest = index;
         for (k, a) in self.axes.iter().enumerate().rev() {
@@ -726,7 +893,7 @@ impl Spec {
             rest /= a.len();
         }
         for (a, &i) in self.axes.iter().zip(&pos) {
-            values.extend(a.params.iter().copied().zip(a.values[i].iter().cloned()));
+            values.extend(a.params.iter().cloned().zip(a.values[i].iter().cloned()));
         }
         values
     }
@@ -758,8 +925,8 @@ impl Spec {
     pub fn param_columns(&self) -> Vec<Param> {
         self.params
             .iter()
-            .copied()
             .filter(|p| p.has_column())
+            .cloned()
             .collect()
     }
 
@@ -769,10 +936,11 @@ impl Spec {
     }
 }
 
-/// The checks of one value that need no other parameter.
+/// The checks of one value that need no other parameter (a scheme key's value is
+/// checked when it is read, [`scheme_entry_value`]).
 fn check_value(
     cx: &Ctx,
-    p: Param,
+    p: &Param,
     span: &Span,
     v: &Value,
     dir: &Path,
@@ -820,6 +988,194 @@ fn check_value(
         _ => return Ok(()),
     };
     Err(cx.err(span, msg))
+}
+
+/// One `scheme…` key of `[fixed]`, `[grid]` or a `[[zip]]`, taken out of the document
+/// before serde reads the rest: the key's segments after `scheme` (each with its span)
+/// and the value.
+struct RawSchemeEntry<'i> {
+    path: Vec<(String, Span)>,
+    value: Spanned<DeValue<'i>>,
+}
+
+/// The scheme keys of `[fixed]`, `[grid]` and each `[[zip]]` (by position).
+#[derive(Default)]
+struct RawSchemeKeys<'i> {
+    fixed: Vec<RawSchemeEntry<'i>>,
+    grid: Vec<RawSchemeEntry<'i>>,
+    zip: Vec<Vec<RawSchemeEntry<'i>>>,
+}
+
+/// Parse the file: the scheme keys (`"scheme.NAME.KEY" = …` or, as dotted keys or
+/// tables, `scheme.NAME.KEY = …`), whose names are not known in advance, are taken out
+/// of `[fixed]`, `[grid]` and the `[[zip]]`s; serde reads the rest, unknown keys
+/// refused.
+fn read_raw(text: &str) -> std::result::Result<(RawSpec, RawSchemeKeys<'_>), toml::de::Error> {
+    let mut doc = DeTable::parse(text)?;
+    let mut keys = RawSchemeKeys::default();
+    if let Some(DeValue::Table(t)) = doc.get_mut().get_mut("fixed").map(Spanned::get_mut) {
+        keys.fixed = take_scheme_keys(t);
+    }
+    if let Some(DeValue::Table(t)) = doc.get_mut().get_mut("grid").map(Spanned::get_mut) {
+        keys.grid = take_scheme_keys(t);
+    }
+    if let Some(DeValue::Array(zs)) = doc.get_mut().get_mut("zip").map(Spanned::get_mut) {
+        for z in zs.iter_mut() {
+            keys.zip.push(match z.get_mut() {
+                DeValue::Table(t) => take_scheme_keys(t),
+                _ => Vec::new(),
+            });
+        }
+    }
+    let raw = RawSpec::deserialize(toml::de::Deserializer::from(doc))?;
+    Ok((raw, keys))
+}
+
+/// Take the scheme keys out of one table.
+fn take_scheme_keys<'i>(t: &mut DeTable<'i>) -> Vec<RawSchemeEntry<'i>> {
+    let mut out = Vec::new();
+    for (k, v) in std::mem::take(t) {
+        let key: &str = k.get_ref();
+        if key == "scheme" {
+            collect_scheme_keys(Vec::new(), v, &mut out);
+        } else if let Some(rest) = key.strip_prefix("scheme.") {
+            let span = k.span();
+            let path = match rest.rsplit_once('.') {
+                Some((scheme, key)) => {
+                    vec![(scheme.to_string(), span.clone()), (key.to_string(), span)]
+                }
+                None => vec![(rest.to_string(), span)],
+            };
+            out.push(RawSchemeEntry { path, value: v });
+        } else {
+            t.insert(k, v);
+        }
+    }
+    out
+}
+
+/// The entries under a dotted `scheme` key: tables are walked down to NAME.KEY, the
+/// value there taken whole (a deeper table is an entry with a longer path, refused by
+/// [`scheme_param`]).
+fn collect_scheme_keys<'i>(
+    path: Vec<(String, Span)>,
+    v: Spanned<DeValue<'i>>,
+    out: &mut Vec<RawSchemeEntry<'i>>,
+) {
+    if path.len() < 2 && v.get_ref().is_table() {
+        let DeValue::Table(t) = v.into_inner() else {
+            unreachable!("a table")
+        };
+        for (k, v) in t {
+            let mut p = path.clone();
+            p.push((k.get_ref().to_string(), k.span()));
+            collect_scheme_keys(p, v, out);
+        }
+    } else {
+        out.push(RawSchemeEntry { path, value: v });
+    }
+}
+
+/// The parameter of a scheme entry, checked: `scheme.NAME.KEY` with KEY a settable
+/// `[[scheme]]` key; located at NAME.
+fn scheme_param(cx: &Ctx, e: &RawSchemeEntry) -> Result<(Param, Span)> {
+    let shape = "a scheme's key is set as `scheme.NAME.KEY` (e.g. `scheme.mltq-bit.min_cycles`, \
+                 or quoted: `\"scheme.mltq-bit.min_cycles\"`), NAME a scheme the arch lists";
+    let (name, key) = match e.path.as_slice() {
+        [] => return Err(cx.err(&e.value.span(), format!("`scheme` alone: {shape}"))),
+        [(n, s)] => return Err(cx.err(s, format!("`scheme.{n}`: {shape}"))),
+        [(n, s), (k, ks)] => ((n, s), (k, ks)),
+        // Never made by `collect_scheme_keys`, which stops at NAME.KEY.
+        [_, _, (_, s), ..] => return Err(cx.err(s, shape)),
+    };
+    match SchemeKey::new(name.0, key.0) {
+        Some(k) => Ok((Param::Scheme(k), name.1.clone())),
+        None => {
+            let (n, k) = (name.0, key.0.as_str());
+            let why = match k {
+                "name" | "base" => format!(
+                    "`{k}` of a scheme cannot be swept (it names the scheme or its preset): \
+                     list the schemes to compare in the arch's `schemes`"
+                ),
+                "array" => format!(
+                    "a scheme's own array keys are set directly, as `scheme.{n}.lanes` (tiles, \
+                     rows, columns, lanes, column_registers)"
+                ),
+                _ => format!(
+                    "unknown key `{k}` of a [[scheme]]{}; a sweep sets: {}",
+                    did_you_mean(k, SETTABLE_SCHEME_KEYS),
+                    SETTABLE_SCHEME_KEYS.join(", ")
+                ),
+            };
+            Err(cx.err(key.1, format!("`scheme.{n}.{k}`: {why}")))
+        }
+    }
+}
+
+/// One value of a scheme key, read with its key's type and checked alone exactly as the
+/// same key of an arch file ([`crate::arch::scheme_value`]; the message is the arch
+/// file's); the rules across keys are checked with each point's arch.
+fn scheme_entry_value(cx: &Ctx, k: &SchemeKey, v: Spanned<DeValue<'_>>) -> Result<Value> {
+    let span = v.span();
+    let found = crate::arch::describe(v.get_ref());
+    let de = toml::de::ValueDeserializer::from(v);
+    let kv = match k.key_type() {
+        KeyType::Text => String::deserialize(de).map(KeyValue::Text),
+        KeyType::Int => i64::deserialize(de).map(KeyValue::Int),
+        KeyType::Number => f64::deserialize(de).map(KeyValue::Number),
+    };
+    let label = format!("`{}` in [[scheme]] `{}`", k.key(), k.scheme());
+    let kv = kv.map_err(|_| {
+        let msg = match found.strip_prefix("an integer (") {
+            Some(digits) if k.key_type() == KeyType::Int => {
+                format!(
+                    "{label}: integer {} is out of range",
+                    digits.trim_end_matches(')')
+                )
+            }
+            _ => format!(
+                "{label}: expected {}, found {found}",
+                k.key_type().describe()
+            ),
+        };
+        cx.err(&span, msg)
+    })?;
+    scheme_value(k.scheme(), k.key(), &kv).map_err(|m| cx.err(&span, m))?;
+    Ok(match kv {
+        KeyValue::Text(t) => Value::Text(t),
+        KeyValue::Int(x) => Value::Int(u64::try_from(x).expect("checked: no key takes a negative")),
+        KeyValue::Number(x) => Value::Real(x),
+    })
+}
+
+/// One list of `[grid]` or a `[[zip]]`: its parameter, where it is set, its values.
+type AxisEntry = (Param, Span, Vec<(Span, Value)>);
+
+/// The scheme entries of `[grid]` or a `[[zip]]`: lists of values.
+fn scheme_lists(cx: &Ctx, table: &str, entries: Vec<RawSchemeEntry<'_>>) -> Result<Vec<AxisEntry>> {
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let (p, span) = scheme_param(cx, &e)?;
+        let k = p.scheme_key().expect("a scheme key").clone();
+        let list_span = e.value.span();
+        let DeValue::Array(items) = e.value.into_inner() else {
+            return Err(cx.err(
+                &list_span,
+                format!(
+                    "{table} `{}` must be a list of values, e.g. {} = [0, 1]",
+                    k.name(),
+                    k.name()
+                ),
+            ));
+        };
+        let mut values = Vec::with_capacity(items.len());
+        for item in items {
+            let s = item.span();
+            values.push((s, scheme_entry_value(cx, &k, item)?));
+        }
+        out.push((p, span, values));
+    }
+    Ok(out)
 }
 
 /// Is `path` behind a loop of symbolic links?

@@ -1,0 +1,95 @@
+//! Weight scheduling (docs/weight-scheduling.md): resnet50 (gen's default values) on
+//! Bit-Tactical's three scheduled schemes — `bittactical`, `bittactical-e` and `mltq-bit`
+//! behind T(2,5) — against the same three without schedules (`dadiannao`, `pragmatic`,
+//! `mltq-bit`), on pe16's 16 × 16 × 16 × 16 array: as `mltq simulate --model resnet50`
+//! runs them (generation included) and the simulation alone. Also the scheduler alone on
+//! resnet50's largest layers.
+//!
+//! `cargo bench --no-default-features --bench schedule`
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use mltq::arch::Arch;
+use mltq::gen::{self, GenSpec};
+use mltq::model::Geometry;
+use mltq::run::{self, ActSource};
+use mltq::scheme::WeightSchedule;
+use mltq::sim::operand::{weight_layout, Bricks};
+use mltq::sim::schedule::{Pattern, Schedule};
+
+const ARRAY: &str = "[array]\ntiles = 16\nrows = 16\ncolumns = 16\nlanes = 16\n";
+
+/// The three schemes without schedules.
+fn plain() -> Arch {
+    Arch::parse(
+        &format!(
+            "name = \"plain\"\nbaseline = \"dadiannao\"\n\
+             schemes = [\"dadiannao\", \"pragmatic\", \"mltq-bit\"]\n{ARRAY}"
+        ),
+        "plain.toml",
+    )
+    .unwrap()
+}
+
+/// The same three behind T(2,5).
+fn scheduled() -> Arch {
+    Arch::parse(
+        &format!(
+            "name = \"scheduled\"\nbaseline = \"bittactical\"\n\
+             schemes = [\"bittactical\", \"bittactical-e\", \"mltq-bit-t25\"]\n{ARRAY}\n\
+             [[scheme]]\nname = \"mltq-bit-t25\"\nbase = \"mltq-bit\"\n\
+             weight_schedule = {{ shape = \"T\", lookahead = 2, lookaside = 5 }}\n"
+        ),
+        "scheduled.toml",
+    )
+    .unwrap()
+}
+
+fn network(c: &mut Criterion) {
+    let net = gen::generate("resnet50", &GenSpec::default()).unwrap();
+    let mut g = c.benchmark_group("resnet50_schedules");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(8));
+    for (name, arch) in [("plain", plain()), ("scheduled", scheduled())] {
+        g.bench_function(format!("simulate_{name}"), |b| {
+            b.iter(|| run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap())
+        });
+        g.bench_function(format!("load_builtin_and_simulate_{name}"), |b| {
+            b.iter(|| {
+                let (net, _) = mltq::cli::load_model("resnet50").unwrap();
+                run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn scheduler(c: &mut Criterion) {
+    let net = gen::generate("resnet50", &GenSpec::default()).unwrap();
+    let mut g = c.benchmark_group("scheduler_t25");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(3));
+    for name in ["layer4.2.conv2", "fc"] {
+        let l = net.layers.iter().find(|l| l.name == name).unwrap();
+        let b = match l.geom {
+            Geometry::Conv(c) => Bricks::conv(&c, 16),
+            Geometry::Fc { c, .. } => Bricks::fc(c, 16),
+        };
+        let f = l.weights.shape()[0];
+        let terms = l
+            .weights
+            .all_terms(mltq::encoding::TermEncoding::Plain, None);
+        let layout = weight_layout(&b, 0, f, 0u8, |i| terms[i]);
+        let pat = Pattern::new(&WeightSchedule::T25, 16, b.steps);
+        g.bench_function(name, |bn| {
+            bn.iter(|| Schedule::new(&layout, f, b.steps, 16, &pat))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, network, scheduler);
+criterion_main!(benches);
