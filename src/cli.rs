@@ -458,7 +458,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                     );
                 }
             }
-            f.append(|w| report::csv::write(w, &[], true))?;
+            f.append(|w| report::csv::write(w, &[], true, a.gap))?;
             Some(Mutex::new(f))
         }
         _ => None,
@@ -477,7 +477,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             let append = |rows: &[Row]| -> Result<()> {
                 st.lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .append(|w| report::csv::write(w, rows, false))
+                    .append(|w| report::csv::write(w, rows, false, a.gap))
             };
             let mut runs = Vec::with_capacity(sources.len());
             // The samples share their layers' weight schedules.
@@ -517,7 +517,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     } else if let Some(p) = &a.csv {
         staged.push(output::stage(p, |w| {
             for (i, r) in rows.iter().enumerate() {
-                report::csv::write(w, r, i == 0)?;
+                report::csv::write(w, r, i == 0, a.gap)?;
             }
             Ok(())
         })?);

@@ -568,11 +568,12 @@ fn parts_add_up_on_a_built_in_network_for_every_preset() {
     }
 }
 
-/// Through the binary: `--gap` adds the report's table and a `gap` object of integers
-/// to every JSON row, adding up to its `lane_cycles`; without it the JSON rows have no
-/// `gap` and the report no table, and the CSV is the same bytes either way.
+/// Through the binary: `--gap` adds the report's table, a `gap` object of integers to
+/// every JSON row and the `gap_` columns to every CSV row, each adding up to its
+/// `lane_cycles`; without it the JSON rows have no `gap`, the report no table, and the
+/// CSV is the same bytes as the first columns of the `--gap` one.
 #[test]
-fn simulate_gap_reports_the_parts_in_the_table_and_the_json() {
+fn simulate_gap_reports_the_parts_in_the_table_the_json_and_the_csv() {
     let dir = tempfile::tempdir().unwrap();
     let arch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("arch/pe16.toml");
     let run = |gap: bool, name: &str| {
@@ -596,7 +597,7 @@ fn simulate_gap_reports_the_parts_in_the_table_and_the_json() {
         (
             String::from_utf8(out).unwrap(),
             doc,
-            std::fs::read(&csv).unwrap(),
+            std::fs::read_to_string(&csv).unwrap(),
         )
     };
     let (text, doc, csv) = run(true, "with");
@@ -621,5 +622,130 @@ fn simulate_gap_reports_the_parts_in_the_table_and_the_json() {
     let (text0, doc0, csv0) = run(false, "without");
     assert!(!text0.contains("where the lane-cycles went"));
     assert!(doc0["totals"][0].get("gap").is_none());
-    assert_eq!(csv, csv0);
+    // The CSV: the same rows and columns, then the gap_ columns, the JSON's numbers.
+    let header = mltq::report::csv::HEADER.len();
+    let (lines, lines0): (Vec<&str>, Vec<&str>) = (csv.lines().collect(), csv0.lines().collect());
+    assert_eq!(lines.len(), lines0.len());
+    let names: Vec<String> = Gap::NAMES.iter().map(|n| format!("gap_{n}")).collect();
+    let json_rows: Vec<&serde_json::Value> = ["layers", "totals"]
+        .iter()
+        .flat_map(|k| doc[*k].as_array().unwrap())
+        .collect();
+    for (i, (l, l0)) in lines.iter().zip(&lines0).enumerate() {
+        let cells: Vec<&str> = l.split(',').collect();
+        assert_eq!(cells[..header].join(","), *l0, "line {}", i + 1);
+        if i == 0 {
+            assert_eq!(cells[header..], names);
+            continue;
+        }
+        let gap = &json_rows[i - 1]["gap"];
+        for (n, cell) in Gap::NAMES.iter().zip(&cells[header..]) {
+            assert_eq!(
+                gap[*n].as_u64().unwrap().to_string(),
+                *cell,
+                "line {}",
+                i + 1
+            );
+        }
+    }
+}
+
+/// `plot gap` through the binary: on a `--gap` CSV, the stacked parts per scheme (the
+/// data CSV: network totals, the CSV's integers); on a plain CSV, today's scatter and a
+/// `hint:` naming `simulate --gap`; on a CSV whose parts were edited so they no longer
+/// add up, one error line and no figure.
+#[test]
+fn plot_gap_stacks_the_parts_of_a_gap_csv_and_hints_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let arch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("arch/pe16.toml");
+    let mltq = || assert_cmd::Command::cargo_bin("mltq").unwrap();
+    let (with, without) = (dir.path().join("with.csv"), dir.path().join("without.csv"));
+    for (csv, gap) in [(&with, true), (&without, false)] {
+        let mut c = mltq();
+        c.args(["simulate", "--model", "resnet20", "-q", "--arch"])
+            .arg(&arch)
+            .arg("--csv")
+            .arg(csv);
+        if gap {
+            c.arg("--gap");
+        }
+        c.assert().success();
+    }
+    let plot = |from: &std::path::Path, out: &str| {
+        mltq()
+            .args(["plot", "gap", "--from"])
+            .arg(from)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .assert()
+    };
+    let out = plot(&with, "bars.svg")
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(!String::from_utf8(out).unwrap().contains("hint:"));
+    let svg = std::fs::read_to_string(dir.path().join("bars.svg")).unwrap();
+    assert!(svg.contains("Where the lane-cycles go"));
+    let data = std::fs::read_to_string(dir.path().join("bars.csv")).unwrap();
+    let mut lines = data.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "point,scheme,speedup,potential_speedup,lane_cycles,gap_busy,gap_floor,\
+         gap_lane_wait,gap_row_wait,gap_column_wait,gap_idle_columns,gap_idle_rows,\
+         gap_channel_padding"
+    );
+    // One bar per scheme, the numbers of the simulate CSV's total rows.
+    let source = std::fs::read_to_string(&with).unwrap();
+    let header: Vec<&str> = source.lines().next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|c| *c == n).unwrap();
+    let totals: Vec<Vec<&str>> = source
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|c| c[1] == "total")
+        .collect();
+    let bars: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(bars.len(), 6);
+    for (bar, t) in bars.iter().zip(&totals) {
+        assert_eq!(bar[0], "total");
+        assert_eq!(bar[1], t[col("scheme")]);
+        assert_eq!(bar[2], t[col("speedup")]);
+        assert_eq!(bar[4], t[col("lane_cycles")]);
+        let parts: Vec<u64> = bar[5..].iter().map(|c| c.parse().unwrap()).collect();
+        assert_eq!(parts.iter().sum::<u64>().to_string(), bar[4]);
+        for (p, n) in parts.iter().zip(Gap::NAMES) {
+            assert_eq!(p.to_string(), t[col(&format!("gap_{n}"))]);
+        }
+    }
+    // Without the columns: the scatter, and a hint.
+    let out = plot(&without, "dots.svg")
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("hint: ") && out.contains("mltq simulate --gap --csv FILE"),
+        "{out}"
+    );
+    let svg = std::fs::read_to_string(dir.path().join("dots.svg")).unwrap();
+    assert!(svg.contains("Achieved vs potential speedup"));
+    // A part edited: refused, nothing written.
+    let edited = dir.path().join("edited.csv");
+    let mut text: Vec<String> = source.lines().map(String::from).collect();
+    let last = text.len() - 1;
+    let mut cells: Vec<String> = text[last].split(',').map(String::from).collect();
+    let busy = col("gap_busy");
+    cells[busy] = (cells[busy].parse::<u64>().unwrap() + 1).to_string();
+    text[last] = cells.join(",");
+    std::fs::write(&edited, text.join("\n") + "\n").unwrap();
+    let err = plot(&edited, "bad.svg").code(2).get_output().stderr.clone();
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("the gap_ columns add up to"),
+        "{err}"
+    );
+    assert!(!dir.path().join("bad.svg").exists());
+    assert!(!dir.path().join("bad.csv").exists());
 }

@@ -61,8 +61,8 @@ pub struct Gap {
 }
 
 impl Gap {
-    /// The names of the parts, in the order of [`Gap::parts`] (CSV and JSON keys
-    /// after `lost_` for the seven losses).
+    /// The names of the parts, in the order of [`Gap::parts`]: the JSON `gap` object's
+    /// keys (the CSV's columns are `gap_` and the name).
     pub const NAMES: [&'static str; 8] = [
         "busy",
         "floor",
