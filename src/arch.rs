@@ -467,7 +467,11 @@ pub fn array_value(table: &str, key: &str, x: i64) -> std::result::Result<usize,
 /// The `[[scheme]]` keys a sweep may set (`scheme.NAME.KEY`): every key of the table but
 /// `name`, `base` and the `[scheme.array]` sub-table, whose keys are set by name instead
 /// (`scheme.NAME.lanes` sets `lanes` of the scheme's own array).
-pub const SETTABLE_SCHEME_KEYS: [&str; 18] = [
+pub const SETTABLE_SCHEME_KEYS: [&str; 18] = concat(VALUE_KEYS, ARRAY_KEYS);
+
+/// The `[[scheme]]` keys that hold one value each (all but `name`, `base`, `array` and
+/// `weight_schedule`).
+const VALUE_KEYS: [&str; 13] = [
     "serial",
     "skip_act",
     "skip_weight",
@@ -481,12 +485,26 @@ pub const SETTABLE_SCHEME_KEYS: [&str; 18] = [
     "store_weight",
     "lane_pj",
     "lane_um2",
-    "tiles",
-    "rows",
-    "columns",
-    "lanes",
-    "column_registers",
 ];
+
+/// `a` then `b` (N = A + B, checked when the constant is evaluated).
+const fn concat<const A: usize, const B: usize, const N: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+) -> [&'static str; N] {
+    assert!(A + B == N, "N must be A + B");
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - A];
+        i += 1;
+    }
+    out
+}
 
 /// What a `[[scheme]]` key holds, as its field in an arch file is typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -744,25 +762,10 @@ const TOP_KEYS: [&str; 9] = [
 /// `[array]` keys.
 const ARRAY_KEYS: [&str; 5] = ["tiles", "rows", "columns", "lanes", "column_registers"];
 /// `[[scheme]]` keys.
-const SCHEME_KEYS: [&str; 17] = [
-    "name",
-    "base",
-    "serial",
-    "skip_act",
-    "skip_weight",
-    "sync",
-    "min_cycles",
-    "term_encoding",
-    "first_stage_bits",
-    "planes_act",
-    "planes_weight",
-    "store_act",
-    "store_weight",
-    "lane_pj",
-    "lane_um2",
-    "array",
-    "weight_schedule",
-];
+const SCHEME_KEYS: [&str; 17] = concat(
+    concat::<2, 13, 15>(["name", "base"], VALUE_KEYS),
+    ["array", "weight_schedule"],
+);
 
 /// Spellings of the enumerations (the same as their serde names, checked by a test).
 const SERIALS: [(&str, Serial); 4] = [

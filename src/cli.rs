@@ -568,8 +568,73 @@ fn inspect_cmd(a: InspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+/// What `mltq gen` draws, checked: the settings, the options built from the flags (value
+/// laws, per-layer densities and precisions), the network's layers, and notes to print.
+pub struct GenPlan {
+    pub spec: GenSpec,
+    pub opts: gen::GenOptions,
+    pub layers: Vec<(String, model::Geometry)>,
+    pub notes: Vec<String>,
+}
+
+/// `mltq gen`'s flags turned into a [`GenPlan`], every rule checked (the same code for the
+/// CLI and the Python package's `gen`). Flags that exclude each other are refused here too,
+/// for callers that do not parse them with clap. `a.out` is not looked at.
+pub fn gen_plan(a: &GenArgs) -> Result<GenPlan> {
     use gen::precision::{self as prec, LayerPrecision};
+    for (x, y, both) in [
+        (
+            "act_precision",
+            "precision",
+            a.act_precision.is_some() && a.precision.is_some(),
+        ),
+        (
+            "act_precision",
+            "precision_profile",
+            a.act_precision.is_some() && a.precision_profile.is_some(),
+        ),
+        (
+            "act_precision",
+            "profile_precision",
+            a.act_precision.is_some() && a.profile_precision,
+        ),
+        (
+            "weight_precision",
+            "precision",
+            a.weight_precision.is_some() && a.precision.is_some(),
+        ),
+        (
+            "weight_precision",
+            "profile_precision",
+            a.weight_precision.is_some() && a.profile_precision,
+        ),
+        (
+            "precision",
+            "precision_profile",
+            a.precision.is_some() && a.precision_profile.is_some(),
+        ),
+        (
+            "precision",
+            "profile_precision",
+            a.precision.is_some() && a.profile_precision,
+        ),
+        (
+            "precision_profile",
+            "profile_precision",
+            a.precision_profile.is_some() && a.profile_precision,
+        ),
+    ] {
+        if both {
+            return Err(Error::invalid(format!(
+                "{x} and {y} cannot be used together: each sets the per-layer precisions; give one"
+            )));
+        }
+    }
+    if a.tolerance.is_some() && !a.profile_precision {
+        return Err(Error::invalid(
+            "a tolerance is the profile's: it needs profile_precision".to_string(),
+        ));
+    }
     let d = GenSpec::default();
     // A binary operand has no zero values: a density below 1 cannot be generated.
     let act_densities: Vec<f64> = a.act_density.clone().map(|d| d.0).unwrap_or_default();
@@ -591,8 +656,7 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 };
                 return Err(Error::invalid(format!(
                     "{flag} {v}: binary {what} ({enc}) have no zero values (every digit is +1 or -1), so their density is 1; use {sparse}, or drop {flag}"
-                ))
-                .into());
+                )));
             }
         }
     }
@@ -608,12 +672,6 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         seed: a.seed,
     };
     spec.validate()?;
-    // Before the precision file is read: the output may not replace it.
-    let mut files = Files::new();
-    if let Some(p) = &a.precision {
-        files.input("--precision", p);
-    }
-    files.output("--out", &a.out).check()?;
     let layers = zoo::lookup(&a.network)?;
     let names: Vec<&str> = layers.iter().map(|(n, _)| n.as_str()).collect();
     let given = |list: &prec::PrecisionList, flag: &str| -> Result<LayerPrecision> {
@@ -634,8 +692,7 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 act_densities.len(),
                 names.len(),
                 a.network
-            ))
-            .into());
+            )));
         }
         opts.act_densities = act_densities.clone();
     }
@@ -709,8 +766,7 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             return Err(Error::invalid(format!(
                 "--profile-precision profiles int tensors, but the weights are {} and the activations {}; generate int:B operands (e.g. --acts int:16)",
                 a.weights, a.acts
-            ))
-            .into());
+            )));
         }
         if int(a.weights) {
             opts.weight_precision = LayerPrecision::Profile { tolerance };
@@ -721,6 +777,27 @@ fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     opts.validate(&spec, &layers)?;
     gen::check_memory(&a.network, &spec)?;
+    Ok(GenPlan {
+        spec,
+        opts,
+        layers,
+        notes,
+    })
+}
+
+fn gen_cmd(a: GenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    // Before the precision file is read: the output may not replace it.
+    let mut files = Files::new();
+    if let Some(p) = &a.precision {
+        files.input("--precision", p);
+    }
+    files.output("--out", &a.out).check()?;
+    let GenPlan {
+        spec,
+        opts,
+        layers,
+        notes,
+    } = gen_plan(&a)?;
     let net = gen::synthesize_with(&a.network, layers, &spec, &opts)?;
     model::save(&net, &a.out)?;
     for n in notes {

@@ -154,18 +154,49 @@ def gen(
     weights: Optional[str] = None,
     acts: Optional[str] = None,
     weight_density: Optional[float] = None,
-    act_density: Optional[float] = None,
+    act_density: Union[None, float, Sequence[float]] = None,
     samples: Optional[int] = None,
     seed: Optional[int] = None,
+    weight_dist: Optional[str] = None,
+    act_dist: Optional[str] = None,
+    weight_precision: Union[None, str, int, Sequence[Optional[int]]] = None,
+    act_precision: Union[None, str, int, Sequence[Optional[int]]] = None,
+    precision: Optional[PathLike] = None,
+    precision_profile: Optional[str] = None,
+    profile_precision: bool = False,
+    tolerance: Union[None, float, str] = None,
     out: Optional[PathLike] = None,
 ) -> "Model":
     """A built-in network with seeded synthetic values, as ``mltq gen`` writes it.
 
     Settings left as None take ``mltq gen``'s defaults (``gen_defaults()``: ternary:2
     weights at density 0.35, ternary:2 activations at density 0.5, one sample, seed 1).
+    The other settings are ``mltq gen``'s flags of the same names: ``weight_dist``
+    (``"gaussian"``, ``"laplace"``, ``"uniform"``), ``act_dist`` (``"halfnormal"``,
+    ``"gaussian"``, ``"laplace"``, ``"uniform"``), ``act_density`` one number or one per
+    layer, per-layer int precisions as ``weight_precision`` / ``act_precision`` (a list,
+    None keeping a layer at its full width, or the CLI's ``"8,-,6"``), ``precision`` (a
+    file in the importer's layouts), ``precision_profile="stripes"``, or
+    ``profile_precision=True`` with an optional ``tolerance`` (0.01 or ``"1%"``).
     With ``out``, the model is also saved there as a ``.mltq`` file.
     """
-    native = _mltq.gen(network, weights, acts, weight_density, act_density, samples, seed)
+    native = _mltq.gen(
+        network,
+        weights,
+        acts,
+        weight_density,
+        act_density,
+        samples,
+        seed,
+        weight_dist=weight_dist,
+        act_dist=act_dist,
+        weight_precision=weight_precision,
+        act_precision=act_precision,
+        precision=None if precision is None else os.fspath(precision),
+        precision_profile=precision_profile,
+        profile_precision=profile_precision,
+        tolerance=tolerance,
+    )
     m = Model._wrap(native)
     if out is not None:
         m.save(out)

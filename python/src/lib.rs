@@ -20,12 +20,14 @@ use std::sync::atomic::AtomicBool;
 use mltq::arch::Arch;
 use mltq::cost::LayerCost;
 use mltq::encoding::EncSpec;
+use mltq::gen::precision::PrecisionList;
 use mltq::gen::{self, GenSpec};
 use mltq::model::Network;
 use mltq::report;
 use mltq::run::{self, ActsChoice, Run};
 use mltq::sim::LayerRun;
 use mltq::sweep::{self, Inputs, Shard, Spec, Tool};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::prelude::*;
@@ -163,9 +165,17 @@ fn simulate(
 }
 
 /// `mltq gen`: a built-in network with seeded synthetic values. `None` takes the
-/// default of `mltq gen` (see `gen_defaults`).
+/// default of `mltq gen` (see `gen_defaults`). The value laws, per-layer densities and
+/// precisions are `mltq gen`'s flags of the same names, in the same spellings: a
+/// distribution's name, a density or a list of one per layer, a precision list as a
+/// string (`"8,-,6"`) or a list of ints (None keeps a layer at its full width).
 #[pyfunction(name = "gen")]
-#[pyo3(signature = (network, weights=None, acts=None, weight_density=None, act_density=None, samples=None, seed=None))]
+#[pyo3(signature = (
+    network, weights=None, acts=None, weight_density=None, act_density=None, samples=None,
+    seed=None, *, weight_dist=None, act_dist=None, weight_precision=None,
+    act_precision=None, precision=None, precision_profile=None, profile_precision=false,
+    tolerance=None
+))]
 #[allow(clippy::too_many_arguments)]
 fn gen_py(
     py: Python<'_>,
@@ -173,23 +183,90 @@ fn gen_py(
     weights: Option<&str>,
     acts: Option<&str>,
     weight_density: Option<f64>,
-    act_density: Option<f64>,
+    act_density: Option<&Bound<'_, PyAny>>,
     samples: Option<u32>,
     seed: Option<u64>,
+    weight_dist: Option<&str>,
+    act_dist: Option<&str>,
+    weight_precision: Option<&Bound<'_, PyAny>>,
+    act_precision: Option<&Bound<'_, PyAny>>,
+    precision: Option<PathBuf>,
+    precision_profile: Option<String>,
+    profile_precision: bool,
+    tolerance: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Model> {
     let d = GenSpec::default();
-    let spec = GenSpec {
+    let bad = |what: &str, e: String| PyValueError::new_err(format!("{what}: {e}"));
+    let act_density = match act_density {
+        None => None,
+        Some(x) => Some(if let Ok(v) = x.extract::<f64>() {
+            mltq::gen::DensityList(vec![v])
+        } else {
+            mltq::gen::DensityList(x.extract::<Vec<f64>>().map_err(|_| {
+                PyValueError::new_err(
+                    "act_density: a number, or a list of one number per layer".to_string(),
+                )
+            })?)
+        }),
+    };
+    let plist = |what: &str, x: Option<&Bound<'_, PyAny>>| -> PyResult<Option<PrecisionList>> {
+        let Some(x) = x else { return Ok(None) };
+        if let Ok(s) = x.extract::<String>() {
+            return s.parse().map(Some).map_err(|e| bad(what, e));
+        }
+        if let Ok(v) = x.extract::<u32>() {
+            return Ok(Some(PrecisionList(vec![Some(v)])));
+        }
+        x.extract::<Vec<Option<u32>>>()
+            .map(|v| Some(PrecisionList(v)))
+            .map_err(|_| {
+                PyValueError::new_err(format!(
+                    "{what}: a list of precisions (ints, None for the full width) or a string such as \"8,-,6\""
+                ))
+            })
+    };
+    let tolerance = match tolerance {
+        None => None,
+        Some(t) => Some(match t.extract::<String>() {
+            Ok(s) => s,
+            Err(_) => t
+                .extract::<f64>()
+                .map_err(|_| {
+                    PyValueError::new_err(
+                        "tolerance: a fraction (0.01) or a percentage string (\"1%\")".to_string(),
+                    )
+                })?
+                .to_string(),
+        }),
+    };
+    let args = mltq::cli::GenArgs {
+        network: network.to_string(),
+        out: PathBuf::new(),
         weights: enc_spec(weights)?.unwrap_or(d.weights),
         acts: enc_spec(acts)?.unwrap_or(d.acts),
-        weight_density: weight_density.unwrap_or(d.weight_density),
-        act_density: act_density.unwrap_or(d.act_density),
+        weight_density,
+        act_density,
+        weight_dist: match weight_dist {
+            Some(s) => s.parse().map_err(|e| bad("weight_dist", e))?,
+            None => Default::default(),
+        },
+        act_dist: match act_dist {
+            Some(s) => s.parse().map_err(|e| bad("act_dist", e))?,
+            None => Default::default(),
+        },
+        act_precision: plist("act_precision", act_precision)?,
+        weight_precision: plist("weight_precision", weight_precision)?,
+        precision,
+        precision_profile,
+        profile_precision,
+        tolerance,
         samples: samples.unwrap_or(d.samples),
         seed: seed.unwrap_or(d.seed),
     };
+    let network = network.to_string();
     let net = interrupt::run(py, |_: &AtomicBool| -> mltq::Result<Network> {
-        spec.validate()?;
-        gen::check_memory(network, &spec)?;
-        gen::generate(network, &spec)
+        let plan = mltq::cli::gen_plan(&args)?;
+        gen::synthesize_with(&network, plan.layers, &plan.spec, &plan.opts)
     })?
     .map_err(err::from)?;
     Ok(Model { net })
@@ -468,7 +545,6 @@ fn sweep_points(py: Python<'_>, spec: PathBuf, shard: Option<&str>) -> PyResult<
     kinds.extend(params.iter().map(|p| Some(p.kind())));
     let rows: Vec<Vec<String>> = spec
         .points()
-        .into_iter()
         .filter(|p| shard.is_none_or(|s| s.contains(p.index)))
         .map(|p| {
             let mut r = vec![p.index.to_string(), p.id.clone()];

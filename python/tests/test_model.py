@@ -219,3 +219,32 @@ def test_gen_equals_the_cli_byte_for_byte(cli, tmp_path):
                  "act_density": 0.5, "samples": 1, "seed": 1}
     assert mltq.gen("resnet20") == mltq.Model.load("resnet20")
     assert "resnet50" in mltq.networks()
+
+
+def test_gen_value_laws_and_precisions_equal_the_cli(cli, tmp_path):
+    # Value laws, per-layer activation densities and int precisions, as the CLI's flags.
+    cli.ok("gen", "alexnet", "--out", tmp_path / "cli.mltq", "--weights", "int:8",
+           "--acts", "int:16", "--weight-dist", "laplace", "--act-dist", "gaussian",
+           "--act-density", "1,0.5,0.4,0.4,0.3,0.6,0.5,0.5", "--weight-precision", "8,7,-,6,6,5,5,4")
+    mltq.gen("alexnet", weights="int:8", acts="int:16", weight_dist="laplace",
+             act_dist="gaussian", act_density=[1, 0.5, 0.4, 0.4, 0.3, 0.6, 0.5, 0.5],
+             weight_precision=[8, 7, None, 6, 6, 5, 5, 4], out=tmp_path / "py.mltq")
+    assert (tmp_path / "py.mltq").read_bytes() == (tmp_path / "cli.mltq").read_bytes()
+    # The published profile and a profile from the data, as strings and numbers alike.
+    cli.ok("gen", "alexnet", "--out", tmp_path / "cli2.mltq", "--acts", "int:16",
+           "--precision-profile", "stripes")
+    mltq.gen("alexnet", acts="int:16", precision_profile="stripes", out=tmp_path / "py2.mltq")
+    assert (tmp_path / "py2.mltq").read_bytes() == (tmp_path / "cli2.mltq").read_bytes()
+    cli.ok("gen", "resnet20", "--out", tmp_path / "cli3.mltq", "--weights", "int:8",
+           "--profile-precision", "--tolerance", "2%")
+    for tol in ("2%", 0.02):
+        mltq.gen("resnet20", weights="int:8", profile_precision=True, tolerance=tol,
+                 out=tmp_path / "py3.mltq")
+        assert (tmp_path / "py3.mltq").read_bytes() == (tmp_path / "cli3.mltq").read_bytes()
+    # Flags that exclude each other, and a bad name, are ValueErrors.
+    with pytest.raises(ValueError, match="cannot be used together"):
+        mltq.gen("alexnet", acts="int:16", act_precision="8", precision_profile="stripes")
+    with pytest.raises(ValueError, match="weight_dist"):
+        mltq.gen("resnet20", weight_dist="cauchy")
+    with pytest.raises(ValueError, match="binary"):
+        mltq.gen("resnet20", weights="binary:2", weight_density=0.2)
