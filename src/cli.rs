@@ -93,6 +93,12 @@ pub struct SimulateArgs {
     /// Draw the per-layer speedups (potential marked) as FILE.svg or FILE.png, with its data in FILE.csv.
     #[arg(long, value_name = "FILE", conflicts_with = "all_samples")]
     pub plot: Option<PathBuf>,
+    /// Also break each scheme's lane-cycles down by cause (busy, the min_cycles floor,
+    /// waits for the slowest lane, row and column, idle columns and rows, channel
+    /// padding), in the report and the JSON (`gap`, integers). Costs a loop
+    /// over every PE (several times the plain run).
+    #[arg(long)]
+    pub gap: bool,
     /// With --plot: the figure's size, scale and font size.
     #[command(flatten)]
     pub figure: crate::plot::FigureArgs,
@@ -452,7 +458,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                     );
                 }
             }
-            f.append(|w| report::csv::write(w, &[], true))?;
+            f.append(|w| report::csv::write(w, &[], true, a.gap))?;
             Some(Mutex::new(f))
         }
         _ => None,
@@ -465,13 +471,13 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let runs: Vec<Run> = match &stream {
         // Samples in parallel too (each one's layers already are), gathered in sample
         // order; the first sample's error if any fails.
-        None => run::simulate_samples(&net, &arch, sources, &tick, None)?,
+        None => run::simulate_samples_with(&net, &arch, sources, &tick, None, a.gap)?,
         // With a stream, one sample after the other, so that its rows stay in order.
         Some(st) => {
             let append = |rows: &[Row]| -> Result<()> {
                 st.lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .append(|w| report::csv::write(w, rows, false))
+                    .append(|w| report::csv::write(w, rows, false, a.gap))
             };
             let mut runs = Vec::with_capacity(sources.len());
             // The samples share their layers' weight schedules.
@@ -489,8 +495,11 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 let sink = |l: usize, r: &[LayerRun], c: &[LayerCost]| -> Result<()> {
                     append(&cx.layer_rows(&net.layers[l].name, r, c))
                 };
-                let run =
-                    run::simulate_sample(&net, &arch, src, &tick, Some(&sink), cache.as_ref())?;
+                let opts = crate::sim::Options {
+                    cache: cache.as_ref(),
+                    gap: a.gap,
+                };
+                let run = run::simulate_sample(&net, &arch, src, &tick, Some(&sink), opts)?;
                 append(&RowCtx::of(&run).total_rows(&run.runs, &run.costs))?;
                 runs.push(run);
             }
@@ -508,7 +517,7 @@ fn simulate(a: SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     } else if let Some(p) = &a.csv {
         staged.push(output::stage(p, |w| {
             for (i, r) in rows.iter().enumerate() {
-                report::csv::write(w, r, i == 0)?;
+                report::csv::write(w, r, i == 0, a.gap)?;
             }
             Ok(())
         })?);

@@ -15,7 +15,7 @@ use crate::encoding::{EncSpec, Encoding};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Geometry, Layer, Network};
 use crate::scheme::WeightSchedule;
-use crate::sim::{simulate_schemes_cached, LayerRun, ScheduleCache};
+use crate::sim::{self, simulate_schemes_with, LayerRun, ScheduleCache};
 use crate::tensor::Tensor;
 
 /// Where a run's activations came from.
@@ -205,16 +205,16 @@ pub type OnLayer<'a> = &'a (dyn Fn(usize, &[LayerRun], &[LayerCost]) -> Result<(
 /// arrays are simulated together (sharing the layer's prepared operands), results in
 /// the arch's order.
 pub fn simulate_layer(layer: &Layer, acts: &Tensor, arch: &Arch) -> Result<Vec<LayerRun>> {
-    simulate_layer_cached(layer, acts, arch, None)
+    simulate_layer_with(layer, acts, arch, sim::Options::default())
 }
 
-/// [`simulate_layer`] for one sample of several, sharing their weight schedules through
-/// `cache`.
-pub fn simulate_layer_cached(
+/// [`simulate_layer`] with `opts`: for one sample of several, sharing their weight
+/// schedules through `opts.cache`; with the lane-cycles by cause if `opts.gap`.
+pub fn simulate_layer_with(
     layer: &Layer,
     acts: &Tensor,
     arch: &Arch,
-    cache: Option<&ScheduleCache>,
+    opts: sim::Options,
 ) -> Result<Vec<LayerRun>> {
     let arrays: Vec<ArrayShape> = (0..arch.schemes.len()).map(|i| arch.array_of(i)).collect();
     let mut out: Vec<Option<LayerRun>> = vec![None; arch.schemes.len()];
@@ -227,7 +227,7 @@ pub fn simulate_layer_cached(
             .filter(|&j| !done[j] && arrays[j] == arrays[i])
             .collect();
         let schemes: Vec<_> = same.iter().map(|&j| arch.schemes[j].clone()).collect();
-        let runs = simulate_schemes_cached(layer, acts, &schemes, &arrays[i], cache)?;
+        let runs = simulate_schemes_with(layer, acts, &schemes, &arrays[i], opts)?;
         for (&j, r) in same.iter().zip(runs) {
             done[j] = true;
             out[j] = Some(r);
@@ -249,7 +249,7 @@ pub fn simulate_with(
     progress: &(dyn Fn() + Sync),
     on_layer: Option<OnLayer<'_>>,
 ) -> Result<Run> {
-    simulate_sample(net, arch, acts, progress, on_layer, None)
+    simulate_sample(net, arch, acts, progress, on_layer, sim::Options::default())
 }
 
 /// Every sample of `sources` (as [`prepare`] gives them), in parallel, results in their
@@ -262,24 +262,42 @@ pub fn simulate_samples(
     progress: &(dyn Fn() + Sync),
     on_layer: Option<OnLayer<'_>>,
 ) -> Result<Vec<Run>> {
+    simulate_samples_with(net, arch, sources, progress, on_layer, false)
+}
+
+/// [`simulate_samples`], with every run's lane-cycles broken down by cause when `gap`
+/// (`mltq simulate --gap`; see [`crate::sim::gap`]).
+pub fn simulate_samples_with(
+    net: &Network,
+    arch: &Arch,
+    sources: Vec<ActSource>,
+    progress: &(dyn Fn() + Sync),
+    on_layer: Option<OnLayer<'_>>,
+    gap: bool,
+) -> Result<Vec<Run>> {
     let cache = (sources.len() > 1).then(|| ScheduleCache::new(sources.len()));
+    let opts = sim::Options {
+        cache: cache.as_ref(),
+        gap,
+    };
     sources
         .into_par_iter()
-        .map(|src| simulate_sample(net, arch, src, progress, on_layer, cache.as_ref()))
+        .map(|src| simulate_sample(net, arch, src, progress, on_layer, opts))
         .collect::<Vec<_>>()
         .into_iter()
         .collect()
 }
 
-/// [`simulate_with`] for one sample of a run of several that share their weight
-/// schedules through `cache` (a layer's schedule depends on its weights alone).
+/// [`simulate_with`] with `opts`: for one sample of a run of several that share their
+/// weight schedules through `opts.cache` (a layer's schedule depends on its weights
+/// alone); with every layer's lane-cycles by cause if `opts.gap`.
 pub fn simulate_sample(
     net: &Network,
     arch: &Arch,
     acts: ActSource,
     progress: &(dyn Fn() + Sync),
     on_layer: Option<OnLayer<'_>>,
-    cache: Option<&ScheduleCache>,
+    opts: sim::Options,
 ) -> Result<Run> {
     let sample = acts.sample();
     check(net, arch, sample)?;
@@ -296,7 +314,7 @@ pub fn simulate_sample(
         }
         let layer = &net.layers[l];
         let acts = &layer.acts[&sample];
-        let r = simulate_layer_cached(layer, acts, arch, cache).map(|runs| {
+        let r = simulate_layer_with(layer, acts, arch, opts).map(|runs| {
             let costs = cost::layer_costs(&cost::LayerStats::new(layer, acts), arch, &runs);
             (runs, costs)
         });
@@ -412,7 +430,11 @@ mod tests {
         let cache = ScheduleCache::new(3);
         for sample in 0..3 {
             let src = || ActSource::Sample { sample };
-            let shared = simulate_sample(&net, &arch, src(), &|| {}, None, Some(&cache)).unwrap();
+            let opts = sim::Options {
+                cache: Some(&cache),
+                gap: false,
+            };
+            let shared = simulate_sample(&net, &arch, src(), &|| {}, None, opts).unwrap();
             let alone = simulate(&net, &arch, src(), &|| {}).unwrap();
             assert_eq!(shared.runs, alone.runs, "sample {sample}");
         }

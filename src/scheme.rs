@@ -212,7 +212,8 @@ pub struct Scheme {
     pub skip_weight: Skip,
     /// Lane synchronization.
     pub sync: SyncMode,
-    /// The least a PE with work spends per sync unit (0 or 1).
+    /// The least every PE holding a window and a filter spends per sync unit, even when
+    /// all of its pairs cost 0 (0 or 1).
     pub min_cycles: u32,
     /// Term encoding of int operands.
     pub term_encoding: TermEncoding,

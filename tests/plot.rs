@@ -471,6 +471,82 @@ fn one_run_figures_pin_titles_legends_and_ticks() {
     }
 }
 
+/// `plot gap` of a run with the lane-cycles by cause (`simulate --gap`): one bar per
+/// scheme stacking busy and the causes of loss, the speedups above the bars; its data
+/// CSV holds the run's totals, integers that add up to the lane-cycles.
+#[test]
+fn gap_figure_of_a_gap_run_stacks_the_parts_per_scheme() {
+    let net = tiny_network("tiny", &TinyInputs.gen_defaults());
+    let opts = mltq::sim::Options {
+        cache: None,
+        gap: true,
+    };
+    let run = run::simulate_sample(
+        &net,
+        &tiny_arch("t"),
+        ActSource::Sample { sample: 0 },
+        &|| {},
+        None,
+        opts,
+    )
+    .unwrap();
+    let rows = report::rows(&run);
+    let t = Table::from_rows(&rows);
+    assert!(t.has("gap_busy") && t.has("gap_channel_padding"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("gap.svg");
+    plot::gap(&t, None, &Decor::default(), &p, None).unwrap();
+    insta::assert_snapshot!("one_run_gap_breakdown", figure_text(&p));
+    let data = csv(&dir.path().join("gap.csv"));
+    assert_eq!(
+        data[0],
+        [
+            "point",
+            "scheme",
+            "speedup",
+            "potential_speedup",
+            "lane_cycles",
+            "gap_busy",
+            "gap_floor",
+            "gap_lane_wait",
+            "gap_row_wait",
+            "gap_column_wait",
+            "gap_idle_columns",
+            "gap_idle_rows",
+            "gap_channel_padding"
+        ]
+    );
+    // Every scheme, the baseline too, in the run's order.
+    let totals: Vec<&report::Row> = rows.iter().filter(|r| r.layer == "total").collect();
+    assert_eq!(data.len(), 1 + totals.len());
+    for (d, r) in data[1..].iter().zip(totals) {
+        assert_eq!(d[1], r.scheme);
+        assert_eq!(d[2], fmt_ratio(r.speedup));
+        assert_eq!(d[3], fmt_ratio(r.potential_speedup));
+        assert_eq!(d[4], r.lane_cycles.to_string());
+        let parts: Vec<String> = r.gap.unwrap().parts().iter().map(u64::to_string).collect();
+        assert_eq!(d[5..], parts);
+    }
+    // The same figure from the CSV `simulate --gap --csv` would write.
+    let f = dir.path().join("run.csv");
+    let mut w = std::fs::File::create(&f).unwrap();
+    report::csv::write(&mut w, &rows, true, true).unwrap();
+    drop(w);
+    let q = dir.path().join("again.svg");
+    plot::gap(
+        &Table::read(&f).unwrap(),
+        None,
+        &Decor::default(),
+        &q,
+        Some(&f),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&q).unwrap(),
+        std::fs::read_to_string(&p).unwrap()
+    );
+}
+
 #[test]
 fn sweep_figures_pin_titles_legends_ticks_and_what_was_held_fixed() {
     let dir = tempfile::tempdir().unwrap();

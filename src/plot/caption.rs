@@ -15,7 +15,7 @@ const SETTING_COLUMNS: [&str; 2] = ["network", "sample"];
 /// Is `name` a setting column: a sweep parameter or a report column naming the run?
 pub(super) fn is_setting(name: &str) -> bool {
     SETTING_COLUMNS.contains(&name)
-        || (!crate::report::csv::HEADER.contains(&name) && !POINT_COLUMNS.contains(&name))
+        || (!crate::report::csv::is_report_column(name) && !POINT_COLUMNS.contains(&name))
 }
 
 /// The settings held fixed in the rows of `t`, as `col=value`, in column order: every

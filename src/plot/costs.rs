@@ -225,7 +225,7 @@ impl Figure for EnergySplit {
 
 /// A bar's label: the scheme, after the point for sweeps (shortened in the middle to
 /// fit [`LABEL_CHARS`] with the scheme whole).
-fn bar_label(point: &str, scheme: &str) -> String {
+pub(super) fn bar_label(point: &str, scheme: &str) -> String {
     if point == "total" {
         scheme.to_string()
     } else {

@@ -211,7 +211,7 @@ impl Curves {
                     .enumerate()
                     .filter(|(c, name)| {
                         t.rows[prev][*c] != row[*c]
-                            && !crate::report::csv::HEADER.contains(&name.as_str())
+                            && !crate::report::csv::is_report_column(name)
                             && !["point", "point_id"].contains(&name.as_str())
                     })
                     .map(|(_, n)| n.as_str())

@@ -7,6 +7,9 @@
 //!   marked by a black tick on each bar (`simulate --plot`, `plot layers`);
 //! - [`gap`]: achieved vs potential speedup, one marker per layer (or sweep point) and
 //!   scheme, against the y = x line of a scheme that loses nothing to synchronization;
+//!   on a CSV of `simulate --gap` (its `gap_` columns), where the lane-cycles go
+//!   instead: one bar per scheme, busy and each cause of loss stacked as shares of the
+//!   network's lane-cycles, the achieved and potential speedups above it;
 //! - [`curves`]: speedup vs a swept parameter (weight density, activation density,
 //!   levels, lanes, …), one line per scheme (and per `--series` value), achieved solid,
 //!   potential dashed;
@@ -27,6 +30,7 @@
 //! `--scale` and `--font-size` ([`look`]) change how big it is drawn.
 
 mod bars;
+mod breakdown;
 mod caption;
 mod costs;
 mod curves;
@@ -394,7 +398,11 @@ pub fn utilization(t: &Table, decor: &Decor, path: &Path, input: Option<&Path>) 
     save(bars::Bars::utilization(t)?, t, decor, path, input)
 }
 
-/// Achieved vs potential speedup: per layer for one run, per point (totals) for a sweep.
+/// Why achieved trails potential. With the lane-cycles by cause in `t` (the `gap_`
+/// columns of `simulate --gap --csv`): where they go, one stacked bar per scheme
+/// (network totals; per point for several runs), the achieved and potential speedups
+/// above each. Without them: achieved vs potential speedup, per layer for one run, per
+/// point (totals) for a sweep.
 pub fn gap(
     t: &Table,
     baseline: Option<&str>,
@@ -403,7 +411,11 @@ pub fn gap(
     input: Option<&Path>,
 ) -> Result<()> {
     let b = t.baseline(baseline)?;
-    save(gap::Gap::new(t, &b)?, t, decor, path, input)
+    if breakdown::present(t) {
+        save(breakdown::Breakdown::new(t, &b)?, t, decor, path, input)
+    } else {
+        save(gap::Gap::new(t, &b)?, t, decor, path, input)
+    }
 }
 
 /// The energy split of every scheme (network totals), per run or sweep point.
@@ -976,7 +988,8 @@ pub enum Kind {
     Layers,
     /// Network-total speedup of each scheme per sweep point, potential marked.
     Totals,
-    /// Achieved vs potential speedup (per layer of a run, or per point of a sweep).
+    /// Achieved vs potential speedup (per layer of a run, or per point of a sweep); on
+    /// a CSV of `simulate --gap`, where each scheme's lane-cycles go (stacked causes).
     Gap,
     /// Speedup vs a swept parameter, one line per scheme (sweep CSV).
     Sweep,
@@ -1135,5 +1148,14 @@ pub fn plot_cmd(a: PlotArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         a.out.display(),
         data_path(&a.out).display()
     )?;
+    if a.kind == Kind::Gap && !breakdown::present(&t) {
+        writeln!(
+            out,
+            "hint: {} has no gap_ columns: the CSV of `mltq simulate --gap --csv FILE` has \
+             them, and `plot gap` draws from it where each scheme's lane-cycles go (busy and \
+             each cause of loss)",
+            a.from.display()
+        )?;
+    }
     Ok(())
 }

@@ -94,14 +94,26 @@ impl Table {
         })
     }
 
-    /// The rows of a run, as its CSV report would hold them.
+    /// The rows of a run, as its CSV report would hold them (with the `gap_` columns
+    /// when every row has the lane-cycles by cause, as `simulate --gap` writes them).
     pub fn from_rows(rows: &[Row]) -> Table {
+        let gap = !rows.is_empty() && rows.iter().all(|r| r.gap.is_some());
+        let mut columns: Vec<String> = report::csv::HEADER.iter().map(|s| s.to_string()).collect();
+        if gap {
+            columns.extend(report::csv::GAP_HEADER.iter().map(|s| s.to_string()));
+        }
         Table {
             source: "the run".to_string(),
-            columns: report::csv::HEADER.iter().map(|s| s.to_string()).collect(),
+            columns,
             rows: rows
                 .iter()
-                .map(|r| report::csv::record(r).to_vec())
+                .map(|r| {
+                    let mut cells = report::csv::record(r).to_vec();
+                    if gap {
+                        cells.extend(report::csv::gap_record(r));
+                    }
+                    cells
+                })
                 .collect(),
         }
     }

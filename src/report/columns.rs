@@ -20,7 +20,7 @@ pub enum ColumnKind {
     OptInt,
 }
 
-/// Every column of [`HEADER`] with its kind. Keep one entry per column: the test
+/// Every column of [`HEADER`] (and of `csv::GAP_HEADER`) with its kind. Keep one entry per column: the test
 /// `every_csv_column_has_a_kind` fails on a column missing here.
 pub const KINDS: &[(&str, ColumnKind)] = &[
     ("network", ColumnKind::Text),
@@ -54,6 +54,15 @@ pub const KINDS: &[(&str, ColumnKind)] = &[
     ("speedup_total", ColumnKind::Float),
     ("energy_ratio", ColumnKind::Float),
     ("perf_per_area", ColumnKind::Float),
+    // `simulate --gap` only (csv::GAP_HEADER).
+    ("gap_busy", ColumnKind::Int),
+    ("gap_floor", ColumnKind::Int),
+    ("gap_lane_wait", ColumnKind::Int),
+    ("gap_row_wait", ColumnKind::Int),
+    ("gap_column_wait", ColumnKind::Int),
+    ("gap_idle_columns", ColumnKind::Int),
+    ("gap_idle_rows", ColumnKind::Int),
+    ("gap_channel_padding", ColumnKind::Int),
 ];
 
 /// The kind of a report column, `None` for a name this table does not list.
@@ -73,7 +82,7 @@ mod tests {
 
     #[test]
     fn every_csv_column_has_a_kind() {
-        for c in HEADER {
+        for c in HEADER.iter().chain(&crate::report::csv::GAP_HEADER) {
             assert!(
                 kind(c).is_some(),
                 "CSV column `{c}` has no kind: add it to KINDS in src/report/columns.rs"
@@ -81,7 +90,7 @@ mod tests {
         }
         for (n, _) in KINDS {
             assert!(
-                HEADER.contains(n),
+                crate::report::csv::is_report_column(n),
                 "KINDS lists `{n}`, which is not a CSV column"
             );
         }

@@ -2,7 +2,8 @@
 //! `total` row per scheme. The first eight columns are the contract; the project's
 //! counters follow, then the weight schedule's (`kept_steps`, `promoted`: empty for a
 //! scheme without one), then the cost model's columns (floats in shortest round-trip
-//! form).
+//! form). With `simulate --gap` the lane-cycles by cause ([`GAP_HEADER`], integers)
+//! come last; without it the file has [`HEADER`]'s columns only.
 
 use std::io::Write;
 
@@ -44,18 +45,53 @@ pub const HEADER: [&str; 31] = [
     "perf_per_area",
 ];
 
-/// Write rows as CSV (header included when `header`).
-pub fn write(w: &mut dyn Write, rows: &[Row], header: bool) -> std::io::Result<()> {
+/// The columns `simulate --gap` appends: `gap_` and the keys of the JSON `gap` object
+/// ([`crate::sim::gap::Gap::NAMES`]), in that order; they add up to `lane_cycles`.
+pub const GAP_HEADER: [&str; 8] = [
+    "gap_busy",
+    "gap_floor",
+    "gap_lane_wait",
+    "gap_row_wait",
+    "gap_column_wait",
+    "gap_idle_columns",
+    "gap_idle_rows",
+    "gap_channel_padding",
+];
+
+/// Is `name` a column this exporter writes ([`HEADER`] or [`GAP_HEADER`])?
+pub fn is_report_column(name: &str) -> bool {
+    HEADER.contains(&name) || GAP_HEADER.contains(&name)
+}
+
+/// Write rows as CSV (header included when `header`), with the [`GAP_HEADER`] columns
+/// when `gap` (cells empty for a row without a breakdown).
+pub fn write(w: &mut dyn Write, rows: &[Row], header: bool, gap: bool) -> std::io::Result<()> {
     let mut out = ::csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(w);
     if header {
-        out.write_record(HEADER)?;
+        if gap {
+            out.write_record(HEADER.iter().chain(&GAP_HEADER))?;
+        } else {
+            out.write_record(HEADER)?;
+        }
     }
     for r in rows {
-        out.write_record(record(r))?;
+        if gap {
+            out.write_record(record(r).iter().chain(&gap_record(r)))?;
+        } else {
+            out.write_record(record(r))?;
+        }
     }
     out.flush()
+}
+
+/// A row's [`GAP_HEADER`] cells: its lane-cycles by cause, empty without a breakdown.
+pub fn gap_record(r: &Row) -> [String; 8] {
+    match &r.gap {
+        Some(g) => g.parts().map(|p| p.to_string()),
+        None => Default::default(),
+    }
 }
 
 /// A float of the cost model as CSV: the shortest form that reads back as the same f64
@@ -108,4 +144,19 @@ pub fn record(r: &Row) -> [String; 31] {
         fmt_float(r.energy_ratio),
         fmt_float(r.perf_per_area),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gap_columns_are_the_json_keys_after_gap_() {
+        let names: Vec<String> = crate::sim::gap::Gap::NAMES
+            .iter()
+            .map(|n| format!("gap_{n}"))
+            .collect();
+        assert_eq!(names, GAP_HEADER);
+        assert!(GAP_HEADER.iter().all(|c| !HEADER.contains(c)));
+    }
 }

@@ -97,6 +97,9 @@ struct JsonRow<'a> {
     speedup_total: Option<f64>,
     energy_ratio: Option<f64>,
     perf_per_area: Option<f64>,
+    /// `lane_cycles` by cause, with `--gap` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gap: Option<crate::sim::gap::Gap>,
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -172,5 +175,6 @@ fn json_row(r: &Row) -> JsonRow<'_> {
         speedup_total: finite(r.speedup_total),
         energy_ratio: finite(r.energy_ratio),
         perf_per_area: finite(r.perf_per_area),
+        gap: r.gap,
     }
 }

@@ -76,6 +76,8 @@ pub struct Row {
     pub energy_ratio: f64,
     /// (Baseline total_cycles · baseline area) / (total_cycles · area).
     pub perf_per_area: f64,
+    /// `lane_cycles` by cause (`simulate --gap`); the parts add up to `lane_cycles`.
+    pub gap: Option<crate::sim::gap::Gap>,
 }
 
 /// A ratio of integers as a float; x/0 is +∞ (0/0 is 1: nothing to do either way).
@@ -178,6 +180,7 @@ impl<'a> RowCtx<'a> {
                 bc.total_cycles as f64 * base_area,
                 c.total_cycles as f64 * area,
             ),
+            gap: r.gap,
         }
     }
 
@@ -207,6 +210,10 @@ impl<'a> RowCtx<'a> {
             work: sum(s, |r| r.work),
             busy_lane_cycles: sum(s, |r| r.busy_lane_cycles),
             lane_cycles: sum(s, |r| r.lane_cycles),
+            gap: runs
+                .iter()
+                .map(|l| l[s].gap)
+                .try_fold(crate::sim::gap::Gap::default(), |acc, g| Some(acc.add(&g?))),
             schedule: runs
                 .iter()
                 .filter_map(|l| l[s].schedule)

@@ -199,6 +199,7 @@ pub fn render(run: &Run, rows: &[Row], quiet: bool, model: &ModelMeta, arch: &Ar
     out.push_str(&notes.text);
     out.push_str(&schedules(run, totals));
     out.push('\n');
+    out.push_str(&gap(totals));
     out.push_str(&costs(run, rows));
     out
 }
@@ -219,6 +220,55 @@ fn wrap(text: &str) -> String {
         line += word;
     }
     out += &line;
+    out.push('\n');
+    out
+}
+
+/// Where each scheme's lane-cycles went over the network (`simulate --gap`): busy and
+/// the seven causes of loss, as shares of cycles × lanes (empty without the breakdown).
+fn gap(totals: &[Row]) -> String {
+    if totals.iter().any(|r| r.gap.is_none()) {
+        return String::new();
+    }
+    let mut grid = vec![[
+        "scheme",
+        "busy",
+        "floor",
+        "lane wait",
+        "row wait",
+        "column wait",
+        "idle columns",
+        "idle rows",
+        "channel padding",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in totals {
+        let g = r.gap.expect("checked");
+        let mut line = vec![r.scheme.clone()];
+        line.extend(g.parts().iter().map(|&p| {
+            if r.lane_cycles == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1}%", 100.0 * p as f64 / r.lane_cycles as f64)
+            }
+        }));
+        grid.push(line);
+    }
+    let scheduled = if totals.iter().any(|r| r.schedule.is_some()) {
+        "; with a weight schedule the unit is a call, a tile whose kept steps ran out waits \
+         in row wait, and the steps the schedule removed cost no lane-cycles at all"
+    } else {
+        ""
+    };
+    let mut out = wrap(&format!(
+        "where the lane-cycles went (shares of cycles × lanes; busy is the scheme's own work, \
+         the rest is lost: floor = min_cycles paid by PEs with nothing to do, lane/row/column \
+         wait = waiting for the slowest lane of a PE / PE of a column / column, idle = \
+         columns without a window or PEs without a filter, channel padding = lanes past the \
+         channel count{scheduled}):",
+    ));
+    out.push_str(&align(&grid, 1));
     out.push('\n');
     out
 }

@@ -15,6 +15,7 @@ pub mod conv;
 mod fast_paths;
 pub mod fc;
 pub mod first_stage;
+pub mod gap;
 mod group;
 pub mod operand;
 pub mod potential;
@@ -50,6 +51,9 @@ pub struct LayerRun {
     /// What the weight schedule did, for a scheme with one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleCounts>,
+    /// Where `lane_cycles` went (busy and the causes of loss), when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gap: Option<gap::Gap>,
 }
 
 /// What a weight schedule did on a layer (docs/weight-scheduling.md, "Reports").
@@ -138,7 +142,7 @@ pub struct SchemeOps {
     pub family: Family,
     /// The scheme's term encoding (term positions of first-stage operands).
     pub term_encoding: TermEncoding,
-    /// The least a PE with work spends per sync unit.
+    /// The least every PE holding a window and a filter spends per sync unit.
     pub min_cycles: u32,
     /// The weight schedule, if any.
     pub schedule: Option<WeightSchedule>,
@@ -218,17 +222,28 @@ pub fn simulate_schemes(
     schemes: &[Scheme],
     array: &ArrayShape,
 ) -> Result<Vec<LayerRun>> {
-    simulate_schemes_cached(layer, acts, schemes, array, None)
+    simulate_schemes_with(layer, acts, schemes, array, Options::default())
 }
 
-/// [`simulate_schemes`] for one sample of a run of several, whose weight schedules
-/// `cache` keeps so that every sample uses the one built for the first.
-pub fn simulate_schemes_cached(
+/// What a simulation does beyond cycles and potentials.
+#[derive(Clone, Copy, Default)]
+pub struct Options<'c> {
+    /// For one sample of a run of several: the weight schedules, kept so that every
+    /// sample uses the one built for the first.
+    pub cache: Option<&'c ScheduleCache>,
+    /// Break each run's lane-cycles down by cause ([`gap::Gap`]): a loop of the order
+    /// of the MACs (see [`gap`]).
+    pub gap: bool,
+}
+
+/// [`simulate_schemes`] with `opts`: schedules shared with other samples, the
+/// lane-cycles by cause.
+pub fn simulate_schemes_with(
     layer: &Layer,
     acts: &Tensor,
     schemes: &[Scheme],
     array: &ArrayShape,
-    cache: Option<&ScheduleCache>,
+    opts: Options,
 ) -> Result<Vec<LayerRun>> {
     for s in schemes {
         s.check_layer(&layer.name, layer.weights.encoding(), acts.encoding())?;
@@ -253,7 +268,7 @@ pub fn simulate_schemes_cached(
             }
             let part: Vec<Scheme> = idx.iter().map(|&i| schemes[i].clone()).collect();
             let on = if with { &sched } else { &used };
-            let runs = simulate_on(layer, acts, &part, on, array, cache);
+            let runs = simulate_on(layer, acts, &part, on, array, opts);
             for (i, r) in idx.into_iter().zip(runs) {
                 out[i] = Some(r);
             }
@@ -263,7 +278,7 @@ pub fn simulate_schemes_cached(
             .map(|r| r.expect("every scheme ran"))
             .collect());
     }
-    Ok(simulate_on(layer, acts, schemes, &used, array, cache))
+    Ok(simulate_on(layer, acts, schemes, &used, array, opts))
 }
 
 /// [`simulate_schemes`] on the part `used` of `array` that the layer can use (checks
@@ -274,9 +289,9 @@ fn simulate_on(
     schemes: &[Scheme],
     used: &ArrayShape,
     array: &ArrayShape,
-    cache: Option<&ScheduleCache>,
+    opts: Options,
 ) -> Vec<LayerRun> {
-    let cache = cache.map(|c| (c, layer.name.as_str()));
+    let cache = opts.cache.map(|c| (c, layer.name.as_str()));
     let mut ops = Operands::new(&layer.weights, acts, schemes);
     // Schemes that see the layer alike (laconic and mltq-bit on ternary operands, say)
     // are simulated once: `of[i]` is the unique view scheme i takes its results from.
@@ -294,9 +309,25 @@ fn simulate_on(
         Geometry::Fc { c, f } => fc::cycles(c, f, &ops, used, cache),
     };
     let sums = potential::sums(&layer.geom, &ops, &scheduled);
+    let gaps = opts.gap.then(|| {
+        let busy: Vec<u64> = sums.iter().map(|s| s.1).collect();
+        let g = gap::gaps(&layer.geom, &ops, used, array, &busy);
+        for (i, (c, _)) in g.iter().enumerate() {
+            assert_eq!(*c, cycles[i], "the breakdown's cycles are the engine's");
+        }
+        g
+    });
     of.into_iter()
-        .map(|u| (cycles[u], sums[u], scheduled[u].as_ref().map(|s| s.counts)))
-        .map(|(cycles, (work, busy), schedule)| LayerRun {
+        .map(|u| {
+            let gap = gaps.as_ref().map(|g| g[u].1);
+            (
+                cycles[u],
+                sums[u],
+                scheduled[u].as_ref().map(|s| s.counts),
+                gap,
+            )
+        })
+        .map(|(cycles, (work, busy), schedule, gap)| LayerRun {
             macs: layer.geom.macs(),
             cycles,
             work,
@@ -304,6 +335,7 @@ fn simulate_on(
             // Every lane of the real array counts, used or idle.
             lane_cycles: cycles.saturating_mul(array.total_lanes()),
             schedule,
+            gap,
         })
         .collect()
 }

@@ -10,8 +10,9 @@
 
 use crate::arch::ArrayShape;
 use crate::encoding::Encoding;
-use crate::model::{Geometry, Layer};
+use crate::model::{Conv, Geometry, Layer};
 use crate::scheme::{Operand, PatternShape, Scheme, Skip, SyncMode, WeightSchedule};
+use crate::sim::gap::Gap;
 use crate::sim::{LayerRun, ScheduleCounts};
 use crate::tensor::Tensor;
 
@@ -100,12 +101,26 @@ fn rounds(mut lanes: Vec<Vec<u32>>, b: u32) -> u32 {
 /// One (filter, window) pair at one step: per lane (weight index, act index).
 type Lanes = Vec<(Option<usize>, Option<usize>)>;
 
+/// A lane's cost for one (weight, activation) pair: the product of the cycle factors.
+fn pair(
+    layer: &Layer,
+    acts: &Tensor,
+    scheme: &Scheme,
+    (wi, ai): (Option<usize>, Option<usize>),
+) -> u32 {
+    factors(&layer.weights, wi, scheme, Operand::Weight).0
+        * factors(acts, ai, scheme, Operand::Act).0
+}
+
 /// Cost of a PE for a set of steps (each a list of lanes).
 fn pe_cost(layer: &Layer, acts: &Tensor, scheme: &Scheme, steps: &[Lanes]) -> u32 {
+    pe_raw(layer, acts, scheme, steps).max(scheme.min_cycles)
+}
+
+/// Cost of a PE for a set of steps before `min_cycles`.
+fn pe_raw(layer: &Layer, acts: &Tensor, scheme: &Scheme, steps: &[Lanes]) -> u32 {
     let w = &layer.weights;
-    let pair = |(wi, ai): (Option<usize>, Option<usize>)| {
-        factors(w, wi, scheme, Operand::Weight).0 * factors(acts, ai, scheme, Operand::Act).0
-    };
+    let pair = |p| pair(layer, acts, scheme, p);
     let windowed = scheme.sync == SyncMode::Window && matches!(layer.geom, Geometry::Conv(_));
     let raw = if windowed {
         let lanes = steps[0].len();
@@ -132,7 +147,7 @@ fn pe_cost(layer: &Layer, acts: &Tensor, scheme: &Scheme, steps: &[Lanes]) -> u3
         assert_eq!(steps.len(), 1);
         steps[0].iter().map(|&p| pair(p)).max().unwrap_or(0)
     };
-    raw.max(scheme.min_cycles)
+    raw
 }
 
 /// Column timing, literally: lock-step sums of maxima, or drifting columns.
@@ -357,6 +372,7 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArraySh
         work,
         busy_lane_cycles: busy,
         lane_cycles: cycles * a.total_lanes(),
+        gap: None,
         schedule: None,
     }
 }
@@ -501,6 +517,81 @@ impl Buffer {
     }
 }
 
+/// (weight index, act index) of filter f of group g, window n, at step t, lane l of a
+/// conv layer (None: padding or past the channels).
+fn conv_pair(
+    cv: &Conv,
+    a: &ArrayShape,
+    (g, f, n): (usize, usize, usize),
+    t: usize,
+    l: usize,
+) -> (Option<usize>, Option<usize>) {
+    let (cg, fg) = (cv.c / cv.groups, cv.f / cv.groups);
+    let chunks = cg.div_ceil(a.lanes);
+    let oy_n = cv.oy();
+    let kx = t / (cv.kh * chunks);
+    let ky = (t / chunks) % cv.kh;
+    let k = t % chunks;
+    let ch = k * a.lanes + l;
+    if ch >= cg {
+        return (None, None);
+    }
+    let (oy, ox) = (n % oy_n, n / oy_n);
+    let iy = (oy * cv.sh + ky) as i64 - cv.ph as i64;
+    let ix = (ox * cv.sw + kx) as i64 - cv.pw as i64;
+    let wi = (((g * fg + f) * cg + ch) * cv.kh + ky) * cv.kw + kx;
+    let inside = iy >= 0 && ix >= 0 && (iy as usize) < cv.h && (ix as usize) < cv.w;
+    let ai = inside.then(|| ((g * cg + ch) * cv.h + iy as usize) * cv.w + ix as usize);
+    (Some(wi), ai)
+}
+
+/// (weight index, act index) of filter fi at step t, lane l of an FC layer with c
+/// inputs (None past the channels).
+fn fc_pair(
+    c: usize,
+    a: &ArrayShape,
+    fi: usize,
+    t: usize,
+    l: usize,
+) -> (Option<usize>, Option<usize>) {
+    let ch = t * a.lanes + l;
+    if ch < c {
+        (Some(fi * c + ch), Some(ch))
+    } else {
+        (None, None)
+    }
+}
+
+/// A conv layer's buffer sets, scheduled: `[group][set]`.
+fn conv_buffers(cv: &Conv, w: &Tensor, ws: &WeightSchedule, a: &ArrayShape) -> Vec<Vec<Buffer>> {
+    let (cg, fg) = (cv.c / cv.groups, cv.f / cv.groups);
+    let t_n = cv.kh * cv.kw * cg.div_ceil(a.lanes);
+    (0..cv.groups)
+        .map(|g| {
+            (0..fg.div_ceil(a.rows))
+                .map(|j| {
+                    Buffer::new(t_n, a.rows, a.lanes, ws, |t, r, l| {
+                        let f = j * a.rows + r;
+                        f >= fg || is_zero(w, conv_pair(cv, a, (g, f, 0), t, l).0)
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// An FC layer's buffer sets, scheduled.
+fn fc_buffers(c: usize, f: usize, w: &Tensor, ws: &WeightSchedule, a: &ArrayShape) -> Vec<Buffer> {
+    (0..f.div_ceil(a.rows))
+        .map(|j| {
+            Buffer::new(c.div_ceil(a.lanes), a.rows, a.lanes, ws, |t, r, l| {
+                let fi = j * a.rows + r;
+                fi >= f || is_zero(w, fc_pair(c, a, fi, t, l).0)
+            })
+        })
+        .collect()
+}
+
 /// A scheduled scheme on one layer, literally: schedules, calls, pairs.
 fn scheduled_layer(
     layer: &Layer,
@@ -550,18 +641,7 @@ fn scheduled_layer(
                 (Some(wi), ai)
             };
             // buffers[g][j]
-            let buffers: Vec<Vec<Buffer>> = (0..cv.groups)
-                .map(|g| {
-                    (0..fsets)
-                        .map(|j| {
-                            Buffer::new(t_n, a.rows, a.lanes, ws, |t, r, l| {
-                                let f = j * a.rows + r;
-                                f >= fg || is_zero(w, pair(g, f, 0, t, l).0)
-                            })
-                        })
-                        .collect()
-                })
-                .collect();
+            let buffers = conv_buffers(&cv, w, ws, a);
             for bs in &buffers {
                 counts.promoted += bs.iter().map(|b| b.promoted).sum::<u64>();
             }
@@ -658,14 +738,7 @@ fn scheduled_layer(
                     (None, None)
                 }
             };
-            let buffers: Vec<Buffer> = (0..fsets)
-                .map(|j| {
-                    Buffer::new(t_n, a.rows, a.lanes, ws, |t, r, l| {
-                        let fi = j * a.rows + r;
-                        fi >= f || is_zero(w, pair(fi, t, l).0)
-                    })
-                })
-                .collect();
+            let buffers = fc_buffers(c, f, w, ws, a);
             counts.promoted = buffers.iter().map(|b| b.promoted).sum();
             let fc_scheme = Scheme {
                 sync: SyncMode::Step,
@@ -748,5 +821,342 @@ fn scheduled_layer(
         busy_lane_cycles: busy,
         lane_cycles: cycles * a.total_lanes(),
         schedule: Some(counts),
+        gap: None,
+    }
+}
+
+/// How the time a column waits after a unit is shared out: lane slots (tile, row,
+/// lane) of the column per cause, summing to tiles·rows·lanes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slots {
+    idle_columns: u64,
+    idle_rows: u64,
+    padding: u64,
+    column_wait: u64,
+}
+
+impl Slots {
+    fn add(&self, gap: &mut Gap, cycles: u64) {
+        gap.idle_columns += self.idle_columns * cycles;
+        gap.idle_rows += self.idle_rows * cycles;
+        gap.channel_padding += self.padding * cycles;
+        gap.column_wait += self.column_wait * cycles;
+    }
+}
+
+/// One step of a PE's slots: per lane the (weight, act) pair of its slot, None for a
+/// slot a promotion emptied.
+type Slotted = Vec<Option<(Option<usize>, Option<usize>)>>;
+
+/// One PE of a column (which has a window) in one sync unit, as the breakdown sees it.
+enum Pe {
+    /// No filter.
+    Idle,
+    /// A filter, but no kept step left in this call (its tile's schedule ran out).
+    Done,
+    /// The unit's steps, each a list of the PE's lanes: the (weight, act) pair of the
+    /// lane's slot, None for a slot a promotion emptied (it pairs with nothing).
+    Work(Vec<Slotted>),
+}
+
+/// One column's share of a unit, literally: every (tile, row, lane) of the column, its
+/// work segment (the column's cost) split into the parts, and how its wait afterwards
+/// is shared. `pes[tile·rows + row]`.
+fn column_share(
+    layer: &Layer,
+    acts: &Tensor,
+    scheme: &Scheme,
+    pes: &[Pe],
+    lanes: usize,
+    gap: &mut Gap,
+) -> (u32, Slots) {
+    // What a PE's cost reads: its slots holding a pair.
+    let paired = |steps: &[Slotted]| -> Vec<Lanes> {
+        steps
+            .iter()
+            .map(|s| s.iter().flatten().copied().collect())
+            .collect()
+    };
+    let cost = pes
+        .iter()
+        .filter_map(|pe| match pe {
+            Pe::Work(steps) => Some(pe_cost(layer, acts, scheme, &paired(steps))),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let mut slots = Slots::default();
+    for pe in pes {
+        let steps = match pe {
+            Pe::Idle => {
+                gap.idle_rows += cost as u64 * lanes as u64;
+                slots.idle_rows += lanes as u64;
+                continue;
+            }
+            Pe::Done => {
+                gap.row_wait += cost as u64 * lanes as u64;
+                slots.column_wait += lanes as u64;
+                continue;
+            }
+            Pe::Work(steps) => steps,
+        };
+        let raw = pe_raw(layer, acts, scheme, &paired(steps));
+        let pe = raw.max(scheme.min_cycles);
+        for l in 0..lanes {
+            // A lane that holds a pair at some step of the unit: a channel, or an empty
+            // slot (which a promotion emptied of a weight of a channel).
+            if !steps
+                .iter()
+                .any(|s| matches!(s[l], None | Some((Some(_), _))))
+            {
+                gap.channel_padding += cost as u64;
+                slots.padding += 1;
+                continue;
+            }
+            let (mut own, mut pad) = (0u64, 0u64);
+            for s in steps {
+                let Some(p) = s[l] else { continue };
+                let c = pair(layer, acts, scheme, p) as u64;
+                if p.0.is_some() {
+                    own += c;
+                } else {
+                    pad += c;
+                }
+            }
+            gap.busy += own;
+            gap.channel_padding += pad;
+            gap.lane_wait += (raw as u64).checked_sub(own + pad).expect("PE ≥ its lanes");
+            gap.floor += (pe - raw) as u64;
+            gap.row_wait += (cost - pe) as u64;
+            slots.column_wait += 1;
+        }
+    }
+    (cost, slots)
+}
+
+/// The columns' time, literally: when each is free, what it did last, and the units'
+/// finish times (column registers).
+struct Columns {
+    free: Vec<u64>,
+    /// What each column did last (None: nothing yet).
+    last: Vec<Option<Slots>>,
+    finish: Vec<u64>,
+    registers: usize,
+    slots_all: u64,
+    /// FC issue: the cycle the next unit may issue at, and units issued.
+    issue: u64,
+    issued: usize,
+}
+
+impl Columns {
+    fn new(a: &ArrayShape) -> Columns {
+        Columns {
+            free: vec![0; a.columns],
+            last: vec![None; a.columns],
+            finish: vec![],
+            registers: a.column_registers,
+            slots_all: (a.tiles * a.rows * a.lanes) as u64,
+            issue: 0,
+            issued: 0,
+        }
+    }
+
+    /// Column c starts a unit at `start` (not before it is free), costing `cost`.
+    fn start(&mut self, gap: &mut Gap, c: usize, start: u64, cost: u32, now: Slots) {
+        let start = start.max(self.free[c]);
+        // The wait before, shared out as what the column did last; before its first
+        // unit (FC issue) a wait for the other columns.
+        let cycles = start - self.free[c];
+        match self.last[c] {
+            Some(s) => s.add(gap, cycles),
+            None => gap.column_wait += self.slots_all * cycles,
+        }
+        self.free[c] = start + cost as u64;
+        self.last[c] = Some(now);
+    }
+
+    /// A conv unit: the column timing, R = 0 included: a column starts unit u once
+    /// every column finished unit u − 1 − R.
+    fn unit(&mut self, gap: &mut Gap, cost: &[u32], now: &[Slots]) {
+        let u = self.finish.len();
+        let ready = if u > self.registers {
+            self.finish[u - 1 - self.registers]
+        } else {
+            0
+        };
+        for c in 0..self.free.len() {
+            self.start(gap, c, ready, cost[c], now[c]);
+        }
+        self.finish.push(*self.free.iter().max().unwrap());
+    }
+
+    /// An FC unit: dealt round-robin, issued one per cycle.
+    fn issue(&mut self, gap: &mut Gap, cost: u32, now: Slots) {
+        let c = self.issued % self.free.len();
+        self.start(gap, c, self.issue, cost, now);
+        self.issue = self.free[c] - cost as u64 + 1;
+        self.issued += 1;
+    }
+
+    /// The layer's cycles; after its last unit a column waits for the layer's end, and
+    /// a column that never had a unit idles throughout.
+    fn end(self, gap: &mut Gap) -> u64 {
+        let cycles = self.free.iter().copied().max().unwrap_or(0);
+        let idle = Slots {
+            idle_columns: self.slots_all,
+            ..Slots::default()
+        };
+        for (f, l) in self.free.iter().zip(&self.last) {
+            l.unwrap_or(idle).add(gap, cycles - f);
+        }
+        cycles
+    }
+}
+
+/// Where the lane-cycles of one layer under one scheme went, slowly and literally (see
+/// [`crate::sim::gap`] for the definitions), with the layer's cycles. With a weight
+/// schedule the sync unit is a call: each tile of the pass at its own next kept step.
+pub fn gap(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArrayShape) -> (u64, Gap) {
+    let idle = Slots {
+        idle_columns: (a.tiles * a.rows * a.lanes) as u64,
+        ..Slots::default()
+    };
+    let mut gap = Gap::default();
+    let mut cols = Columns::new(a);
+    let ws = scheme.weight_schedule;
+    match layer.geom {
+        Geometry::Conv(cv) => {
+            let (cg, fg) = (cv.c / cv.groups, cv.f / cv.groups);
+            let windows = cv.oy() * cv.ox();
+            let t_n = cv.kh * cv.kw * cg.div_ceil(a.lanes);
+            let sets = windows.div_ceil(a.columns);
+            let fsets = fg.div_ceil(a.rows);
+            let passes = fsets.div_ceil(a.tiles);
+            let buffers = ws.map(|ws| conv_buffers(&cv, &layer.weights, &ws, a));
+            for g in 0..cv.groups {
+                for s in 0..sets {
+                    for p in 0..passes {
+                        // Per unit, the PE of (tile, row) in the column of window n.
+                        let units: usize = match &buffers {
+                            Some(b) => (0..a.tiles)
+                                .filter_map(|i| b[g].get(p * a.tiles + i))
+                                .map(|b| b.kept.len())
+                                .max()
+                                .unwrap_or(0),
+                            None if scheme.sync == SyncMode::Window => 1,
+                            None => t_n,
+                        };
+                        for u in 0..units {
+                            let mut cost = vec![0u32; a.columns];
+                            let mut now = vec![idle; a.columns];
+                            for c in 0..a.columns {
+                                let n = s * a.columns + c;
+                                if n >= windows {
+                                    continue;
+                                }
+                                let mut pes = vec![];
+                                for tile in 0..a.tiles {
+                                    for r in 0..a.rows {
+                                        let j = p * a.tiles + tile;
+                                        let f = j * a.rows + r;
+                                        let at =
+                                            |t: usize, l: usize| conv_pair(&cv, a, (g, f, n), t, l);
+                                        pes.push(if j >= fsets || f >= fg {
+                                            Pe::Idle
+                                        } else {
+                                            unit_pe(
+                                                &buffers.as_ref().map(|b| &b[g][j]),
+                                                scheme,
+                                                t_n,
+                                                u,
+                                                r,
+                                                a.lanes,
+                                                at,
+                                            )
+                                        });
+                                    }
+                                }
+                                (cost[c], now[c]) =
+                                    column_share(layer, acts, scheme, &pes, a.lanes, &mut gap);
+                            }
+                            cols.unit(&mut gap, &cost, &now);
+                        }
+                    }
+                }
+            }
+        }
+        Geometry::Fc { c, f } => {
+            let t_n = c.div_ceil(a.lanes);
+            let fsets = f.div_ceil(a.rows);
+            let passes = fsets.div_ceil(a.tiles);
+            let fc_scheme = Scheme {
+                sync: SyncMode::Step,
+                ..scheme.clone()
+            };
+            let buffers = ws.map(|ws| fc_buffers(c, f, &layer.weights, &ws, a));
+            for p in 0..passes {
+                let units = match &buffers {
+                    Some(b) => (0..a.tiles)
+                        .filter_map(|i| b.get(p * a.tiles + i))
+                        .map(|b| b.kept.len())
+                        .max()
+                        .unwrap_or(0),
+                    None => t_n,
+                };
+                for u in 0..units {
+                    let mut pes = vec![];
+                    for tile in 0..a.tiles {
+                        for r in 0..a.rows {
+                            let j = p * a.tiles + tile;
+                            let fi = j * a.rows + r;
+                            let at = |t: usize, l: usize| fc_pair(c, a, fi, t, l);
+                            pes.push(if j >= fsets || fi >= f {
+                                Pe::Idle
+                            } else {
+                                unit_pe(
+                                    &buffers.as_ref().map(|b| &b[j]),
+                                    &fc_scheme,
+                                    t_n,
+                                    u,
+                                    r,
+                                    a.lanes,
+                                    at,
+                                )
+                            });
+                        }
+                    }
+                    let (cost, now) =
+                        column_share(layer, acts, &fc_scheme, &pes, a.lanes, &mut gap);
+                    cols.issue(&mut gap, cost, now);
+                }
+            }
+        }
+    }
+    (cols.end(&mut gap), gap)
+}
+
+/// The PE of row r holding a filter in unit u: without a schedule the unit's steps
+/// (every step with window sync, step u otherwise), each lane at its own pair `at(t,
+/// l)`; with the buffer set `buffer`, call u: its u-th kept step t, each slot paired
+/// with its origin (None when empty), or [`Pe::Done`] past its last kept step.
+fn unit_pe(
+    buffer: &Option<&Buffer>,
+    scheme: &Scheme,
+    t_n: usize,
+    u: usize,
+    r: usize,
+    lanes: usize,
+    at: impl Fn(usize, usize) -> (Option<usize>, Option<usize>),
+) -> Pe {
+    let step = |t: usize| (0..lanes).map(|l| Some(at(t, l))).collect::<Vec<_>>();
+    match buffer {
+        None if scheme.sync == SyncMode::Window => Pe::Work((0..t_n).map(step).collect()),
+        None => Pe::Work(vec![step(u)]),
+        Some(b) => match b.kept.get(u) {
+            None => Pe::Done,
+            Some(&t) => Pe::Work(vec![(0..lanes)
+                .map(|l| b.pair_origin(t, r, l).map(|(o, lo)| at(o, lo)))
+                .collect()]),
+        },
     }
 }

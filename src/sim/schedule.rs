@@ -246,7 +246,7 @@ impl Schedule {
     }
 
     /// Words of the mask at (set j, step t, row r).
-    fn at(&self, j: usize, t: usize, r: usize) -> usize {
+    pub(super) fn at(&self, j: usize, t: usize, r: usize) -> usize {
         self.row(j, t, r) * self.words
     }
 
@@ -1510,16 +1510,8 @@ impl Cost {
     fn new(grp: &Group, sh: &Shared, s: &SchemeOps) -> Cost {
         let ws = s.schedule.expect("a scheduled scheme");
         let (la, lw) = (lut(&s.act_rule), lut(&s.weight_rule));
-        if let Family::FirstStage { serial, bits } = s.family {
-            return Cost::Rows(Box::new(Rows {
-                serial,
-                bits,
-                te: s.term_encoding,
-                w: s.w,
-                a: s.a,
-                lw,
-                la,
-            }));
+        if let Some(rows) = Rows::new(s) {
+            return Cost::Rows(Box::new(rows));
         }
         let entries = sh.entries(grp, &ws, s.w, &lw);
         match s.act_rule.constant_cycle() {
@@ -1539,7 +1531,7 @@ impl Cost {
 
 /// Pragmatic's first stage with a schedule: each PE (row) of a buffer set at a kept
 /// step is costed on its own, its pending bits those of its slots' pairs.
-struct Rows {
+pub(super) struct Rows {
     serial: Operand,
     bits: u32,
     te: crate::encoding::TermEncoding,
@@ -1550,9 +1542,40 @@ struct Rows {
 }
 
 impl Rows {
+    /// The first stage of `s`, if it has one.
+    pub(super) fn new(s: &SchemeOps) -> Option<Rows> {
+        let Family::FirstStage { serial, bits } = s.family else {
+            return None;
+        };
+        Some(Rows {
+            serial,
+            bits,
+            te: s.term_encoding,
+            w: s.w,
+            a: s.a,
+            lw: lut(&s.weight_rule),
+            la: lut(&s.act_rule),
+        })
+    }
+
     /// Max over the real rows of entry e (global index) of the rounds, for column c of
     /// the window set with `slots` (None: an FC layer's one window).
     fn cost(&self, grp: &Group, sch: &Schedule, e: usize, col: Option<(&[usize], usize)>) -> u32 {
+        let mut best = 0;
+        self.each_row(grp, sch, e, col, |_, x| best = best.max(x));
+        best
+    }
+
+    /// The rounds of each real row r of entry e, as `out(r, rounds)`, for column c of
+    /// the window set with `slots` (None: an FC layer's one window).
+    pub(super) fn each_row(
+        &self,
+        grp: &Group,
+        sch: &Schedule,
+        e: usize,
+        col: Option<(&[usize], usize)>,
+        mut out: impl FnMut(usize, u32),
+    ) {
         let j = sch.kept_start.partition_point(|&s| s <= e) - 1;
         let t = sch.kept[e] as usize;
         let (lanes, steps, chunks, cp) =
@@ -1576,7 +1599,6 @@ impl Rows {
             Operand::Weight => (None, Some(grp.weight_masks(self.te))),
         };
         let mut pending = Vec::with_capacity(lanes);
-        let mut best = 0;
         for r in 0..sch.real_rows[j] {
             let f = j * sch.rows + r;
             pending.clear();
@@ -1614,9 +1636,8 @@ impl Rows {
                     }
                 }
             }
-            best = best.max(rounds(&mut pending, self.bits));
+            out(r, rounds(&mut pending, self.bits));
         }
-        best
     }
 }
 
