@@ -622,23 +622,8 @@ fn scheduled_layer(
                 free: vec![0; a.columns],
                 finish: vec![],
             };
-            // (weight index, act index) of filter f of group g, window n, at step t,
-            // lane l (None: padding or past the channels).
             let pair = |g: usize, f: usize, n: usize, t: usize, l: usize| {
-                let kx = t / (cv.kh * chunks);
-                let ky = (t / chunks) % cv.kh;
-                let k = t % chunks;
-                let ch = k * a.lanes + l;
-                if ch >= cg {
-                    return (None, None);
-                }
-                let (oy, ox) = (n % oy_n, n / oy_n);
-                let iy = (oy * cv.sh + ky) as i64 - cv.ph as i64;
-                let ix = (ox * cv.sw + kx) as i64 - cv.pw as i64;
-                let wi = (((g * fg + f) * cg + ch) * cv.kh + ky) * cv.kw + kx;
-                let inside = iy >= 0 && ix >= 0 && (iy as usize) < cv.h && (ix as usize) < cv.w;
-                let ai = inside.then(|| ((g * cg + ch) * cv.h + iy as usize) * cv.w + ix as usize);
-                (Some(wi), ai)
+                conv_pair(&cv, a, (g, f, n), t, l)
             };
             // buffers[g][j]
             let buffers = conv_buffers(&cv, w, ws, a);
@@ -730,14 +715,7 @@ fn scheduled_layer(
             let t_n = c.div_ceil(a.lanes);
             let fsets = f.div_ceil(a.rows);
             let passes = fsets.div_ceil(a.tiles);
-            let pair = |fi: usize, t: usize, l: usize| {
-                let ch = t * a.lanes + l;
-                if ch < c {
-                    (Some(fi * c + ch), Some(ch))
-                } else {
-                    (None, None)
-                }
-            };
+            let pair = |fi: usize, t: usize, l: usize| fc_pair(c, a, fi, t, l);
             let buffers = fc_buffers(c, f, w, ws, a);
             counts.promoted = buffers.iter().map(|b| b.promoted).sum();
             let fc_scheme = Scheme {
