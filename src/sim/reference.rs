@@ -209,25 +209,8 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArraySh
             };
             // (filter, window, step) → lanes
             let lanes_of = |g: usize, f: usize, n: usize, t: usize| -> Lanes {
-                let kx = t / (cv.kh * chunks);
-                let ky = (t / chunks) % cv.kh;
-                let k = t % chunks;
-                let (oy, ox) = (n % oy_n, n / oy_n);
-                let iy = (oy * cv.sh + ky) as i64 - cv.ph as i64;
-                let ix = (ox * cv.sw + kx) as i64 - cv.pw as i64;
                 (0..a.lanes)
-                    .map(|l| {
-                        let ch = k * a.lanes + l;
-                        if ch >= cg {
-                            return (None, None);
-                        }
-                        let wi = (((g * fg + f) * cg + ch) * cv.kh + ky) * cv.kw + kx;
-                        let inside =
-                            iy >= 0 && ix >= 0 && (iy as usize) < cv.h && (ix as usize) < cv.w;
-                        let ai = inside
-                            .then(|| ((g * cg + ch) * cv.h + iy as usize) * cv.w + ix as usize);
-                        (Some(wi), ai)
-                    })
+                    .map(|l| conv_pair(&cv, a, (g, f, n), t, l))
                     .collect()
             };
             for g in 0..cv.groups {
@@ -330,16 +313,8 @@ pub fn simulate_layer(layer: &Layer, acts: &Tensor, scheme: &Scheme, a: &ArraySh
                             if set >= fsets || fi >= f {
                                 continue;
                             }
-                            let lanes: Lanes = (0..a.lanes)
-                                .map(|l| {
-                                    let ch = t * a.lanes + l;
-                                    if ch < c {
-                                        (Some(fi * c + ch), Some(ch))
-                                    } else {
-                                        (None, None)
-                                    }
-                                })
-                                .collect();
+                            let lanes: Lanes =
+                                (0..a.lanes).map(|l| fc_pair(c, a, fi, t, l)).collect();
                             let fc_scheme = Scheme {
                                 sync: SyncMode::Step,
                                 ..scheme.clone()
