@@ -397,13 +397,18 @@ pub fn weight_layout<T: Copy>(
     let mut out = vec![pad; fg * t_n * l_n];
     for f in 0..fg {
         let dst = &mut out[f * t_n * l_n..(f + 1) * t_n * l_n];
-        for c in 0..b.cg {
-            let (k, l) = (c / l_n, c % l_n);
-            let src = ((f0 + f) * b.cg + c) * kk;
-            for ky in 0..b.kh {
-                for kx in 0..b.kw {
+        let base = (f0 + f) * b.cg * kk;
+        // Brick by brick: each written in lane order, its weights read KH·KW apart.
+        for ky in 0..b.kh {
+            for kx in 0..b.kw {
+                let o = base + ky * b.kw + kx;
+                for k in 0..b.chunks {
                     let t = (kx * b.kh + ky) * b.chunks + k;
-                    dst[t * l_n + l] = value(src + ky * b.kw + kx);
+                    let c0 = k * l_n;
+                    let n = b.cg.saturating_sub(c0).min(l_n);
+                    for (l, d) in dst[t * l_n..t * l_n + n].iter_mut().enumerate() {
+                        *d = value(o + (c0 + l) * kk);
+                    }
                 }
             }
         }

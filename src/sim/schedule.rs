@@ -38,6 +38,8 @@ use super::operand::lut;
 use super::{Family, Operands, ScheduleCounts, SchemeOps};
 use crate::scheme::{Operand, WeightSchedule};
 
+mod batch;
+
 /// A pattern's offsets on one layer: (Δt, lane offset taken mod lanes), in the order
 /// candidates are listed, each target once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,13 +118,11 @@ pub struct Schedule {
     /// The same layout: the lanes whose slot still holds its own weight (neither moved
     /// out nor filled by a promotion).
     pub fixed: Vec<u64>,
-    /// Per (set, step, row) i = (j·T + t)·rows + r, the weights promoted into that row
-    /// at that step: entries `into_start[i]..into_start[i + 1]`, each a Δt
-    /// (`into_dt[e]`, ascending) and the lanes of step t + Δt whose weights came
-    /// (`into_mask[e·words..]`).
-    pub into_start: Vec<u32>,
-    pub into_dt: Vec<u32>,
-    pub into_mask: Vec<u64>,
+    /// The largest Δt of the pattern: promotions per row are kept for Δt in 1..=dts.
+    pub dts: usize,
+    /// Per (set, step, row) i = (j·T + t)·rows + r and Δt, at `(i·dts + Δt − 1)·words`:
+    /// the lanes of step t + Δt whose weights were promoted into that row at step t.
+    pub moved: Vec<u64>,
     /// Weights moved, over every set.
     pub promoted: u64,
     /// Kept steps, per set in order.
@@ -135,8 +135,29 @@ impl Schedule {
     /// Schedule every buffer set of `fg` filters whose weights are `terms` laid out
     /// `[f][t][lane]` (0 = a zero word), on `rows` rows, with pattern `pat`.
     pub fn new(terms: &[u8], fg: usize, steps: usize, rows: usize, pat: &Pattern) -> Schedule {
-        let kind = Kind::best(pat.lanes, pat.offsets.len());
+        let kind = Kind::best(pat);
         Schedule::build(terms, fg, steps, rows, pat, kind, None)
+    }
+
+    /// [`Schedule::new`], and per (step, lane) the zeros it leaves out
+    /// ([`removed_sums`]) if the scheduler counted them on the way.
+    fn new_counted(
+        terms: &[u8],
+        fg: usize,
+        steps: usize,
+        rows: usize,
+        pat: &Pattern,
+    ) -> (Schedule, Option<Vec<u64>>) {
+        match Kind::best(pat) {
+            Kind::Batch64 => {
+                let (s, sums) = batch::build(terms, fg, steps, rows, pat);
+                (s, Some(sums))
+            }
+            kind => (
+                Schedule::build(terms, fg, steps, rows, pat, kind, None),
+                None,
+            ),
+        }
     }
 
     /// [`Schedule::new`] with the scheduler `kind`, and every promotion logged in
@@ -150,6 +171,13 @@ impl Schedule {
         kind: Kind,
         mut moves: Option<&mut Vec<Move>>,
     ) -> Schedule {
+        if kind == Kind::Batch64 {
+            if moves.is_none() {
+                return batch::build(terms, fg, steps, rows, pat).0;
+            }
+            // The 64-row scheduler logs no promotions: the 16-lane one makes the same.
+            return Schedule::build(terms, fg, steps, rows, pat, Kind::Sixteen, moves);
+        }
         let lanes = pat.lanes;
         let words = lanes.div_ceil(64);
         let sets = fg.div_ceil(rows);
@@ -167,15 +195,9 @@ impl Schedule {
         for m in fixed.chunks_exact_mut(words) {
             set_all(m, lanes);
         }
-        let mut into = Into {
-            start: Vec::with_capacity(sets * steps * rows + 1),
-            dt: Vec::new(),
-            mask: Vec::new(),
-            acc: vec![0u64; (pat.max_dt() + 1) * words],
-            touched: Vec::new(),
-            promoted: 0,
-        };
-        into.start.push(0);
+        let dts = pat.max_dt();
+        let mut moved = vec![0u64; orig.len() * dts];
+        let mut promoted = 0;
         let mut kept = Vec::new();
         let mut kept_start = vec![0];
         let per_set = steps * rows * words;
@@ -185,12 +207,14 @@ impl Schedule {
             let range = j * per_set..(j + 1) * per_set;
             Buffer {
                 cur: &mut cur[range.clone()],
-                fixed: &mut fixed[range],
+                fixed: &mut fixed[range.clone()],
                 rows,
                 steps,
                 words,
                 pat,
-                into: &mut into,
+                moved: &mut moved[range.start * dts..range.end * dts],
+                dts,
+                promoted: &mut promoted,
                 moves: moves.as_deref_mut(),
             }
             .schedule(
@@ -220,10 +244,9 @@ impl Schedule {
             real_rows: (0..sets).map(|j| (fg - j * rows).min(rows)).collect(),
             orig,
             fixed,
-            into_start: into.start,
-            into_dt: into.dt,
-            into_mask: into.mask,
-            promoted: into.promoted,
+            dts,
+            moved,
+            promoted,
             kept,
             kept_start,
         }
@@ -252,13 +275,12 @@ impl Schedule {
 
     /// The promotions into (set j, step t, row r): (Δt, lanes of step t + Δt).
     pub fn into(&self, j: usize, t: usize, r: usize) -> impl Iterator<Item = (usize, &[u64])> {
-        let i = self.row(j, t, r);
-        (self.into_start[i] as usize..self.into_start[i + 1] as usize).map(move |e| {
-            (
-                self.into_dt[e] as usize,
-                &self.into_mask[e * self.words..(e + 1) * self.words],
-            )
-        })
+        let (i, w) = (self.row(j, t, r), self.words);
+        self.moved[i * self.dts * w..(i + 1) * self.dts * w]
+            .chunks_exact(w)
+            .enumerate()
+            .filter(|(_, m)| m.iter().any(|&x| x != 0))
+            .map(|(d, m)| (d + 1, m))
     }
 
     /// Calls of pass p: the most kept steps of its tiles' sets.
@@ -278,6 +300,9 @@ impl Schedule {
 /// Which scheduler runs a buffer set (all three give the same schedule; tests check).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
+    /// 16 lanes, at most 8 offsets and Δt ≤ 4 on x86-64 with AVX-512 (BW, VBMI,
+    /// BITALG) and GFNI: 64 rows of every buffer set at once ([`batch`]).
+    Batch64,
     /// 16 lanes and at most 8 offsets on x86-64 with SSE4.1: per-lane candidate sets
     /// as bytes, several rows at once.
     Sixteen,
@@ -288,9 +313,12 @@ enum Kind {
 }
 
 impl Kind {
-    /// The fastest that fits.
-    fn best(lanes: usize, offsets: usize) -> Kind {
-        if lanes == 16 && offsets <= 8 && has_sse41() {
+    /// The fastest that fits `pat`.
+    fn best(pat: &Pattern) -> Kind {
+        let (lanes, offsets) = (pat.lanes, pat.offsets.len());
+        if batch::fits(pat) && batch::available() {
+            Kind::Batch64
+        } else if lanes == 16 && offsets <= 8 && has_sse41() {
             Kind::Sixteen
         } else if lanes <= 64 && offsets < 256 {
             Kind::Sliced
@@ -383,32 +411,6 @@ fn has_sse41() -> bool {
     }
 }
 
-/// The promotions being gathered: per (set, step, row) one entry per Δt.
-struct Into {
-    start: Vec<u32>,
-    dt: Vec<u32>,
-    mask: Vec<u64>,
-    /// The current (step, row)'s lanes per Δt, and the Δt's touched.
-    acc: Vec<u64>,
-    touched: Vec<usize>,
-    promoted: u64,
-}
-
-impl Into {
-    /// Close the current (step, row).
-    fn flush(&mut self, words: usize) {
-        self.touched.sort_unstable();
-        for &dt in &self.touched {
-            self.dt.push(dt as u32);
-            let m = &mut self.acc[dt * words..(dt + 1) * words];
-            self.mask.extend_from_slice(m);
-            m.fill(0);
-        }
-        self.touched.clear();
-        self.start.push(self.dt.len() as u32);
-    }
-}
-
 /// The 8×8 bit matrix with row i in byte i, transposed (bit j of byte i → bit i of
 /// byte j).
 #[inline]
@@ -458,7 +460,10 @@ struct Buffer<'b> {
     steps: usize,
     words: usize,
     pat: &'b Pattern,
-    into: &'b mut Into,
+    /// Per (step, row) and Δt: the lanes of step t + Δt promoted into it.
+    moved: &'b mut [u64],
+    dts: usize,
+    promoted: &'b mut u64,
     moves: Option<&'b mut Vec<Move>>,
 }
 
@@ -491,12 +496,11 @@ impl Buffer<'_> {
             for r in 0..self.rows {
                 if n > 0 {
                     match kind {
-                        Kind::Sixteen => self.row_narrow(t, r, n, &mut cand),
+                        Kind::Batch64 | Kind::Sixteen => self.row_narrow(t, r, n, &mut cand),
                         Kind::Sliced => self.row_narrow(t, r, n, &mut cand),
                         Kind::Wide => self.row_wide(t, r, n, &mut count),
                     }
                 }
-                self.into.flush(self.words);
             }
         }
     }
@@ -528,12 +532,8 @@ impl Buffer<'_> {
         self.fixed[from] &= !(1 << src);
         self.cur[here] |= 1 << l;
         self.fixed[here] &= !(1 << l);
-        let acc = &mut self.into.acc[dt];
-        if *acc == 0 {
-            self.into.touched.push(dt);
-        }
-        *acc |= 1 << src;
-        self.into.promoted += 1;
+        self.moved[here * self.dts + dt - 1] |= 1 << src;
+        *self.promoted += 1;
         if let Some(m) = self.moves.as_deref_mut() {
             m.push(Move {
                 t: t as u32,
@@ -554,12 +554,8 @@ impl Buffer<'_> {
         self.fixed[from + src / 64] &= !(1 << (src % 64));
         self.cur[here + l / 64] |= 1 << (l % 64);
         self.fixed[here + l / 64] &= !(1 << (l % 64));
-        let acc = &mut self.into.acc[dt * w..(dt + 1) * w];
-        if acc.iter().all(|&m| m == 0) {
-            self.into.touched.push(dt);
-        }
-        acc[src / 64] |= 1 << (src % 64);
-        self.into.promoted += 1;
+        self.moved[(here / w * self.dts + dt - 1) * w + src / 64] |= 1 << (src % 64);
+        *self.promoted += 1;
         if let Some(m) = self.moves.as_deref_mut() {
             m.push(Move {
                 t: t as u32,
@@ -670,26 +666,21 @@ impl Buffer<'_> {
                     }
                 }
             }
-            // Written back row by row, Δt by Δt: the promotions into (t, r) in order.
-            let into = &mut *self.into;
+            // Written back row by row, Δt by Δt.
             for i in 0..nr {
                 let r = r0 + i;
                 let dst = dst[i] as u64;
                 let here = t * rows + r;
                 self.cur[here] |= dst;
                 self.fixed[here] &= !dst;
-                into.promoted += dst.count_ones() as u64;
+                *self.promoted += dst.count_ones() as u64;
                 for (d, &m) in moved[i].iter().enumerate().take(tab.max_dt) {
                     let m = m as u64;
                     let from = (t + d + 1) * rows + r;
                     self.cur[from] &= !m;
                     self.fixed[from] &= !m;
-                    if m != 0 {
-                        into.dt.push(d as u32 + 1);
-                        into.mask.push(m);
-                    }
+                    self.moved[here * self.dts + d] = m;
                 }
-                into.start.push(into.dt.len() as u32);
                 if let Some(log) = logs.get_mut(i) {
                     self.moves.as_deref_mut().expect("logging").append(log);
                 }
@@ -836,6 +827,8 @@ impl Buffer<'_> {
 /// by every sample of a run.
 pub(crate) struct Built {
     schedule: Schedule,
+    /// [`removed_sums`] if the scheduler counted them.
+    sums: Option<Vec<u64>>,
     removed: OnceLock<Vec<u64>>,
 }
 
@@ -948,15 +941,19 @@ impl<'c> Shared<'c> {
     fn built(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &Built {
         self.patterns[self.index(ws)].1.get_or_init(|| {
             let b = &grp.b;
-            let build = || Built {
-                schedule: Schedule::new(
+            let build = || {
+                let (schedule, sums) = Schedule::new_counted(
                     grp.weight_terms(w),
                     grp.fg,
                     b.steps,
                     grp.array.rows,
                     &Pattern::new(ws, b.lanes, b.steps),
-                ),
-                removed: OnceLock::new(),
+                );
+                Built {
+                    schedule,
+                    sums,
+                    removed: OnceLock::new(),
+                }
             };
             match self.cache {
                 Some((cache, layer)) => cache.get(
@@ -984,7 +981,7 @@ impl<'c> Shared<'c> {
         let built = self.built(grp, ws, w);
         built
             .removed
-            .get_or_init(|| removed_zeros(&grp.b, &built.schedule))
+            .get_or_init(|| removed_zeros(&grp.b, &built.schedule, built.sums.as_deref()))
     }
 
     /// Adds the zeros `s`'s schedule leaves out to `removed` (the layer's index), when
@@ -1051,7 +1048,7 @@ impl Entries {
         // Term skipping on 16 lanes: the factor is the term count, a masked vector max.
         let ident16 =
             words == 1 && lanes == 16 && lw.iter().enumerate().all(|(i, &x)| x as usize == i);
-        let max_dt = sch.into_dt.iter().copied().max().unwrap_or(0) as usize;
+        let max_dt = sch.dts;
         if konst {
             e.konst(sch, lw, max_dt);
             return e;
@@ -1131,9 +1128,8 @@ impl Entries {
                     zero |= f & !o;
                 }
                 zero &= full(lanes);
-                let (e0, e1) = (sch.into_start[i0] as usize, sch.into_start[i1] as usize);
-                for (&dt, &m) in sch.into_dt[e0..e1].iter().zip(&sch.into_mask[e0..e1]) {
-                    by_dt[dt as usize] |= m;
+                for (i, &m) in sch.moved[i0 * sch.dts..i1 * sch.dts].iter().enumerate() {
+                    by_dt[1 + i % sch.dts] |= m;
                 }
                 self.step.push(t);
                 // Own slots: nonzeros lw[1], zeros left in place lw[0].
@@ -1170,16 +1166,8 @@ impl Entries {
         let steps = sch.steps;
         let mut acc = vec![[0u8; 16]; max_dt + 1];
         let mut used = vec![false; max_dt + 1];
-        let expand = |m: u64| -> [u8; 16] {
-            let lo = EXPAND[(m & 0xff) as usize].to_le_bytes();
-            let hi = EXPAND[(m >> 8 & 0xff) as usize].to_le_bytes();
-            std::array::from_fn(|l| if l < 8 { lo[l] } else { hi[l - 8] })
-        };
         let max_into = |b: &mut [u8; 16], w: &[u8], m: u64| {
-            let (w, mb): (&[u8; 16], _) = (w.try_into().expect("16 lanes"), expand(m));
-            for l in 0..16 {
-                b[l] = b[l].max(w[l] & mb[l]);
-            }
+            masked_max16(b, w.try_into().expect("16 lanes"), m);
         };
         for j in 0..sch.sets {
             for &t in sch.kept(j) {
@@ -1189,11 +1177,11 @@ impl Entries {
                     let i = sch.row(j, t, r);
                     let wt = |dt: usize| &terms[(f * steps + t + dt) * 16..][..16];
                     max_into(&mut acc[0], wt(0), sch.fixed[i]);
-                    let (e0, e1) = (sch.into_start[i] as usize, sch.into_start[i + 1] as usize);
-                    for e in e0..e1 {
-                        let dt = sch.into_dt[e] as usize;
-                        used[dt] = true;
-                        max_into(&mut acc[dt], wt(dt), sch.into_mask[e]);
+                    for (d, &m) in sch.moved[i * sch.dts..(i + 1) * sch.dts].iter().enumerate() {
+                        if m != 0 {
+                            used[d + 1] = true;
+                            max_into(&mut acc[d + 1], wt(d + 1), m);
+                        }
                     }
                 }
                 self.step.push(t as u32);
@@ -1246,6 +1234,35 @@ impl Entries {
             .copied()
             .max()
             .unwrap_or(0) as u32
+    }
+}
+
+/// `b[l] = max(b[l], w[l])` for the lanes l set in `m`.
+#[inline]
+fn masked_max16(b: &mut [u8; 16], w: &[u8; 16], m: u64) {
+    let (lo, hi) = (
+        EXPAND[(m & 0xff) as usize],
+        EXPAND[(m >> 8 & 0xff) as usize],
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86-64; the loads and the store touch the 16 bytes of
+        // `b` and `w`.
+        unsafe {
+            let mb = _mm_set_epi64x(hi as i64, lo as i64);
+            let x = _mm_and_si128(_mm_loadu_si128(w.as_ptr().cast()), mb);
+            let y = _mm_max_epu8(_mm_loadu_si128(b.as_ptr().cast()), x);
+            _mm_storeu_si128(b.as_mut_ptr().cast(), y);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (lo, hi) = (lo.to_le_bytes(), hi.to_le_bytes());
+        for l in 0..16 {
+            let mb = if l < 8 { lo[l] } else { hi[l - 8] };
+            b[l] = b[l].max(w[l] & mb);
+        }
     }
 }
 
@@ -1648,7 +1665,9 @@ impl Rows {
 ///
 /// A skipped step's nonzero weights were all moved out, so its zeros per lane are its
 /// real rows less the promotions out of that lane.
-pub fn removed_zeros(b: &super::operand::Bricks, sch: &Schedule) -> Vec<u64> {
+///
+/// `sums`: [`removed_sums`] if already counted.
+pub fn removed_zeros(b: &super::operand::Bricks, sch: &Schedule, sums: Option<&[u64]>) -> Vec<u64> {
     let kk = b.kh * b.kw;
     let mut removed = vec![0u64; b.cg * kk];
     // Per step: the index of lane 0 (lane l adds l·KH·KW) and the lanes holding a
@@ -1663,6 +1682,26 @@ pub fn removed_zeros(b: &super::operand::Bricks, sch: &Schedule) -> Vec<u64> {
             )
         })
         .collect();
+    let counted;
+    let sum = match sums {
+        Some(s) => s,
+        None => {
+            counted = removed_sums(sch);
+            &counted
+        }
+    };
+    let lanes = sch.lanes;
+    for (t, &(i0, real)) in at.iter().enumerate() {
+        for (l, &n) in sum[t * lanes..][..real].iter().enumerate() {
+            removed[i0 + l * kk] += n;
+        }
+    }
+    removed
+}
+
+/// Per (step, lane), at `t·lanes + l`, the zeros a schedule leaves out of the busy
+/// lane-cycles, over every set (lanes past the channels counted too).
+fn removed_sums(sch: &Schedule) -> Vec<u64> {
     let (lanes, w) = (sch.lanes, sch.words);
     // Per (step, lane): the zeros removed, over every set; lanes past the channels are
     // counted too and left out at the end.
@@ -1698,12 +1737,7 @@ pub fn removed_zeros(b: &super::operand::Bricks, sch: &Schedule) -> Vec<u64> {
             }
         }
     }
-    for (t, &(i0, real)) in at.iter().enumerate() {
-        for (l, &n) in sum[t * lanes..][..real].iter().enumerate() {
-            removed[i0 + l * kk] += n;
-        }
-    }
-    removed
+    sum
 }
 
 /// Per lane below `lanes`, how many of the masks (`words` u64 per mask, one after the
@@ -1761,15 +1795,7 @@ mod tests {
         p: &Pattern,
     ) -> (Schedule, Vec<Move>) {
         let mut moves = Vec::new();
-        let s = Schedule::build(
-            terms,
-            fg,
-            steps,
-            rows,
-            p,
-            Kind::best(p.lanes, p.offsets.len()),
-            Some(&mut moves),
-        );
+        let s = Schedule::build(terms, fg, steps, rows, p, Kind::best(p), Some(&mut moves));
         (s, moves)
     }
 
@@ -1986,11 +2012,15 @@ mod tests {
             let wide = Schedule::build(&terms, fg, steps, rows, &p, Kind::Wide, Some(&mut m2));
             prop_assert_eq!(&m1, &m2);
             prop_assert_eq!(&narrow, &wide);
-            if Kind::best(lanes, p.offsets.len()) == Kind::Sixteen {
+            if matches!(Kind::best(&p), Kind::Sixteen | Kind::Batch64) {
                 let mut m3 = Vec::new();
                 let sixteen = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sixteen, Some(&mut m3));
                 prop_assert_eq!(&m1, &m3);
                 prop_assert_eq!(&narrow, &sixteen);
+                if Kind::best(&p) == Kind::Batch64 {
+                    let batch = Schedule::build(&terms, fg, steps, rows, &p, Kind::Batch64, None);
+                    prop_assert_eq!(&narrow, &batch);
+                }
             }
         }
         #[test]
@@ -2007,7 +2037,7 @@ mod tests {
                 lookaside: d,
             };
             let p = Pattern::new(&ws, 16, steps);
-            prop_assume!(Kind::best(16, p.offsets.len()) == Kind::Sixteen);
+            prop_assume!(matches!(Kind::best(&p), Kind::Sixteen | Kind::Batch64));
             let terms = draw(fg, steps, 16, density, seed);
             let (mut m1, mut m2) = (Vec::new(), Vec::new());
             let narrow = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sliced, Some(&mut m1));
@@ -2017,6 +2047,11 @@ mod tests {
             // Without the log, the same schedule.
             let quiet = Schedule::build(&terms, fg, steps, rows, &p, Kind::Sixteen, None);
             prop_assert_eq!(&narrow, &quiet);
+            if Kind::best(&p) == Kind::Batch64 {
+                let (batch, sums) = batch::build(&terms, fg, steps, rows, &p);
+                prop_assert_eq!(&narrow, &batch);
+                prop_assert_eq!(sums, removed_sums(&narrow));
+            }
         }
 
         #[test]
@@ -2034,7 +2069,7 @@ mod tests {
                 *x *= 1 + ((i as u64 * 0x9e37_79b9) >> 7) as u8 % 3;
             }
             let sch = Schedule::new(&terms, fg, steps, rows, &p);
-            let max_dt = sch.into_dt.iter().copied().max().unwrap_or(0) as usize;
+            let max_dt = sch.dts;
             let mut konst = [lw1; 256];
             konst[0] = lw0;
             let ident: [u8; 256] = std::array::from_fn(|i| i as u8);
