@@ -901,8 +901,8 @@ impl ScheduleCache {
 /// What a group's schemes with weight schedules share: the schedule of each pattern
 /// and, per (pattern, weight key, weight factors), its [`Entries`].
 pub(super) struct Shared<'c> {
-    /// Per pattern: its schedule.
-    patterns: Vec<(WeightSchedule, OnceCell<Arc<Built>>)>,
+    /// Per pattern: the weight key its schedule is built from, and the schedule.
+    patterns: Vec<(WeightSchedule, usize, OnceCell<Arc<Built>>)>,
     entries: RefCell<Vec<(EntriesKey, Rc<Entries>)>>,
     /// Schedules shared with the other samples of the run, and this layer's name.
     cache: Option<(&'c ScheduleCache, &'c str)>,
@@ -914,12 +914,20 @@ impl<'c> Shared<'c> {
     /// Nothing built yet, for the patterns of `ops`' schemes; schedules come from (and
     /// go to) `cache` if given, for the layer named there.
     pub fn new(ops: &Operands, cache: Option<(&'c ScheduleCache, &'c str)>) -> Shared<'c> {
-        let mut patterns: Vec<(WeightSchedule, OnceCell<Arc<Built>>)> = Vec::new();
+        // Any key gives the schedule (a word is zero under every key alike); that of a
+        // scheme whose costs read the weights' terms laid out, so that one layout
+        // serves both.
+        let reads_terms = |s: &SchemeOps| {
+            let lw = lut(&s.weight_rule);
+            Rows::new(s).is_some() || lw[2..].iter().any(|&x| x != lw[1])
+        };
+        let mut patterns: Vec<(WeightSchedule, usize, OnceCell<Arc<Built>>)> = Vec::new();
         for s in &ops.schemes {
-            if let Some(ws) = s.schedule {
-                if !patterns.iter().any(|(p, _)| *p == ws) {
-                    patterns.push((ws, OnceCell::new()));
-                }
+            let Some(ws) = s.schedule else { continue };
+            match patterns.iter().position(|(p, ..)| *p == ws) {
+                None => patterns.push((ws, s.w, OnceCell::new())),
+                Some(i) if reads_terms(s) => patterns[i].1 = s.w,
+                Some(_) => {}
             }
         }
         Shared {
@@ -932,14 +940,15 @@ impl<'c> Shared<'c> {
     fn index(&self, ws: &WeightSchedule) -> usize {
         self.patterns
             .iter()
-            .position(|(p, _)| p == ws)
+            .position(|(p, ..)| p == ws)
             .expect("a pattern of the group's schemes")
     }
 
-    /// The group's schedule for `ws` and what follows from it, built from weight key
-    /// `w`'s terms (any key: a word is zero under every key alike).
-    fn built(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &Built {
-        self.patterns[self.index(ws)].1.get_or_init(|| {
+    /// The group's schedule for `ws` and what follows from it.
+    fn built(&self, grp: &Group, ws: &WeightSchedule) -> &Built {
+        let (_, w, cell) = &self.patterns[self.index(ws)];
+        let w = *w;
+        cell.get_or_init(|| {
             let b = &grp.b;
             let build = || {
                 let (schedule, sums) = Schedule::new_counted(
@@ -972,13 +981,13 @@ impl<'c> Shared<'c> {
     }
 
     /// The group's schedule for `ws`.
-    pub fn schedule(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &Schedule {
-        &self.built(grp, ws, w).schedule
+    pub fn schedule(&self, grp: &Group, ws: &WeightSchedule) -> &Schedule {
+        &self.built(grp, ws).schedule
     }
 
     /// The zeros `ws`'s schedule leaves out of the group's busy lane-cycles.
-    pub fn removed(&self, grp: &Group, ws: &WeightSchedule, w: usize) -> &[u64] {
-        let built = self.built(grp, ws, w);
+    pub fn removed(&self, grp: &Group, ws: &WeightSchedule) -> &[u64] {
+        let built = self.built(grp, ws);
         built
             .removed
             .get_or_init(|| removed_zeros(&grp.b, &built.schedule, built.sums.as_deref()))
@@ -990,7 +999,7 @@ impl<'c> Shared<'c> {
         if lut(&s.weight_rule)[0] == 0 {
             return;
         }
-        let r = self.removed(grp, &s.schedule.expect("scheduled"), s.w);
+        let r = self.removed(grp, &s.schedule.expect("scheduled"));
         let at = grp.g * r.len();
         for (o, &x) in removed[at..at + r.len()].iter_mut().zip(r) {
             *o += x;
@@ -1004,7 +1013,7 @@ impl<'c> Shared<'c> {
             return e.clone();
         }
         let e = Rc::new(Entries::new(
-            self.schedule(grp, ws, w),
+            self.schedule(grp, ws),
             grp.weight_terms(w),
             lw,
         ));
@@ -1115,9 +1124,18 @@ impl Entries {
     /// left in place, and per Δt the OR of the rows' promotions (the rows of a kept step
     /// are one run of the schedule's per-row tables).
     fn konst(&mut self, sch: &Schedule, lw: &[u8; 256], max_dt: usize) {
-        let lanes = sch.lanes;
+        let (lanes, dts) = (sch.lanes, sch.dts);
         let mut by_dt = vec![0u64; max_dt + 1];
-        let mut b = vec![0u8; lanes];
+        let groups = lanes.div_ceil(8);
+        let mut b = vec![0u64; groups];
+        let spread = |x: u8| x as u64 * 0x0101_0101_0101_0101;
+        let (w0, w1) = (spread(lw[0]), spread(lw[1]));
+        // The brick of `lanes` factors, eight lanes to a u64: `v` where `m` is set.
+        let push = |bricks: &mut Vec<u8>, b: &[u64]| {
+            for (g, x) in b.iter().enumerate() {
+                bricks.extend_from_slice(&x.to_le_bytes()[..(lanes - 8 * g).min(8)]);
+            }
+        };
         for j in 0..sch.sets {
             for &t in sch.kept(j) {
                 let i0 = sch.row(j, t as usize, 0);
@@ -1128,30 +1146,31 @@ impl Entries {
                     zero |= f & !o;
                 }
                 zero &= full(lanes);
-                for (i, &m) in sch.moved[i0 * sch.dts..i1 * sch.dts].iter().enumerate() {
-                    by_dt[1 + i % sch.dts] |= m;
+                if dts > 0 {
+                    for ms in sch.moved[i0 * dts..i1 * dts].chunks_exact(dts) {
+                        for (b, &m) in by_dt[1..].iter_mut().zip(ms) {
+                            *b |= m;
+                        }
+                    }
                 }
                 self.step.push(t);
-                // Own slots: nonzeros lw[1], zeros left in place lw[0].
-                for (l, o) in b.iter_mut().enumerate() {
-                    let (a, z) = (nz >> l & 1 == 1, zero >> l & 1 == 1);
-                    *o = if a { lw[1] } else { 0 }.max(if z { lw[0] } else { 0 });
+                // Own slots: nonzeros lw[1], zeros left in place lw[0] (disjoint lanes).
+                for (g, x) in b.iter_mut().enumerate() {
+                    let byte = |m: u64| EXPAND[(m >> (8 * g) & 0xff) as usize];
+                    *x = (byte(nz) & w1) | (byte(zero) & w0);
                 }
-                if b.iter().any(|&x| x > 0) {
+                if b.iter().any(|&x| x != 0) {
                     self.dt.push(0);
-                    self.bricks.extend_from_slice(&b);
+                    push(&mut self.bricks, &b);
                 }
                 // Promoted weights are nonzero.
                 for (dt, m) in by_dt.iter_mut().enumerate().skip(1) {
                     if *m != 0 && lw[1] > 0 {
                         self.dt.push(dt as u32);
-                        self.bricks.extend((0..lanes).map(|l| {
-                            if *m >> l & 1 == 1 {
-                                lw[1]
-                            } else {
-                                0
-                            }
-                        }));
+                        for (g, x) in b.iter_mut().enumerate() {
+                            *x = EXPAND[(*m >> (8 * g) & 0xff) as usize] & w1;
+                        }
+                        push(&mut self.bricks, &b);
                     }
                     *m = 0;
                 }
@@ -1163,34 +1182,31 @@ impl Entries {
     /// [`Entries::new`] on 16 lanes when a weight's factor is its term count: per Δt,
     /// the byte-wise max of the rows' terms under the masks of their slots.
     fn ident16(&mut self, sch: &Schedule, terms: &[u8], max_dt: usize) {
-        let steps = sch.steps;
-        let mut acc = vec![[0u8; 16]; max_dt + 1];
+        let (steps, dts) = (sch.steps, sch.dts);
+        let mut acc = vec![Max16::default(); max_dt + 1];
         let mut used = vec![false; max_dt + 1];
-        let max_into = |b: &mut [u8; 16], w: &[u8], m: u64| {
-            masked_max16(b, w.try_into().expect("16 lanes"), m);
-        };
         for j in 0..sch.sets {
             for &t in sch.kept(j) {
                 let t = t as usize;
                 for r in 0..sch.real_rows[j] {
                     let f = j * sch.rows + r;
                     let i = sch.row(j, t, r);
-                    let wt = |dt: usize| &terms[(f * steps + t + dt) * 16..][..16];
-                    max_into(&mut acc[0], wt(0), sch.fixed[i]);
-                    for (d, &m) in sch.moved[i * sch.dts..(i + 1) * sch.dts].iter().enumerate() {
+                    let w = &terms[(f * steps + t) * 16..];
+                    acc[0].add(&w[..16], sch.fixed[i]);
+                    for (d, &m) in sch.moved[i * dts..(i + 1) * dts].iter().enumerate() {
                         if m != 0 {
                             used[d + 1] = true;
-                            max_into(&mut acc[d + 1], wt(d + 1), m);
+                            acc[d + 1].add(&w[(d + 1) * 16..(d + 2) * 16], m);
                         }
                     }
                 }
                 self.step.push(t as u32);
                 for (dt, (b, u)) in acc.iter_mut().zip(used.iter_mut()).enumerate() {
-                    if (dt == 0 || *u) && b.iter().any(|&x| x > 0) {
+                    let x = b.take();
+                    if (dt == 0 || *u) && x.iter().any(|&x| x > 0) {
                         self.dt.push(dt as u32);
-                        self.bricks.extend_from_slice(b);
+                        self.bricks.extend_from_slice(&x);
                     }
-                    *b = [0; 16];
                     *u = false;
                 }
                 self.start.push(self.dt.len() as u32);
@@ -1225,6 +1241,47 @@ impl Entries {
         m
     }
 
+    /// [`Entries::product`] of every entry, into `out`.
+    pub fn products(&self, act: &[u8], out: &mut [u32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.lanes == 16 {
+            self.products16(act, out);
+            return;
+        }
+        for (e, o) in out.iter_mut().enumerate() {
+            *o = self.product(e, act);
+        }
+    }
+
+    /// [`Entries::products`] on 16 lanes: per entry, the products' maxima lane by lane
+    /// over its bricks, then the max over the lanes.
+    #[cfg(target_arch = "x86_64")]
+    fn products16(&self, act: &[u8], out: &mut [u32]) {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86-64; every load reads 16 bytes of a 16-byte slice.
+        unsafe {
+            let z = _mm_setzero_si128();
+            // max of u16 lanes: a + (b −sat a).
+            let max = |a: __m128i, b: __m128i| _mm_add_epi16(_mm_subs_epu16(b, a), a);
+            for (e, o) in out.iter_mut().enumerate() {
+                let t = self.step[e] as usize;
+                let mut m = z;
+                for b in self.start[e] as usize..self.start[e + 1] as usize {
+                    let s = t + self.dt[b] as usize;
+                    let a = _mm_loadu_si128(act[s * 16..s * 16 + 16].as_ptr().cast());
+                    let w = _mm_loadu_si128(self.bricks[b * 16..b * 16 + 16].as_ptr().cast());
+                    let lo = _mm_mullo_epi16(_mm_unpacklo_epi8(a, z), _mm_unpacklo_epi8(w, z));
+                    let hi = _mm_mullo_epi16(_mm_unpackhi_epi8(a, z), _mm_unpackhi_epi8(w, z));
+                    m = max(m, max(lo, hi));
+                }
+                m = max(m, _mm_shuffle_epi32::<0b01_00_11_10>(m));
+                m = max(m, _mm_shuffle_epi32::<0b10_11_00_01>(m));
+                m = max(m, _mm_srli_epi32::<16>(m));
+                *o = (_mm_cvtsi128_si32(m) & 0xffff) as u32;
+            }
+        }
+    }
+
     /// The largest weight factor of entry e (0 if every slot is empty).
     pub fn max_weight(&self, e: usize) -> u32 {
         let ln = self.lanes;
@@ -1237,32 +1294,76 @@ impl Entries {
     }
 }
 
-/// `b[l] = max(b[l], w[l])` for the lanes l set in `m`.
-#[inline]
-fn masked_max16(b: &mut [u8; 16], w: &[u8; 16], m: u64) {
-    let (lo, hi) = (
-        EXPAND[(m & 0xff) as usize],
-        EXPAND[(m >> 8 & 0xff) as usize],
-    );
+/// A brick of 16 bytes being maxed into, in a register where there is one.
+#[derive(Clone, Copy)]
+struct Max16 {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of x86-64; the loads and the store touch the 16 bytes of
-        // `b` and `w`.
-        unsafe {
-            let mb = _mm_set_epi64x(hi as i64, lo as i64);
-            let x = _mm_and_si128(_mm_loadu_si128(w.as_ptr().cast()), mb);
-            let y = _mm_max_epu8(_mm_loadu_si128(b.as_ptr().cast()), x);
-            _mm_storeu_si128(b.as_mut_ptr().cast(), y);
+    v: std::arch::x86_64::__m128i,
+    #[cfg(not(target_arch = "x86_64"))]
+    v: [u8; 16],
+}
+
+impl Default for Max16 {
+    fn default() -> Max16 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is part of x86-64.
+            Max16 {
+                v: unsafe { std::arch::x86_64::_mm_setzero_si128() },
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Max16 { v: [0; 16] }
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let (lo, hi) = (lo.to_le_bytes(), hi.to_le_bytes());
-        for l in 0..16 {
-            let mb = if l < 8 { lo[l] } else { hi[l - 8] };
-            b[l] = b[l].max(w[l] & mb);
+}
+
+impl Max16 {
+    /// `self[l] = max(self[l], w[l])` for the lanes l set in `m` (`w`: 16 bytes).
+    #[inline]
+    fn add(&mut self, w: &[u8], m: u64) {
+        let w: &[u8; 16] = w.try_into().expect("16 lanes");
+        let (lo, hi) = (
+            EXPAND[(m & 0xff) as usize],
+            EXPAND[(m >> 8 & 0xff) as usize],
+        );
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::*;
+            // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `w`.
+            unsafe {
+                let mb = _mm_set_epi64x(hi as i64, lo as i64);
+                let x = _mm_and_si128(_mm_loadu_si128(w.as_ptr().cast()), mb);
+                self.v = _mm_max_epu8(self.v, x);
+            }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let (lo, hi) = (lo.to_le_bytes(), hi.to_le_bytes());
+            for l in 0..16 {
+                let mb = if l < 8 { lo[l] } else { hi[l - 8] };
+                self.v[l] = self.v[l].max(w[l] & mb);
+            }
+        }
+    }
+
+    /// The brick, and zeros left in its place.
+    #[inline]
+    fn take(&mut self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: SSE2 is part of x86-64; the store writes the 16 bytes of `out`.
+        unsafe {
+            use std::arch::x86_64::*;
+            _mm_storeu_si128(out.as_mut_ptr().cast(), self.v);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            out = self.v;
+        }
+        *self = Max16::default();
+        out
     }
 }
 
@@ -1300,7 +1401,7 @@ pub(super) fn run(
     removed: &mut [u64],
 ) -> ScheduleCounts {
     let ws = s.schedule.expect("a scheduled scheme");
-    let sch = sh.schedule(grp, &ws, s.w);
+    let sch = sh.schedule(grp, &ws);
     let (sets, passes, tiles) = (grp.window_sets(), grp.passes(), grp.array.tiles);
     let calls: Vec<usize> = (0..passes).map(|p| sch.calls(p, tiles)).collect();
     let per_set: u64 = calls.iter().map(|&c| c as u64).sum();
@@ -1334,9 +1435,7 @@ pub(super) fn run(
                 grp.each_column_max(*a, |_, top| {
                     act.extend(top.iter().map(|&m| la[m as usize]));
                     if act.len() == tl {
-                        for (e, c) in ec.iter_mut().enumerate() {
-                            *c = entries.product(e, &act);
-                        }
+                        entries.products(&act, &mut ec);
                         total += (0..passes)
                             .map(|p| calls_sum(sch, &ec, p, tiles, min, &mut best))
                             .sum::<u64>();
@@ -1382,9 +1481,7 @@ pub(super) fn run(
                 Cost::Fixed(f) => ec.copy_from_slice(f),
                 Cost::Product { entries, la, a } => {
                     column_acts(grp, *a, la, slots, c, &mut act);
-                    for (e, x) in ec.iter_mut().enumerate() {
-                        *x = entries.product(e, &act);
-                    }
+                    entries.products(&act, ec);
                 }
                 Cost::Rows(rows) => {
                     for (e, x) in ec.iter_mut().enumerate() {
@@ -1425,7 +1522,7 @@ pub(super) fn fc(
     removed: &mut [u64],
 ) -> (u64, ScheduleCounts) {
     let ws = s.schedule.expect("a scheduled scheme");
-    let sch = sh.schedule(grp, &ws, s.w);
+    let sch = sh.schedule(grp, &ws);
     let (passes, tiles, columns) = (grp.passes(), grp.array.tiles, grp.array.columns);
     sh.add_removed(grp, s, removed);
     let cost = Cost::new(grp, sh, s);
