@@ -1129,7 +1129,7 @@ impl Entries {
         let groups = lanes.div_ceil(8);
         let mut b = vec![0u64; groups];
         let spread = |x: u8| x as u64 * 0x0101_0101_0101_0101;
-        let (w0, w1) = (spread(lw[0]), spread(lw[1]));
+        let (w0, w1, wm) = (spread(lw[0]), spread(lw[1]), spread(lw[0].max(lw[1])));
         // The brick of `lanes` factors, eight lanes to a u64: `v` where `m` is set.
         let push = |bricks: &mut Vec<u8>, b: &[u64]| {
             for (g, x) in b.iter().enumerate() {
@@ -1154,10 +1154,11 @@ impl Entries {
                     }
                 }
                 self.step.push(t);
-                // Own slots: nonzeros lw[1], zeros left in place lw[0] (disjoint lanes).
+                // Own slots: nonzeros lw[1], zeros left in place lw[0], the max of the
+                // two where some rows have one and some the other.
                 for (g, x) in b.iter_mut().enumerate() {
                     let byte = |m: u64| EXPAND[(m >> (8 * g) & 0xff) as usize];
-                    *x = (byte(nz) & w1) | (byte(zero) & w0);
+                    *x = (byte(nz & !zero) & w1) | (byte(zero & !nz) & w0) | (byte(nz & zero) & wm);
                 }
                 if b.iter().any(|&x| x != 0) {
                     self.dt.push(0);
