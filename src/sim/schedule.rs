@@ -2123,12 +2123,13 @@ mod tests {
         }
         #[test]
         fn sixteen_lane_scheduler_agrees_with_the_narrow_one_on_many_rows(
-            fg in 1usize..=40, rows in 1usize..=20, steps in 1usize..=10,
+            fg in 1usize..=160, rows in 1usize..=20, steps in 1usize..=10,
             t_shape in any::<bool>(), h in 1u32..=4, d in 1u32..=7,
             density in 0.0f64..=1.0, seed in any::<u64>(),
         ) {
             // Rows beyond one lock-step batch of the 16-lane scheduler, and a last
-            // batch with fewer rows.
+            // batch with fewer rows; for the 64-row one, several batches of 16-row
+            // blocks, some sets' steps skipped as zero lines.
             let ws = WeightSchedule {
                 shape: if t_shape { PatternShape::T } else { PatternShape::L },
                 lookahead: h,

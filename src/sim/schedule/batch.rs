@@ -57,12 +57,14 @@ pub(super) fn build(
     let ndt = pat.max_dt();
     let mut orig = vec![0u16; steps * fp];
     for f in 0..fg {
-        for (t, brick) in terms[f * steps * 16..(f + 1) * steps * 16]
-            .chunks_exact(16)
-            .enumerate()
-        {
-            orig[t * fp + f] = nonzero16(brick);
-        }
+        // SAFETY: `available()` was checked above.
+        unsafe {
+            nonzero_masks(
+                &terms[f * steps * 16..(f + 1) * steps * 16],
+                &mut orig[f..],
+                fp,
+            )
+        };
     }
     let mut cur = orig.clone();
     let mut fixed = vec![u16::MAX; steps * fp];
@@ -73,6 +75,7 @@ pub(super) fn build(
     // scheduled at this step.
     let mut z = vec![0usize; sets];
     let mut act = vec![0u16; fp];
+    let mut blocks = Vec::with_capacity(fp / 16);
     let mut promoted = 0u64;
     for t in 0..steps {
         let n = pat.offsets.partition_point(|&(dt, _)| t + dt < steps);
@@ -92,21 +95,22 @@ pub(super) fn build(
         if !any {
             continue;
         }
-        for b0 in (0..fp).step_by(64) {
-            if act[b0..b0 + 64].iter().all(|&a| a == 0) {
-                continue;
-            }
+        // The 16-row blocks with a row scheduled now, four to a batch: a set whose
+        // step is a zero line left as it is takes no room.
+        blocks.clear();
+        blocks.extend((0..fp / 16).filter(|&b| act[16 * b..16 * b + 16].iter().any(|&a| a != 0)));
+        for four in blocks.chunks(4) {
             // SAFETY: `available()` was checked above; every access is within the
-            // slices (`b0 + 64 ≤ fp`, `t + Δt < steps` for the n usable offsets).
+            // slices (blocks below fp / 16, `t + Δt < steps` for the n usable offsets).
             promoted += unsafe {
                 batch(
                     &mut cur,
                     &mut fixed,
                     &mut moved,
-                    &act[b0..b0 + 64],
+                    &act,
                     Batch {
                         t,
-                        b0,
+                        blocks: four,
                         fp,
                         steps,
                         n,
@@ -181,6 +185,28 @@ pub(super) fn build(
     (sch, sums)
 }
 
+/// Per brick of `terms` (16 lanes each), the lanes holding a nonzero byte: brick t's
+/// into `out[t·stride]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn nonzero_masks(terms: &[u8], out: &mut [u16], stride: usize) {
+    use std::arch::x86_64::*;
+    let mut chunks = terms.chunks_exact(64);
+    let mut t = 0;
+    for c in &mut chunks {
+        let v = _mm512_loadu_si512(c.as_ptr().cast());
+        let m = _mm512_test_epi8_mask(v, v);
+        for i in 0..4 {
+            out[(t + i) * stride] = (m >> (16 * i)) as u16;
+        }
+        t += 4;
+    }
+    for b in chunks.remainder().chunks_exact(16) {
+        out[t * stride] = nonzero16(b);
+        t += 1;
+    }
+}
+
 /// Adds to `sums[l]` how many of `x` have bit l set.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,popcnt")]
@@ -250,18 +276,18 @@ impl Tables {
     }
 }
 
-/// Where a batch is: step t, rows `b0..b0 + 64` of `fp` per step, `n` usable offsets,
-/// Δt up to `ndt`.
-struct Batch {
+/// Where a batch is: step t, up to four blocks of 16 rows (`16·b..16·b + 16` of `fp`
+/// per step), `n` usable offsets, Δt up to `ndt`.
+struct Batch<'a> {
     t: usize,
-    b0: usize,
+    blocks: &'a [usize],
     fp: usize,
     steps: usize,
     n: usize,
     ndt: usize,
 }
 
-/// One step of 64 rows; returns the promotions made.
+/// One step of up to 64 rows; returns the promotions made.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512bitalg,gfni,popcnt")]
 unsafe fn batch(
@@ -269,31 +295,45 @@ unsafe fn batch(
     fixed: &mut [u16],
     moved: &mut [u16],
     act: &[u16],
-    at: Batch,
+    at: Batch<'_>,
     tab: &Tables,
 ) -> u64 {
     use std::arch::x86_64::*;
     let Batch {
         t,
-        b0,
+        blocks,
         fp,
         steps,
         n,
         ndt,
     } = at;
-    let row = |s: usize| s * fp + b0;
+    let nb = blocks.len();
+    // Rows 16q..16q + 16 of the vectors are block q's; past the blocks, zeros.
     let load2 = |v: &[u16], i: usize| -> [__m512i; 2] {
-        let v = &v[i..i + 64];
+        let y = |q: usize| {
+            if q < nb {
+                let b = &v[i + 16 * blocks[q]..][..16];
+                _mm256_loadu_si256(b.as_ptr().cast())
+            } else {
+                _mm256_setzero_si256()
+            }
+        };
         [
-            _mm512_loadu_si512(v.as_ptr().cast()),
-            _mm512_loadu_si512(v[32..].as_ptr().cast()),
+            _mm512_inserti64x4::<1>(_mm512_castsi256_si512(y(0)), y(1)),
+            _mm512_inserti64x4::<1>(_mm512_castsi256_si512(y(2)), y(3)),
         ]
     };
     let store2 = |v: &mut [u16], i: usize, x: [__m512i; 2]| {
-        let v = &mut v[i..i + 64];
-        _mm512_storeu_si512(v.as_mut_ptr().cast(), x[0]);
-        _mm512_storeu_si512(v[32..].as_mut_ptr().cast(), x[1]);
+        for (q, &b) in blocks.iter().enumerate() {
+            let y = if q % 2 == 0 {
+                _mm512_castsi512_si256(x[q / 2])
+            } else {
+                _mm512_extracti64x4_epi64::<1>(x[q / 2])
+            };
+            _mm256_storeu_si256(v[i + 16 * b..][..16].as_mut_ptr().cast(), y);
+        }
     };
+    let row = |s: usize| s * fp;
     let zero = _mm512_setzero_si512();
     // Zero slots of each row (of the sets scheduled now), as u16 lane masks.
     let here = load2(cur, row(t));
@@ -326,6 +366,8 @@ unsafe fn batch(
     // Lowest set bit's index of a one-hot byte: bit i of the index is the parity of
     // the byte with the lanes whose index has bit i.
     let log2 = _mm512_set1_epi64(0xaacc_f000_0000_0000u64 as i64);
+    // Bit i of the result is bit i − 4 of the byte.
+    let shl4 = _mm512_set1_epi64(0x0102_0408);
     let mut lut_dl = [0u8; 16];
     let mut lut_dt = [0u8; 16];
     for k in 0..8 {
@@ -346,12 +388,19 @@ unsafe fn batch(
     let mut promoted = 0u64;
     loop {
         // Per row the largest key count·16 + 15 − l, four chains of max.
+        // count·16 + 15 − l in one Galois-field affine map: the count shifted up four
+        // bits, the constant added.
         let mut m4 = [zero; 4];
-        for (l, cl) in c.iter().enumerate() {
-            let count = _mm512_slli_epi16::<4>(_mm512_popcnt_epi8(*cl));
-            let key = _mm512_or_si512(count, _mm512_set1_epi8(15 - l as i8));
-            m4[l % 4] = _mm512_max_epu8(m4[l % 4], key);
+        macro_rules! keys {
+            ($($l:literal)*) => {$(
+                let key = _mm512_gf2p8affine_epi64_epi8::<{ 15 - $l }>(
+                    _mm512_popcnt_epi8(c[$l]),
+                    shl4,
+                );
+                m4[$l % 4] = _mm512_max_epu8(m4[$l % 4], key);
+            )*};
         }
+        keys!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
         let best = _mm512_max_epu8(_mm512_max_epu8(m4[0], m4[1]), _mm512_max_epu8(m4[2], m4[3]));
         let valid = _mm512_cmpge_epu8_mask(best, _mm512_set1_epi8(16));
         if valid == 0 {
@@ -378,7 +427,12 @@ unsafe fn batch(
         let base = _mm512_add_epi8(src, g32);
         for (l2, cl) in c.iter_mut().enumerate() {
             let idx = _mm512_add_epi8(base, _mm512_set1_epi8(16 - l2 as i8));
-            let kill = _mm512_maskz_permutex2var_epi8(valid, kill_lo, idx, kill_hi);
+            // Δt ≤ 2: the table's first 64 bytes, one single-source permute.
+            let kill = if ndt <= 2 {
+                _mm512_maskz_permutexvar_epi8(valid, idx, kill_lo)
+            } else {
+                _mm512_maskz_permutex2var_epi8(valid, kill_lo, idx, kill_hi)
+            };
             *cl = _mm512_andnot_si512(kill, *cl);
         }
         let src_g = g32;
