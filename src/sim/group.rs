@@ -9,7 +9,7 @@
 
 use std::cell::OnceCell;
 
-use super::operand::{act_layout, act_layout_bytes, weight_layout, Bricks};
+use super::operand::{act_layout, act_layout_bytes, weight_layout, weight_layout_bytes, Bricks};
 use super::Operands;
 use crate::arch::ArrayShape;
 use crate::tensor::Values;
@@ -285,7 +285,7 @@ impl<'a> Group<'a> {
         if b.kh * b.kw == 1 && b.cg.is_multiple_of(b.lanes) {
             return &t[self.f0 * b.cg..(self.f0 + self.fg) * b.cg];
         }
-        self.weight_terms[w].get_or_init(|| weight_layout(b, self.f0, self.fg, 0, |i| t[i]))
+        self.weight_terms[w].get_or_init(|| weight_layout_bytes(b, self.f0, self.fg, t))
     }
 
     /// Per pass, the max weight term over its filters, `[p][t][lane]`. Read straight

@@ -416,12 +416,108 @@ pub fn weight_layout<T: Copy>(
     out
 }
 
+/// [`weight_layout`] of a byte tensor: on 16 lanes with 9 kernel positions and whole
+/// bricks (3×3 kernels, channels a multiple of 16) a brick is 16 bytes 9 apart in the
+/// tensor, gathered by byte permutes where the CPU has them (AVX-512 VBMI).
+pub fn weight_layout_bytes(b: &Bricks, f0: usize, fg: usize, terms: &[u8]) -> Vec<u8> {
+    #[cfg(target_arch = "x86_64")]
+    if b.lanes == 16
+        && b.kh * b.kw == 9
+        && b.cg.is_multiple_of(16)
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vbmi")
+    {
+        let mut out = vec![0u8; fg * b.steps * 16];
+        // SAFETY: the features were checked just above.
+        unsafe { layout_9x16(b, f0, fg, terms, &mut out) };
+        return out;
+    }
+    weight_layout(b, f0, fg, 0, |i| terms[i])
+}
+
+/// [`weight_layout_bytes`]'s permutes: per filter and group of 16 channels (144 bytes,
+/// `[c][ky][kx]`), kernel position o's brick is bytes o, o + 9, … o + 135.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn layout_9x16(b: &Bricks, f0: usize, fg: usize, terms: &[u8], out: &mut [u8]) {
+    use std::arch::x86_64::*;
+    // Per o: indexes into the first 128 bytes, into the last 16, and the lanes that
+    // read the last 16.
+    let mut lo = [[0u8; 64]; 9];
+    let mut hi = [[0u8; 64]; 9];
+    let mut sel = [0u64; 9];
+    for o in 0..9 {
+        for l in 0..16 {
+            let i = o + 9 * l;
+            lo[o][l] = (i & 127) as u8;
+            hi[o][l] = (i.saturating_sub(128) & 63) as u8;
+            if i >= 128 {
+                sel[o] |= 1 << l;
+            }
+        }
+    }
+    let lo: [__m512i; 9] = std::array::from_fn(|o| _mm512_loadu_si512(lo[o].as_ptr().cast()));
+    let hi: [__m512i; 9] = std::array::from_fn(|o| _mm512_loadu_si512(hi[o].as_ptr().cast()));
+    let (steps, chunks) = (b.steps, b.chunks);
+    for f in 0..fg {
+        let src = &terms[(f0 + f) * b.cg * 9..][..b.cg * 9];
+        let dst = &mut out[f * steps * 16..][..steps * 16];
+        for k in 0..chunks {
+            let block = &src[k * 144..k * 144 + 144];
+            let x = _mm512_loadu_si512(block.as_ptr().cast());
+            let y = _mm512_loadu_si512(block[64..].as_ptr().cast());
+            let z = _mm512_maskz_loadu_epi8(0xffff, block[128..].as_ptr().cast());
+            for o in 0..9 {
+                let (ky, kx) = (o / b.kw, o % b.kw);
+                let t = (kx * b.kh + ky) * chunks + k;
+                let v = _mm512_mask_blend_epi8(
+                    sel[o],
+                    _mm512_permutex2var_epi8(x, lo[o], y),
+                    _mm512_permutexvar_epi8(hi[o], z),
+                );
+                let d = &mut dst[t * 16..t * 16 + 16];
+                _mm_storeu_si128(d.as_mut_ptr().cast(), _mm512_castsi512_si128(v));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     proptest! {
+        #[test]
+        fn weight_bytes_layout_equals_the_generic_layout(
+            groups16 in 1usize..=5, f in 1usize..=6, f0 in 0usize..=2,
+            shape in prop_oneof![Just((3usize, 3usize)), Just((1, 9)), Just((9, 1)), Just((2, 2))],
+            seed in any::<u64>(),
+        ) {
+            // 3×3 (and 1×9, 9×1) kernels on 16 lanes take the permutes where the CPU
+            // has them; a 2×2 kernel, the generic loop.
+            let (kh, kw) = shape;
+            let c = Conv {
+                c: 16 * groups16, h: 9, w: 9, f: f0 + f, kh, kw,
+                sh: 1, sw: 1, ph: 0, pw: 0, groups: 1,
+            };
+            let b = Bricks::conv(&c, 16);
+            let mut x = seed | 1;
+            let terms: Vec<u8> = (0..(f0 + f) * c.c * kh * kw)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 7) as u8
+                })
+                .collect();
+            prop_assert_eq!(
+                weight_layout_bytes(&b, f0, f, &terms),
+                weight_layout(&b, f0, f, 0u8, |i| terms[i])
+            );
+        }
+
         #[test]
         fn byte_layout_equals_the_generic_layout(
             (cg, groups, h, w, lanes) in (1usize..=20, 1usize..=3, 1usize..=6, 1usize..=7, 1usize..=9),
