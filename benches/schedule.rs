@@ -1,9 +1,10 @@
 //! Weight scheduling (docs/weight-scheduling.md): resnet50 (gen's default values) on
 //! Bit-Tactical's three scheduled schemes — `bittactical`, `bittactical-e` and `mltq-bit`
 //! behind T(2,5) — against the same three without schedules (`dadiannao`, `pragmatic`,
-//! `mltq-bit`), on pe16's 16 × 16 × 16 × 16 array: as `mltq simulate --model resnet50`
-//! runs them (generation included) and the simulation alone. Also the scheduler alone on
-//! resnet50's largest layers.
+//! `mltq-bit`), on pe16's 16 × 16 × 16 × 16 array: as `mltq simulate` runs them from a
+//! `.mltq` file (`mltq gen resnet50` written once, then read and simulated), as `mltq
+//! simulate --model resnet50` runs them (generation included), and the simulation alone.
+//! Also the scheduler alone on resnet50's largest layers.
 //!
 //! `cargo bench --no-default-features --bench schedule`
 
@@ -48,11 +49,21 @@ fn scheduled() -> Arch {
 
 fn network(c: &mut Criterion) {
     let net = gen::generate("resnet50", &GenSpec::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("resnet50.mltq");
+    mltq::model::write::save(&net, &file).unwrap();
+    let file = file.to_str().unwrap().to_string();
     let mut g = c.benchmark_group("resnet50_schedules");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(8));
     for (name, arch) in [("plain", plain()), ("scheduled", scheduled())] {
+        g.bench_function(format!("load_file_and_simulate_{name}"), |b| {
+            b.iter(|| {
+                let (net, _) = mltq::cli::load_model_with(&file, false).unwrap();
+                run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap()
+            })
+        });
         g.bench_function(format!("simulate_{name}"), |b| {
             b.iter(|| run::simulate(&net, &arch, ActSource::Sample { sample: 0 }, &|| {}).unwrap())
         });

@@ -21,8 +21,10 @@
 //! steps' costs. Pragmatic's first stage counts rounds per PE, so with
 //! `first_stage_bits` each row of each buffer set is costed on its own.
 //!
-//! `tests` at the end compare the two schedulers here (one on u64 lane masks with
-//! bit-sliced candidate counts, one for any lane count) with each other, and
+//! Four schedulers give the same schedule, the fastest that fits is used (`Kind`):
+//! `batch` (64 rows at once, AVX-512), the 16-lane one (four rows in lock step,
+//! SSE4.1), one on u64 lane masks with bit-sliced candidate counts, and one for any lane
+//! count. `tests` at the end compare them with each other, and
 //! tests/engine_reference.rs compares whole layers with the literal reference.
 
 use std::cell::{OnceCell, RefCell};
