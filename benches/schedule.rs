@@ -2,12 +2,14 @@
 //! Bit-Tactical's three scheduled schemes — `bittactical`, `bittactical-e` and `mltq-bit`
 //! behind T(2,5) — against the same three without schedules (`dadiannao`, `pragmatic`,
 //! `mltq-bit`), on pe16's 16 × 16 × 16 × 16 array: as `mltq simulate` runs them from a
-//! `.mltq` file (`mltq gen resnet50` written once, then read and simulated), as `mltq
-//! simulate --model resnet50` runs them (generation included), and the simulation alone.
+//! `.mltq` file (`mltq gen resnet50` written once): the `mltq simulate` command itself
+//! (a process per run) and, in this process, the file read and simulated; as `mltq
+//! simulate --model resnet50` runs them (generation included); and the simulation alone.
 //! Also the scheduler alone on resnet50's largest layers.
 //!
 //! `cargo bench --no-default-features --bench schedule`
 
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -21,30 +23,22 @@ use mltq::sim::schedule::{Pattern, Schedule};
 
 const ARRAY: &str = "[array]\ntiles = 16\nrows = 16\ncolumns = 16\nlanes = 16\n";
 
-/// The three schemes without schedules.
-fn plain() -> Arch {
-    Arch::parse(
-        &format!(
-            "name = \"plain\"\nbaseline = \"dadiannao\"\n\
-             schemes = [\"dadiannao\", \"pragmatic\", \"mltq-bit\"]\n{ARRAY}"
-        ),
-        "plain.toml",
+/// The arch file of the three schemes without schedules.
+fn plain_toml() -> String {
+    format!(
+        "name = \"plain\"\nbaseline = \"dadiannao\"\n\
+         schemes = [\"dadiannao\", \"pragmatic\", \"mltq-bit\"]\n{ARRAY}"
     )
-    .unwrap()
 }
 
-/// The same three behind T(2,5).
-fn scheduled() -> Arch {
-    Arch::parse(
-        &format!(
-            "name = \"scheduled\"\nbaseline = \"bittactical\"\n\
-             schemes = [\"bittactical\", \"bittactical-e\", \"mltq-bit-t25\"]\n{ARRAY}\n\
-             [[scheme]]\nname = \"mltq-bit-t25\"\nbase = \"mltq-bit\"\n\
-             weight_schedule = {{ shape = \"T\", lookahead = 2, lookaside = 5 }}\n"
-        ),
-        "scheduled.toml",
+/// The arch file of the same three behind T(2,5).
+fn scheduled_toml() -> String {
+    format!(
+        "name = \"scheduled\"\nbaseline = \"bittactical\"\n\
+         schemes = [\"bittactical\", \"bittactical-e\", \"mltq-bit-t25\"]\n{ARRAY}\n\
+         [[scheme]]\nname = \"mltq-bit-t25\"\nbase = \"mltq-bit\"\n\
+         weight_schedule = {{ shape = \"T\", lookahead = 2, lookaside = 5 }}\n"
     )
-    .unwrap()
 }
 
 fn network(c: &mut Criterion) {
@@ -57,7 +51,25 @@ fn network(c: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(8));
-    for (name, arch) in [("plain", plain()), ("scheduled", scheduled())] {
+    for (name, toml) in [("plain", plain_toml()), ("scheduled", scheduled_toml())] {
+        let arch = Arch::parse(&toml, &format!("{name}.toml")).unwrap();
+        // The whole command, a process of its own: `mltq simulate --arch … --model …`.
+        let arch_file = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&arch_file, &toml).unwrap();
+        g.bench_function(format!("cli_file_run_{name}"), |b| {
+            b.iter(|| {
+                let status = Command::new(env!("CARGO_BIN_EXE_mltq"))
+                    .arg("simulate")
+                    .arg("--arch")
+                    .arg(&arch_file)
+                    .arg("--model")
+                    .arg(&file)
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            })
+        });
         g.bench_function(format!("load_file_and_simulate_{name}"), |b| {
             b.iter(|| {
                 let (net, _) = mltq::cli::load_model_with(&file, false).unwrap();
