@@ -123,8 +123,8 @@ pub(super) fn build(
     }
     // Laid out per (set, step, row), the promotions per (set, step, row) and Δt.
     let n_rows = sets * steps * rows;
-    let mut s_orig = Vec::with_capacity(n_rows);
-    let mut s_fixed = Vec::with_capacity(n_rows);
+    let mut s_orig = vec![0u64; n_rows];
+    let mut s_fixed = vec![0u64; n_rows];
     let mut s_moved = vec![0u64; n_rows * ndt];
     let mut kept = Vec::new();
     let mut kept_start = Vec::with_capacity(sets + 1);
@@ -135,13 +135,22 @@ pub(super) fn build(
         let mut zl = 0;
         for t in 0..steps {
             let at = t * fp + j * rows;
-            s_orig.extend(orig[at..at + rows].iter().map(|&m| m as u64));
-            s_fixed.extend(fixed[at..at + rows].iter().map(|&m| m as u64));
-            let o = (j * steps + t) * rows * ndt;
-            for d in 0..ndt {
-                let src = &moved[d * steps * fp + at..][..rows];
-                for (r, &m) in src.iter().enumerate() {
-                    s_moved[o + r * ndt + d] = m as u64;
+            let o = (j * steps + t) * rows;
+            for (x, &m) in s_orig[o..o + rows].iter_mut().zip(&orig[at..at + rows]) {
+                *x = m as u64;
+            }
+            for (x, &m) in s_fixed[o..o + rows].iter_mut().zip(&fixed[at..at + rows]) {
+                *x = m as u64;
+            }
+            let o = o * ndt;
+            // Row by row, its Δt's side by side (ndt ≤ 4).
+            let mut srcs: [&[u16]; 4] = [&[]; 4];
+            for (d, src) in srcs.iter_mut().enumerate().take(ndt) {
+                *src = &moved[d * steps * fp + at..][..rows];
+            }
+            for (r, out) in s_moved[o..o + rows * ndt].chunks_exact_mut(ndt).enumerate() {
+                for (x, src) in out.iter_mut().zip(&srcs) {
+                    *x = src[r] as u64;
                 }
             }
             // Section 5's walk: zero lines are skipped while fewer than h in a row were.
