@@ -148,7 +148,10 @@ pub(super) fn build(
             for (d, src) in srcs.iter_mut().enumerate().take(ndt) {
                 *src = &moved[d * steps * fp + at..][..rows];
             }
-            for (r, out) in s_moved[o..o + rows * ndt].chunks_exact_mut(ndt).enumerate() {
+            for (r, out) in s_moved[o..o + rows * ndt]
+                .chunks_exact_mut(ndt.max(1))
+                .enumerate()
+            {
                 for (x, src) in out.iter_mut().zip(&srcs) {
                     *x = src[r] as u64;
                 }
