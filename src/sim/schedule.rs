@@ -27,9 +27,8 @@
 //! count. `tests` at the end compare them with each other, and
 //! tests/engine_reference.rs compares whole layers with the literal reference.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -832,7 +831,13 @@ pub(crate) struct Built {
     /// [`removed_sums`] if the scheduler counted them.
     sums: Option<Vec<u64>>,
     removed: OnceLock<Vec<u64>>,
+    /// The [`Entries`] of the schedule per (weight key, weight factors), built by the
+    /// first scheme (of any sample) to ask: they depend on the weights alone.
+    entries: Mutex<Vec<(EntriesKey, EntriesCell)>>,
 }
+
+/// The entries of one (weight key, weight factors), built once.
+type EntriesCell = Arc<OnceLock<Arc<Entries>>>;
 
 /// Schedules kept across the samples of one run of one network. A layer's schedule
 /// depends only on its weights, the pattern and the array's rows and lanes, so a run of
@@ -905,12 +910,11 @@ impl ScheduleCache {
 pub(super) struct Shared<'c> {
     /// Per pattern: the weight key its schedule is built from, and the schedule.
     patterns: Vec<(WeightSchedule, usize, OnceCell<Arc<Built>>)>,
-    entries: RefCell<Vec<(EntriesKey, Rc<Entries>)>>,
     /// Schedules shared with the other samples of the run, and this layer's name.
     cache: Option<(&'c ScheduleCache, &'c str)>,
 }
 
-type EntriesKey = (usize, usize, [u8; 256]);
+type EntriesKey = (usize, [u8; 256]);
 
 impl<'c> Shared<'c> {
     /// Nothing built yet, for the patterns of `ops`' schemes; schedules come from (and
@@ -932,11 +936,7 @@ impl<'c> Shared<'c> {
                 Some(_) => {}
             }
         }
-        Shared {
-            patterns,
-            entries: RefCell::new(Vec::new()),
-            cache,
-        }
+        Shared { patterns, cache }
     }
 
     fn index(&self, ws: &WeightSchedule) -> usize {
@@ -964,6 +964,7 @@ impl<'c> Shared<'c> {
                     schedule,
                     sums,
                     removed: OnceLock::new(),
+                    entries: Mutex::new(Vec::new()),
                 }
             };
             match self.cache {
@@ -1009,18 +1010,22 @@ impl<'c> Shared<'c> {
     }
 
     /// The entries of `ws`'s schedule with the weight factors `lw` of weight key `w`.
-    fn entries(&self, grp: &Group, ws: &WeightSchedule, w: usize, lw: &[u8; 256]) -> Rc<Entries> {
-        let key = (self.index(ws), w, *lw);
-        if let Some((_, e)) = self.entries.borrow().iter().find(|(k, _)| *k == key) {
-            return e.clone();
-        }
-        let e = Rc::new(Entries::new(
-            self.schedule(grp, ws),
-            grp.weight_terms(w),
-            lw,
-        ));
-        self.entries.borrow_mut().push((key, e.clone()));
-        e
+    fn entries(&self, grp: &Group, ws: &WeightSchedule, w: usize, lw: &[u8; 256]) -> Arc<Entries> {
+        let built = self.built(grp, ws);
+        let key = (w, *lw);
+        let cell = {
+            let mut all = built.entries.lock().unwrap_or_else(|e| e.into_inner());
+            match all.iter().find(|(k, _)| *k == key) {
+                Some((_, c)) => c.clone(),
+                None => {
+                    let c = EntriesCell::default();
+                    all.push((key, c.clone()));
+                    c
+                }
+            }
+        };
+        cell.get_or_init(|| Arc::new(Entries::new(&built.schedule, grp.weight_terms(w), lw)))
+            .clone()
     }
 }
 
@@ -1695,7 +1700,7 @@ enum Cost {
     Fixed(Vec<u32>),
     /// max over lanes of w·a, a = `la` of act key `a`'s terms.
     Product {
-        entries: Rc<Entries>,
+        entries: Arc<Entries>,
         la: Box<[u8; 256]>,
         a: usize,
     },
