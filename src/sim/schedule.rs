@@ -1198,6 +1198,12 @@ impl Entries {
             unsafe { self.ident16_avx512(sch, terms, max_dt) };
             return;
         }
+        self.ident16_sse(sch, terms, max_dt);
+    }
+
+    /// [`Entries::ident16`] anywhere: the masked maxima in [`Max16`] (an SSE2 register
+    /// on x86-64).
+    fn ident16_sse(&mut self, sch: &Schedule, terms: &[u8], max_dt: usize) {
         let (steps, dts) = (sch.steps, sch.dts);
         let mut acc = vec![Max16::default(); max_dt + 1];
         let mut used = vec![false; max_dt + 1];
@@ -2259,24 +2265,37 @@ mod tests {
             let mut konst = [lw1; 256];
             konst[0] = lw0;
             let ident: [u8; 256] = std::array::from_fn(|i| i as u8);
+            let empty = || Entries {
+                lanes: 16,
+                step: Vec::new(),
+                start: vec![0],
+                dt: Vec::new(),
+                bricks: Vec::new(),
+            };
             for lw in [konst, ident] {
                 let fast = Entries::new(&sch, &terms, &lw);
-                let mut general = Entries {
-                    lanes: 16,
-                    step: Vec::new(),
-                    start: vec![0],
-                    dt: Vec::new(),
-                    bricks: Vec::new(),
-                };
+                let mut general = empty();
                 general.general(&sch, &terms, &lw, max_dt);
                 prop_assert_eq!(&fast, &general);
-                // The products of every entry at once, against one by one.
+                // The products of every entry at once, against one by one, on every path
+                // this CPU has.
                 let act: Vec<u8> = (0..steps * 16).map(|i| ((i * 37 + seed as usize) % 251) as u8).collect();
+                let one: Vec<u32> = (0..fast.len()).map(|e| fast.product(e, &act)).collect();
                 let mut all = vec![0u32; fast.len()];
                 fast.products(&act, &mut all);
-                let one: Vec<u32> = (0..fast.len()).map(|e| fast.product(e, &act)).collect();
-                prop_assert_eq!(all, one);
+                prop_assert_eq!(&all, &one);
+                #[cfg(target_arch = "x86_64")]
+                {
+                    fast.products16(&act, &mut all);
+                    prop_assert_eq!(&all, &one);
+                }
             }
+            // The term-count entries on every path this CPU has.
+            let mut sse = empty();
+            sse.ident16_sse(&sch, &terms, max_dt);
+            let mut general = empty();
+            general.general(&sch, &terms, &ident, max_dt);
+            prop_assert_eq!(&sse, &general);
         }
     }
 }
