@@ -223,14 +223,11 @@ impl Schedule {
                 #[cfg(target_arch = "x86_64")]
                 kill.as_deref(),
             );
-            // Section 5's walk: zero lines are skipped while fewer than h in a row were.
-            let mut z = 0;
+            // Section 5's walk.
+            let mut z = ZeroRun::default();
             for t in 0..steps {
                 let step = &cur[j * per_set + t * rows * words..][..rows * words];
-                if z < pat.lookahead && step.iter().all(|&m| m == 0) {
-                    z += 1;
-                } else {
-                    z = 0;
+                if !z.skips(pat.lookahead, step) {
                     kept.push(t as u32);
                 }
             }
@@ -295,6 +292,26 @@ impl Schedule {
     /// The buffer sets of pass p (one per tile, the last pass maybe fewer).
     pub fn pass_sets(&self, p: usize, tiles: usize) -> std::ops::Range<usize> {
         (p * tiles).min(self.sets)..((p + 1) * tiles).min(self.sets)
+    }
+}
+
+/// The zero lines met in a row, as sections 4 and 5 walk a buffer set's steps: a zero
+/// line is left as it is (skipped) while fewer than h in a row were; any other step
+/// ends the run.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct ZeroRun(usize);
+
+impl ZeroRun {
+    /// Whether the step whose masks are `masks` is skipped under lookahead `h`; the run
+    /// goes on if it is and starts again if not.
+    pub(super) fn skips<M: Copy + Default + PartialEq>(&mut self, h: usize, masks: &[M]) -> bool {
+        if self.0 < h && masks.iter().all(|&m| m == M::default()) {
+            self.0 += 1;
+            true
+        } else {
+            self.0 = 0;
+            false
+        }
     }
 }
 
@@ -471,7 +488,7 @@ struct Buffer<'b> {
 impl Buffer<'_> {
     /// Section 4, every step in order, every row of each.
     fn schedule(&mut self, kind: Kind, #[cfg(target_arch = "x86_64")] kill: Option<&Kill>) {
-        let mut z = 0;
+        let mut z = ZeroRun::default();
         let mut count = vec![
             0usize;
             if kind == Kind::Wide {
@@ -506,15 +523,10 @@ impl Buffer<'_> {
         }
     }
 
-    /// Section 4's step 1: is step t a zero line the schedule leaves as it is? Updates z.
-    fn skip(&self, t: usize, z: &mut usize) -> bool {
+    /// Section 4's step 1: is step t a zero line the schedule leaves as it is?
+    fn skip(&self, t: usize, z: &mut ZeroRun) -> bool {
         let w = self.rows * self.words;
-        if *z < self.pat.lookahead && self.cur[t * w..(t + 1) * w].iter().all(|&m| m == 0) {
-            *z += 1;
-            return true;
-        }
-        *z = 0;
-        false
+        z.skips(self.pat.lookahead, &self.cur[t * w..(t + 1) * w])
     }
 
     /// The offsets usable at step t (those staying within the steps): a prefix, as

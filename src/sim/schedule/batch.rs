@@ -13,7 +13,7 @@
 //! per (step, row), so a step's 64 rows are one load, and laid out as [`Schedule`]
 //! wants them at the end. The result is the other schedulers' exactly (tests).
 
-use super::{Pattern, Schedule};
+use super::{Pattern, Schedule, ZeroRun};
 
 /// Whether this CPU runs the 64-row scheduler.
 pub(super) fn available() -> bool {
@@ -73,7 +73,7 @@ pub(super) fn build(
     let tables = Tables::new(pat);
     // Per set: zero lines skipped in a row so far; per row: 0xffff where its set is
     // scheduled at this step.
-    let mut z = vec![0usize; sets];
+    let mut z = vec![ZeroRun::default(); sets];
     let mut act = vec![0u16; fp];
     let mut blocks = Vec::with_capacity(fp / 16);
     let mut promoted = 0u64;
@@ -82,13 +82,7 @@ pub(super) fn build(
         let mut any = false;
         for j in 0..sets {
             let step = &cur[t * fp + j * rows..][..rows];
-            let on = if z[j] < pat.lookahead && step.iter().all(|&m| m == 0) {
-                z[j] += 1;
-                false
-            } else {
-                z[j] = 0;
-                n > 0
-            };
+            let on = !z[j].skips(pat.lookahead, step) && n > 0;
             any |= on;
             act[j * rows..(j + 1) * rows].fill(if on { u16::MAX } else { 0 });
         }
@@ -132,7 +126,7 @@ pub(super) fn build(
     // Per (step, row): 0xffff where the row's set keeps the step.
     let mut keeps = vec![0u16; steps * fp];
     for j in 0..sets {
-        let mut zl = 0;
+        let mut zl = ZeroRun::default();
         for t in 0..steps {
             let at = t * fp + j * rows;
             let o = (j * steps + t) * rows;
@@ -156,11 +150,8 @@ pub(super) fn build(
                     *x = src[r] as u64;
                 }
             }
-            // Section 5's walk: zero lines are skipped while fewer than h in a row were.
-            if zl < pat.lookahead && cur[at..at + rows].iter().all(|&m| m == 0) {
-                zl += 1;
-            } else {
-                zl = 0;
+            // Section 5's walk.
+            if !zl.skips(pat.lookahead, &cur[at..at + rows]) {
                 kept.push(t as u32);
                 keeps[at..at + rows].fill(u16::MAX);
             }
