@@ -935,10 +935,8 @@ impl<'c> Shared<'c> {
         // Any key gives the schedule (a word is zero under every key alike); that of a
         // scheme whose costs read the weights' terms laid out, so that one layout
         // serves both.
-        let reads_terms = |s: &SchemeOps| {
-            let lw = lut(&s.weight_rule);
-            Rows::new(s).is_some() || lw[2..].iter().any(|&x| x != lw[1])
-        };
+        let reads_terms =
+            |s: &SchemeOps| Rows::new(s).is_some() || !one_factor(&lut(&s.weight_rule));
         let mut patterns: Vec<(WeightSchedule, usize, OnceCell<Arc<Built>>)> = Vec::new();
         for s in &ops.schemes {
             let Some(ws) = s.schedule else { continue };
@@ -1070,9 +1068,7 @@ impl Entries {
             bricks: Vec::new(),
         };
         e.start.push(0);
-        // Every nonzero weight has one factor (parallel operands, word skipping): a
-        // row's slots only matter as masks of zeros and nonzeros.
-        let konst = words == 1 && lw[1..].iter().all(|&x| x == lw[1]);
+        let konst = words == 1 && one_factor(lw);
         // Term skipping on 16 lanes: the factor is the term count, a masked vector max.
         let ident16 =
             words == 1 && lanes == 16 && lw.iter().enumerate().all(|(i, &x)| x as usize == i);
@@ -1471,6 +1467,12 @@ impl Max16 {
         *self = Max16::default();
         out
     }
+}
+
+/// Whether every nonzero weight has one factor under `lw` (parallel operands, word
+/// skipping): then a row's slots matter only as masks of zeros and nonzeros.
+fn one_factor(lw: &[u8; 256]) -> bool {
+    lw[2..].iter().all(|&x| x == lw[1])
 }
 
 /// Byte b of `EXPAND[m]` is 0xff where bit b of m is set.

@@ -13,7 +13,7 @@
 //! per (step, row), so a step's 64 rows are one load, and laid out as [`Schedule`]
 //! wants them at the end. The result is the other schedulers' exactly (tests).
 
-use super::{Pattern, Schedule, ZeroRun};
+use super::{nonzero_mask, Pattern, Schedule, ZeroRun};
 
 /// Whether this CPU runs the 64-row scheduler.
 pub(super) fn available() -> bool {
@@ -204,8 +204,10 @@ unsafe fn nonzero_masks(terms: &[u8], out: &mut [u16], stride: usize) {
         }
         t += 4;
     }
+    let mut m = [0u64];
     for b in chunks.remainder().chunks_exact(16) {
-        out[t * stride] = nonzero16(b);
+        nonzero_mask(b, &mut m);
+        out[t * stride] = m[0] as u16;
         t += 1;
     }
 }
@@ -236,18 +238,6 @@ unsafe fn lane_counts(x: &[u16], sums: &mut [u64]) {
 #[cfg(not(target_arch = "x86_64"))]
 pub(super) fn build(_: &[u8], _: usize, _: usize, _: usize, _: &Pattern) -> (Schedule, Vec<u64>) {
     unreachable!("the 64-row scheduler is x86-64 only")
-}
-
-/// Lanes of a 16-lane brick holding a nonzero byte.
-#[cfg(target_arch = "x86_64")]
-fn nonzero16(brick: &[u8]) -> u16 {
-    use std::arch::x86_64::*;
-    let b: &[u8; 16] = brick.try_into().expect("16 lanes");
-    // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `b`.
-    unsafe {
-        let x = _mm_loadu_si128(b.as_ptr().cast());
-        !(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) as u16)
-    }
 }
 
 /// The pattern's offsets as the kernel reads them.
